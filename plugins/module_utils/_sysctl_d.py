@@ -1,0 +1,301 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The sysctl.d resolver and the drop-in renderer.
+
+Pure functions answer "which value does this key get at the next boot, and
+which file and line set it?" following systemd-sysctl's rules (sysctl.d(5)):
+
+* files named ``*.conf`` in ``SEARCH_DIRS``; a file in an earlier directory
+  masks a same-named file in a later one (``/etc`` beats ``/usr/lib``), a
+  symlink to ``/dev/null`` masks without contributing anything;
+* all surviving files are read in lexicographic order of their *name*,
+  whatever directory they live in; within a file, line order;
+* the last assignment of a key wins; an explicit key is never touched by a
+  glob (``net.ipv4.conf.*.rp_filter``), whatever the file order, and a
+  ``-key`` line without ``=`` only excludes the key from globs;
+* ``/etc/sysctl.conf`` is not read by systemd-sysctl itself (Debian links it
+  in as ``/etc/sysctl.d/99-sysctl.conf``); procps ``sysctl --system`` reads it
+  last, which ``resolve(..., procps=True)`` models.
+
+Only ``read_tree`` touches the file system.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import os
+from collections import namedtuple
+
+SEARCH_DIRS = (
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+)
+SYSCTL_CONF = "/etc/sysctl.conf"
+CONF_PREFIX = "net/ipv4/conf/"
+MANAGED_MARKER = "# Managed by lvs.realserver.arp_sysctl."
+GLOB_CHARS = "*?["
+
+Assignment = namedtuple("Assignment", "key value path line ignore_failure")
+"""One ``key = value`` line. ``key`` is in slash form; ``value`` is None for a ``-key`` exclusion line."""
+
+ParseProblem = namedtuple("ParseProblem", "path line text reason")
+
+
+def normalize_key(key):
+    """Return the slash form of a sysctl key, as systemd-sysctl and procps map it to /proc/sys.
+
+    If the first separator is a slash, the key is already a path. If it is a
+    dot, dots and slashes swap, so ``net.ipv4.conf.eth0/100.arp_ignore`` is
+    ``net/ipv4/conf/eth0.100/arp_ignore``.
+    """
+    key = key.strip()
+    for char in key:
+        if char == "/":
+            return key
+        if char == ".":
+            return key.translate(_SWAP_DOT_SLASH)
+    return key
+
+
+_SWAP_DOT_SLASH = {ord("."): u"/", ord("/"): u"."}
+
+
+def dotted_key(slash_key):
+    """Return the dotted display form of a slash key (dots inside names become slashes)."""
+    return slash_key.translate(_SWAP_DOT_SLASH)
+
+
+def conf_key(interface, key):
+    """Slash key of ``net.ipv4.conf.<interface>.<key>``; the interface name is kept literally."""
+    return CONF_PREFIX + interface + "/" + key
+
+
+def split_conf_key(slash_key):
+    """Return ``(interface, key)`` for a ``net/ipv4/conf/<if>/<key>`` slash key, else None."""
+    if not slash_key.startswith(CONF_PREFIX):
+        return None
+    interface, sep, key = slash_key[len(CONF_PREFIX):].rpartition("/")
+    if not sep or not interface or "/" in interface:
+        return None
+    return interface, key
+
+
+def is_glob(slash_key):
+    return any(char in slash_key for char in GLOB_CHARS)
+
+
+def parse_text(text, path):
+    """Parse one sysctl.d file. Returns ``(assignments, problems)``.
+
+    Comments start with ``#`` or ``;``. A leading ``-`` marks a key whose
+    write failure is ignored; ``-key`` alone excludes ``key`` from globs.
+    """
+    assignments = []
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        ignore_failure = line.startswith("-")
+        if ignore_failure:
+            line = line[1:].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep:
+            if ignore_failure and key:
+                assignments.append(Assignment(normalize_key(key), None, path, number, True))
+            else:
+                problems.append(ParseProblem(path, number, raw, "line is not an assignment"))
+            continue
+        if not key:
+            problems.append(ParseProblem(path, number, raw, "empty key"))
+            continue
+        assignments.append(Assignment(normalize_key(key), value.strip(), path, number, ignore_failure))
+    return assignments, problems
+
+
+Candidate = namedtuple("Candidate", "directory name masked text")
+"""A ``*.conf`` entry found in a search directory; ``masked`` for a symlink to /dev/null."""
+
+
+def effective_files(candidates, search_dirs=SEARCH_DIRS):
+    """The files systemd-sysctl reads, as ``[(path, text), ...]`` in reading order.
+
+    One entry per name (the one of the earliest directory in ``search_dirs``),
+    sorted by name; masked names contribute nothing.
+    """
+    rank = dict((directory, index) for index, directory in enumerate(search_dirs))
+    chosen = {}
+    for candidate in candidates:
+        if not candidate.name.endswith(".conf"):
+            continue
+        current = chosen.get(candidate.name)
+        if current is None or rank.get(candidate.directory, len(rank)) < rank.get(current.directory, len(rank)):
+            chosen[candidate.name] = candidate
+    return [
+        (os.path.join(c.directory, name), c.text)
+        for name, c in sorted(chosen.items())
+        if not c.masked
+    ]
+
+
+def with_file(candidates, path, text):
+    """``candidates`` as they are once ``path`` holds ``text`` (``text=None``: once ``path`` is gone)."""
+    directory, name = os.path.split(path)
+    kept = [c for c in candidates if (c.directory, c.name) != (directory, name)]
+    if text is None:
+        return kept
+    return kept + [Candidate(directory, name, False, text)]
+
+
+def masking_file(candidates, path, search_dirs=SEARCH_DIRS):
+    """The path of a same-named file in an earlier directory that hides ``path``, or None."""
+    directory, name = os.path.split(path)
+    rank = dict((d, i) for i, d in enumerate(search_dirs))
+    for c in candidates:
+        if c.name == name and rank.get(c.directory, len(rank)) < rank.get(directory, len(rank)):
+            return os.path.join(c.directory, c.name)
+    return None
+
+
+class Resolution:
+    """The outcome of reading a whole sysctl.d tree in order."""
+
+    def __init__(self, explicit, globs, problems):
+        self._explicit = explicit  # key -> [Assignment, ...] in reading order
+        self._globs = globs  # [Assignment, ...] in effective order
+        self.problems = problems
+
+    def history(self, key):
+        """Every assignment that reaches ``key`` (slash form), in the order they are applied."""
+        key = normalize_key(key)
+        if key in self._explicit:
+            return [a for a in self._explicit[key] if a.value is not None]
+        return [a for a in self._globs if fnmatch.fnmatchcase(key, a.key)]
+
+    def winner(self, key):
+        """The assignment that decides ``key`` at boot, or None when nothing sets it."""
+        history = self.history(key)
+        return history[-1] if history else None
+
+    def glob_assignments(self):
+        """The glob assignments in the order they are applied (later ones win)."""
+        return list(self._globs)
+
+    def explicit_keys(self):
+        return sorted(k for k, items in self._explicit.items() if any(a.value is not None for a in items))
+
+
+def resolve(files):
+    """Resolve files given as ``[(path, text), ...]`` in reading order (see ``boot_files``).
+
+    procps-ng 4 ``sysctl --system`` follows the same rules as systemd-sysctl,
+    so one resolver serves both once /etc/sysctl.conf is placed.
+    """
+    explicit = {}
+    globs = []
+    problems = []
+    for path, text in files:
+        assignments, file_problems = parse_text(text, path)
+        problems.extend(file_problems)
+        for assignment in assignments:
+            if is_glob(assignment.key):
+                globs = _reassign(globs, assignment)
+            else:
+                explicit.setdefault(assignment.key, []).append(assignment)
+    return Resolution(explicit, globs, problems)
+
+
+def _reassign(globs, assignment):
+    """systemd keeps one entry per pattern: a new value moves it to the end, an equal one is a no-op."""
+    for existing in globs:
+        if existing.key == assignment.key and existing.value == assignment.value:
+            return globs
+    return [g for g in globs if g.key != assignment.key] + [assignment]
+
+
+def read_candidates(root="/", search_dirs=SEARCH_DIRS):
+    """I/O edge: every ``*.conf`` entry of the search directories under ``root``, read.
+
+    Paths are as seen from ``root``. Directories that resolve to the same
+    place (``/lib`` -> ``/usr/lib`` on merged-usr systems) are listed once.
+    """
+    candidates = []
+    seen_dirs = set()
+    for directory in search_dirs:
+        real = os.path.realpath(_under(root, directory))
+        if real in seen_dirs or not os.path.isdir(real):
+            continue
+        seen_dirs.add(real)
+        for name in sorted(os.listdir(real)):
+            full = os.path.join(real, name)
+            if not name.endswith(".conf"):
+                continue
+            if os.path.islink(full) and os.path.realpath(full) == "/dev/null":
+                candidates.append(Candidate(directory, name, True, ""))
+            elif os.path.isfile(full):
+                candidates.append(Candidate(directory, name, False, _read_text(full)))
+    return candidates
+
+
+def read_sysctl_conf(root="/"):
+    """I/O edge: the text of /etc/sysctl.conf, or None."""
+    path = _under(root, SYSCTL_CONF)
+    return _read_text(path) if os.path.isfile(path) else None
+
+
+def boot_files(candidates, sysctl_conf_text=None):
+    """Reading order at boot: systemd-sysctl's, plus /etc/sysctl.conf last for procps ``sysctl --system``."""
+    files = effective_files(candidates)
+    if sysctl_conf_text is not None:
+        files.append((SYSCTL_CONF, sysctl_conf_text))
+    return files
+
+
+def _under(root, path):
+    return os.path.join(root, path.lstrip("/"))
+
+
+def _read_text(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def render_dropin(conf, key_order, source="lvs.realserver.arp_sysctl"):
+    """Render the managed drop-in for ``conf`` (interface -> {key: int}).
+
+    ``all`` comes first, then ``default``, then interfaces by name; keys in
+    ``key_order``. Dotted interface names are written in the slash form that
+    both systemd-sysctl and procps read correctly.
+    """
+    lines = [
+        MANAGED_MARKER + " Do not edit: changes are overwritten.",
+        "# Source: %s. LVS-DR/TUN real-server ARP protection, see arp_ignore/arp_announce" % source,
+        "# in the kernel's ip-sysctl documentation.",
+    ]
+    for interface in sorted(conf, key=_interface_sort_key):
+        keys = conf[interface]
+        for key in key_order:
+            if key in keys:
+                lines.append("%s = %d" % (dotted_key(conf_key(interface, key)), keys[key]))
+    return "\n".join(lines) + "\n"
+
+
+def _interface_sort_key(interface):
+    return ({"all": 0, "default": 1}.get(interface, 2), interface)
+
+
+def is_managed_text(text):
+    """True when ``text`` is a drop-in this collection wrote (its first line is the marker)."""
+    return text.startswith(MANAGED_MARKER)
