@@ -281,8 +281,7 @@ def render_dropin(conf, key_order, source="lvs.realserver.arp_sysctl"):
     """
     lines = [
         MANAGED_MARKER + " Do not edit: changes are overwritten.",
-        "# Source: %s. LVS-DR/TUN real-server ARP protection, see arp_ignore/arp_announce" % source,
-        "# in the kernel's ip-sysctl documentation.",
+        "# LVS-DR/TUN real-server ARP protection (%s; see arp_ignore in ip-sysctl.rst)." % source,
     ]
     for interface in sorted(conf, key=_interface_sort_key):
         keys = conf[interface]

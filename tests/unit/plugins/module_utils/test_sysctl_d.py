@@ -203,7 +203,7 @@ def test_render_dropin_is_deterministic_and_managed():
     text = sysctl_d.render_dropin(conf, ("arp_ignore", "arp_announce", "rp_filter"))
     assert sysctl_d.is_managed_text(text)
     assert text.endswith("\n") and not text.endswith("\n\n")
-    assert text.splitlines()[3:] == [
+    assert text.splitlines()[2:] == [
         "net.ipv4.conf.all.arp_ignore = 1",
         "net.ipv4.conf.all.arp_announce = 2",
         "net.ipv4.conf.default.rp_filter = 0",
