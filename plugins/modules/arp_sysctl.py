@@ -306,14 +306,14 @@ def restore_file(path, old_text):
 def apply_runtime(changes):
     """Write each change; on failure undo the ones written and re-raise with the failing key."""
     done = []
-    try:
-        for change in changes:
+    for change in changes:
+        try:
             _runtime.write_value(change["interface"], change["key"], change["after"])
-            done.append(change)
-    except (IOError, OSError) as exc:
-        for change in reversed(done):
-            _runtime.write_value(change["interface"], change["key"], change["before"])
-        raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
+        except (IOError, OSError) as exc:
+            for written in reversed(done):
+                _runtime.write_value(written["interface"], written["key"], written["before"])
+            raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
+        done.append(change)
     mismatched = [
         "%s reads back %s instead of %s" % (c["name"], _runtime.read_value(c["interface"], c["key"]), c["after"])
         for c in changes
