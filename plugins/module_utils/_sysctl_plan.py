@@ -23,6 +23,9 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as
 
 DEFAULT_PATH = "/etc/sysctl.d/99-zz-lvs-realserver.conf"
 SPECIAL_INTERFACES = ("all", "default")
+# ``all`` values that protect every interface; a higher interface value undoes them through max().
+# (rp_filter on ``all`` protects nothing: a higher value on a NIC is often intended.)
+MAX_PROTECTED_KEYS = ("arp_ignore", "arp_announce")
 
 
 def conf_errors(conf):
@@ -105,8 +108,8 @@ def conflicts(resolution, path, wanted, boot_tool):
     """Where another file beats ours at boot for a managed key, with a different value.
 
     ``wanted``: ``[(interface, key, value)]``. Two kinds: the same key won by
-    a later (or masking) file, and, for max-combined keys on ``all``, an
-    interface key or glob elsewhere whose higher value wins through the max rule.
+    a later (or masking) file, and, for the ARP keys on ``all``, an interface
+    key or glob elsewhere whose higher value wins through the max rule.
     """
     found = []
     for interface, key, value in wanted:
@@ -114,7 +117,7 @@ def conflicts(resolution, path, wanted, boot_tool):
         winner = resolution.winner(slash)
         if winner is not None and winner.path != path and _as_int(winner.value) != value:
             found.append(_conflict(slash, value, winner, "later_file", boot_tool))
-        if interface == "all" and rules.KEY_RULES[key][0] == "max":
+        if interface == "all" and key in MAX_PROTECTED_KEYS:
             found.extend(_max_overrides(resolution, key, value, path, boot_tool))
     return found
 

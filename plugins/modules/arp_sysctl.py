@@ -94,8 +94,8 @@ options:
     description:
       - What to do when another file in the sysctl.d search path (or C(/etc/sysctl.conf) for
         C(sysctl --system)) would give a managed key a different value at boot, either by setting
-        the same key later or, for C(all) keys combined with max, by setting a higher value on an
-        interface or glob.
+        the same key later or, for C(arp_ignore) and C(arp_announce) on C(all), by setting a value
+        on an interface or glob that wins through the kernel's max rule and weakens the protection.
       - V(fail) fails before anything is changed; V(warn) goes ahead and warns.
     type: str
     choices: [fail, warn]
