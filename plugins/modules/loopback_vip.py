@@ -1,0 +1,428 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: loopback_vip
+short_description: Put LVS-DR/TUN virtual IPs on lo or tunl0, only once ARP protection is in effect
+version_added: 1.0.0
+description:
+  - Adds, removes or pins the virtual IP addresses (VIPs) of an LVS-DR or LVS-TUN real server on
+    C(lo), or on C(tunl0) for LVS-TUN.
+  - Before it adds any IPv4 VIP it evaluates the effective C(arp_ignore) and C(arp_announce) of every
+    ARP-facing interface (C(max(all, interface)), as the kernel does) for the state B(after) the change,
+    with the same rules as M(lvs.realserver.arp_facts). If the kernel would answer ARP for the VIP or
+    announce it as an ARP sender, the module fails closed, adds nothing, and names the interface, the
+    key, the effective value and the fix. A VIP that exists for one second with C(arp_ignore=0) can
+    poison the router's neighbour table for minutes.
+  - Reads the host with one C(ip -j -d addr show), adds with C(ip addr replace), removes with a precise
+    C(ip addr del ADDRESS/LEN dev DEVICE). It never flushes (C(ip addr flush dev lo:0) empties the
+    whole of C(lo), C(127.0.0.1) included) and never runs a shell.
+  - Never touches C(127.0.0.0/8), C(::1), link-local addresses, or any address it was not asked about,
+    except its own VIPs under O(state=exact).
+  - IPv4 VIPs are C(/32) with O(scope) and O(label). IPv6 VIPs are C(/128) with C(preferred_lft 0)
+    (deprecated), so the real server never picks them as the source of connections it opens, while
+    traffic to them still works. IPv6 needs no ARP protection (NDP only answers for addresses on the
+    receiving interface), so IPv6-only changes are not guarded.
+author:
+  - lvs.realserver developers
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same read and the same guard; predicts RV(added), RV(removed) and RV(addresses) exactly and runs no C(ip addr) change.
+  diff_mode:
+    support: full
+    description: The addresses of the device (loopback and link-local ones left out), one per line, before and after.
+  platform:
+    platforms: posix
+    support: full
+    description: Linux with iproute2 (C(ip -j), iproute2 4.13 or later).
+options:
+  addresses:
+    description:
+      - The VIPs, IPv4 and IPv6, each with or without a prefix length.
+      - An IPv4 VIP must be C(/32) and an IPv6 VIP C(/128); a shorter prefix on C(lo) turns the whole subnet,
+        the gateway included, into local addresses, so it is refused.
+      - Loopback (C(127.0.0.0/8), C(::1)), multicast, unspecified, link-local, broadcast/reserved and
+        IPv4-mapped IPv6 addresses are refused. IPv6 VIPs are refused on C(tunl0) (IPIP carries IPv4 only).
+      - Duplicates (V(192.0.2.10) and V(192.0.2.10/32)) count once.
+      - With O(state=exact), an empty list removes every VIP this module manages on O(device).
+    type: list
+    elements: str
+    required: true
+  device:
+    description:
+      - Where the VIPs go. V(lo) for LVS-DR (and LVS-TUN), or V(tunl0), the IPIP fallback device, for LVS-TUN.
+      - Any other interface is refused with the reason. A VIP on an interface that faces the LAN is
+        answered by ARP whatever C(arp_ignore) says. The check is done by the module rather than by
+        O(device) choices, so that a malformed name and a wrong but well-formed one get different explanations.
+      - V(tunl0) must exist (the C(ipip) module loaded) for VIPs to be added to it.
+    type: str
+    default: lo
+  state:
+    description:
+      - V(present) adds the O(addresses) that are missing and fixes the ones that exist in another form
+        (wrong prefix length, O(scope) or O(label); IPv6 without C(preferred_lft 0)). A wrong IPv4 label or
+        scope, or a wrong prefix length, is fixed by deleting and re-adding the address, because
+        C(ip addr replace) silently keeps them.
+      - V(absent) removes the O(addresses), in whatever form they are on O(device).
+      - V(exact) is V(present) plus the removal of every other VIP this module manages on O(device):
+        IPv4 addresses carrying O(label), and IPv6 C(/128) addresses with preferred lifetime 0 (the
+        deprecated form this module gives IPv6 VIPs; IPv6 addresses carry no label). Other addresses are left alone.
+    type: str
+    choices: [present, absent, exact]
+    default: present
+  label:
+    description:
+      - IPv4 address label of the VIPs, at most 15 characters, starting with the device name.
+        IPv6 addresses have no labels, so it does not apply to them.
+      - It marks the IPv4 VIPs as managed by this module. O(state=exact) removes only IPv4 addresses with
+        this label, so different labels let several tasks manage separate sets of VIPs on one device.
+      - The bare device name (V(lo)) is refused: every address added without a label carries it.
+      - Defaults to the device name followed by C(:lvs), for example C(lo:lvs).
+    type: str
+  scope:
+    description:
+      - Scope of IPv4 VIPs. IPv6 VIPs get the scope the kernel derives from the address.
+      - V(host) (default) is never chosen by the kernel as the source address of ARP requests or of
+        connections the real server opens, even on an egress interface without an IPv4 address, and it is
+        the only scope that C(arp_ignore=3) hides. DR and TUN traffic to the VIP works the same.
+      - V(global) is what plain C(ip addr add) gives; it is safe with C(arp_ignore) 1 or 2 and
+        C(arp_announce=2) on numbered interfaces.
+      - V(link) is not offered. It protects nothing that V(host) does not, and C(arp_ignore=3) answers for it.
+    type: str
+    choices: [host, global]
+    default: host
+  require_arp_protection:
+    description:
+      - Refuse to add an IPv4 VIP unless, once it is added, every ARP-facing interface (every interface
+        with IPv4 configuration except loopback, NOARP devices and bridge or bond ports; down ones included)
+        has an effective C(arp_ignore) of 1 or 2 (3 when every VIP is scope host) and an effective
+        C(arp_announce) that cannot put a VIP in an ARP request.
+      - Reserved values count as leaks, as the kernel treats them. C(arp_ignore) 4 to 7 and above 8 answer
+        like 0, and C(all.arp_ignore=1) with C(eth0.arp_ignore=4) gives an effective 4 on C(eth0).
+      - With V(false) the VIP is added anyway and the problems are returned as a warning. Only for labs.
+    type: bool
+    default: true
+notes:
+  - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the M(lvs.realserver.realserver) role does it in
+    the right order). Remove VIPs before relaxing the sysctls.
+  - VIPs added with C(ip) do not survive a reboot by themselves; the M(lvs.realserver.realserver) role installs a
+    boot unit that re-adds them after C(systemd-sysctl) and fails closed the same way.
+  - A network manager that manages C(lo) (a systemd-networkd C(.network) matching C(lo), netplan listing C(lo),
+    a NetworkManager loopback profile) may delete the VIPs; M(lvs.realserver.arp_facts) reports such hazards.
+  - If one C(ip) command fails, the module stops, reports what was and was not done, and the failing
+    command. Running it again converges.
+seealso:
+  - module: lvs.realserver.arp_sysctl
+  - module: lvs.realserver.arp_facts
+  - name: ip-address(8)
+    description: The iproute2 manual page for C(ip address).
+    link: https://man7.org/linux/man-pages/man8/ip-address.8.html
+  - name: ip-sysctl (arp_ignore, arp_announce)
+    description: The kernel documentation of the ARP sysctls.
+    link: https://docs.kernel.org/networking/ip-sysctl.html
+"""
+
+EXAMPLES = r"""
+- name: Put the VIP of an LVS-DR service on lo (fails if ARP protection is not in effect)
+  lvs.realserver.loopback_vip:
+    addresses:
+      - 192.0.2.10
+      - 2001:db8::10
+
+- name: Exactly these VIPs on lo, removing the other VIPs this module added before
+  lvs.realserver.loopback_vip:
+    addresses: [192.0.2.10/32, 192.0.2.11/32]
+    state: exact
+
+- name: LVS-TUN real server with the VIP on tunl0
+  lvs.realserver.loopback_vip:
+    addresses: [198.51.100.20]
+    device: tunl0
+
+- name: Remove a VIP (before the ARP sysctls are relaxed)
+  lvs.realserver.loopback_vip:
+    addresses: [192.0.2.10]
+    state: absent
+
+- name: Check what would change, without changing anything
+  lvs.realserver.loopback_vip:
+    addresses: [192.0.2.10]
+  check_mode: true
+  diff: true
+  register: vip_plan
+"""
+
+RETURN = r"""
+added:
+  description: The VIPs added (or, in check mode, to be added), as C(address/prefix). A VIP fixed by deleting and re-adding it appears here and in RV(removed).
+  returned: always
+  type: list
+  elements: str
+  sample: [192.0.2.10/32, 2001:db8::10/128]
+removed:
+  description: The addresses removed (or, in check mode, to be removed), as C(address/prefix), in the form they had.
+  returned: always
+  type: list
+  elements: str
+  sample: [192.0.2.11/32]
+addresses:
+  description:
+    - The addresses on the device afterwards (predicted in check mode, and as far as the module got on failure),
+      without loopback and link-local ones, sorted.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    address:
+      description: C(address/prefix).
+      type: str
+      sample: 192.0.2.10/32
+    family:
+      description: C(inet) or C(inet6).
+      type: str
+      sample: inet
+    local:
+      description: The address.
+      type: str
+      sample: 192.0.2.10
+    prefixlen:
+      description: The prefix length.
+      type: int
+      sample: 32
+    scope:
+      description: The address scope.
+      type: str
+      sample: host
+    label:
+      description: The IPv4 label, null for IPv6.
+      type: str
+      sample: lo:lvs
+    deprecated:
+      description: IPv6 with preferred lifetime 0 (never chosen as a source address).
+      type: bool
+      sample: false
+    managed:
+      description: Whether O(state=exact) treats the address as one of this module's VIPs (see O(label)).
+      type: bool
+      sample: true
+guard:
+  description: The ARP-protection verdict for the state after the change.
+  returned: always
+  type: dict
+  contains:
+    verdict:
+      description:
+        - V(pass) no ARP leak; V(fail) an IPv4 VIP was to be added while ARP leaks, refused;
+          V(overridden) the same with O(require_arp_protection=false), added anyway;
+          V(exposed) no IPv4 VIP to add, but IPv4 VIPs on the device while ARP leaks;
+          V(not_needed) no IPv4 VIP on the device, so ARP cannot leak one.
+      type: str
+      sample: pass
+    required:
+      description: The value of O(require_arp_protection).
+      type: bool
+      sample: true
+    ipv4_additions:
+      description: The IPv4 VIPs the guard was asked about.
+      type: list
+      elements: str
+      sample: [192.0.2.10]
+    violations:
+      description:
+        - The ARP violations, as M(lvs.realserver.arp_facts) reports them (C(code), C(severity), C(interface), C(key),
+          C(expected), C(actual) (the effective value), C(fix), C(message)).
+      type: list
+      elements: dict
+      sample:
+        - code: arp_ignore_leak
+          severity: error
+          interface: eth0
+          key: arp_ignore
+          expected: 1 or 2
+          actual: 4
+          fix: "set net.ipv4.conf.eth0.arp_ignore = 1: the interface value 4 beats all (max rule)"
+          message: the kernel answers ARP for every local address, VIPs included
+    arp_facing:
+      description: The interfaces evaluated.
+      type: list
+      elements: str
+      sample: [eth0]
+    message:
+      description: The explanation when the verdict is not V(pass) or V(not_needed), else null.
+      type: str
+device:
+  description: The device managed.
+  returned: always
+  type: str
+  sample: lo
+label:
+  description: The IPv4 label used (the default filled in).
+  returned: always
+  type: str
+  sample: lo:lvs
+not_done:
+  description: When an C(ip) command failed, the operations that were not run (the failing one first).
+  returned: when an C(ip) command failed
+  type: list
+  elements: str
+  sample: [add 192.0.2.11/32]
+cmd:
+  description: The argv of the C(ip) command that failed; RV(rc), RV(stdout) and RV(stderr) are its results.
+  returned: when an C(ip) command failed
+  type: list
+  elements: str
+  sample: [/usr/sbin/ip, -4, addr, replace, 192.0.2.11/32, dev, lo, scope, host, label, "lo:lvs"]
+rc:
+  description: Exit status of the failed C(ip) command.
+  returned: when an C(ip) command failed
+  type: int
+  sample: 2
+stdout:
+  description: Standard output of the failed C(ip) command.
+  returned: when an C(ip) command failed
+  type: str
+  sample: ""
+stderr:
+  description: Standard error of the failed C(ip) command.
+  returned: when an C(ip) command failed
+  type: str
+  sample: "Error: ipv4: Address not found."
+"""
+
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec=dict(
+            addresses=dict(type="list", elements="str", required=True),
+            device=dict(type="str", default="lo"),
+            state=dict(type="str", choices=list(planner.STATES), default="present"),
+            label=dict(type="str"),
+            scope=dict(type="str", choices=list(planner.SCOPES), default="host"),
+            require_arp_protection=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def read_state(module, ip_bin):
+    """I/O only: every interface with its addresses (one ``ip`` call) and the running ARP values."""
+    argv = _iproute.addr_show_argv(ip_bin)
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg="reading the addresses failed: %s exited %d: %s" % (" ".join(argv), rc, err.strip()),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+    try:
+        interfaces = _iproute.parse_addr_json(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        module.fail_json(msg="cannot parse the output of %s: %s" % (" ".join(argv), exc),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+    try:
+        conf = _runtime.read_conf(rules.READ_KEYS)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
+    return interfaces, conf
+
+
+def apply(module, operations):
+    """Run the operations in order; stop at the first failure. Returns ``(done, failure)``."""
+    done = []
+    for operation in operations:
+        rc, out, err = module.run_command(operation["argv"])
+        if rc != 0:
+            return done, dict(operation, rc=rc, stdout=out, stderr=err)
+        done.append(operation)
+    return done, None
+
+
+def addresses_result(addresses, label):
+    return [planner.address_dict(a, label) for a in sorted(addresses, key=planner.sort_key)
+            if not planner.is_protected(a)]
+
+
+def partial_after(before, done, desired):
+    """The device's addresses once only the ``done`` operations ran."""
+    current = list(before)
+    for operation in done:
+        local, prefixlen = operation["address"].split("/")
+        if operation["action"] == "del":
+            current = [a for a in current if not (a.local == local and a.prefixlen == int(prefixlen))]
+        else:
+            vip = _iproute.parse_vip(operation["address"])[0]
+            current = [a for a in current if planner.ip_of(a.local) != vip]
+            current.append(planner.desired_address(vip, desired["device"], desired["label"], desired["scope"]))
+    return current
+
+
+def main():
+    module = build_module()
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C")
+    params = module.params
+
+    errors, desired = planner.validate(
+        params["addresses"], params["device"], params["state"], params["label"], params["scope"])
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
+
+    ip_bin = module.get_bin_path("ip", required=True)
+    interfaces, conf = read_state(module, ip_bin)
+    plan = planner.plan(desired, interfaces, conf, ip_bin, params["require_arp_protection"])
+
+    result = dict(
+        changed=False, added=[], removed=[], device=desired["device"], label=desired["label"],
+        addresses=addresses_result(plan["before"], desired["label"]), guard=plan["guard"])
+    if plan["error"]:
+        module.fail_json(msg=plan["error"], **result)
+    for warning in plan["warnings"]:
+        module.warn(warning)
+
+    result.update(changed=bool(plan["operations"]), added=plan["added"], removed=plan["removed"],
+                  addresses=addresses_result(plan["after"], desired["label"]))
+    if module._diff:
+        header = "%s (addresses)" % desired["device"]
+        result["diff"] = dict(before=planner.vip_lines(plan["before"]), after=planner.vip_lines(plan["after"]),
+                              before_header=header, after_header=header)
+    if module.check_mode or not plan["operations"]:
+        module.exit_json(**result)
+
+    done, failure = apply(module, plan["operations"])
+    if failure:
+        now = partial_after(plan["before"], done, desired)
+        not_done = [op["action"] + " " + op["address"] for op in plan["operations"][len(done):]]
+        result.update(
+            changed=bool(done),
+            added=[op["address"] for op in done if op["action"] == "add"],
+            removed=[op["address"] for op in done if op["action"] == "del"],
+            addresses=addresses_result(now, desired["label"]),
+            not_done=not_done,
+            rc=failure["rc"], stdout=failure["stdout"], stderr=failure["stderr"], cmd=failure["argv"])
+        if module._diff:
+            result["diff"]["after"] = planner.vip_lines(now)
+        module.fail_json(
+            msg="%s %s on %s failed (rc %d: %s); done before it: %s; not done: %s. Rerun to converge" % (
+                "adding" if failure["action"] == "add" else "removing", failure["address"], desired["device"],
+                failure["rc"], (failure["stderr"] or failure["stdout"]).strip() or "no output",
+                ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
+                ", ".join(not_done)),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
