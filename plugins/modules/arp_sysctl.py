@@ -223,12 +223,11 @@ backup_file:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
@@ -252,13 +251,8 @@ def build_module():
 
 
 def read_state(path):
-    """I/O: the drop-in, its mode and owner, the sysctl.d tree and the running values."""
-    current_text = None
-    stat = None
-    if os.path.lexists(path):
-        stat = os.stat(path)
-        with open(path, "rb") as handle:
-            current_text = handle.read().decode("utf-8", "replace")
+    """I/O: the drop-in, its stat, the sysctl.d tree and the running values."""
+    current_text, stat = files.read_text(path)
     return {
         "current_text": current_text,
         "file_stat": stat,
@@ -271,36 +265,15 @@ def read_state(path):
 def file_needs_change(state, current_text, new_text, stat):
     if state == "absent":
         return current_text is not None
-    if current_text != new_text:
-        return True
-    return (stat.st_mode & 0o7777) != FILE_MODE or stat.st_uid != 0 or stat.st_gid != 0
+    return files.needs_write(current_text, stat, new_text, FILE_MODE)
 
 
 def write_file(module, path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".lvs-realserver-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(text))
-        os.chmod(tmp, FILE_MODE)
-        os.chown(tmp, 0, 0)
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, FILE_MODE)
-    os.chown(path, 0, 0)
+    files.write_atomic(module, path, text, FILE_MODE)
 
 
 def restore_file(path, old_text):
-    if old_text is None:
-        if os.path.lexists(path):
-            os.unlink(path)
-        return
-    with open(path, "wb") as handle:
-        handle.write(to_bytes(old_text))
+    files.restore(path, old_text)
 
 
 def apply_runtime(changes):

@@ -242,7 +242,7 @@ def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
             calls.append((src, dest))
             os.rename(src, dest)
 
-    monkeypatch.setattr(arp_sysctl.os, "chown", lambda *a: None)
+    monkeypatch.setattr(arp_sysctl.files.os, "chown", lambda *a: None)
     target = tmp_path / "sysctl.d" / "99-x.conf"
     arp_sysctl.write_file(Module(), str(target), OURS)
     assert target.read_text() == OURS

@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The boot-time VIP controller: ``lvs-realserver-vips guard|start|stop [--data FILE]``.
+
+lvs.realserver.boot_unit installs this file, with the evaluator, the ip
+helpers and the /proc edge beside it, under /usr/libexec/lvs-realserver/, and
+a systemd unit that runs ``guard`` (ExecStartPre), ``start`` and ``stop``.
+The VIPs come from a data file written by the same module. ``guard`` asks the
+same evaluator as arp_facts and loopback_vip and fails closed: no VIP is
+better than a poisoned LAN.
+
+Standard library only; the planning functions are pure and unit-tested.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+try:
+    from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+    from ansible_collections.lvs.realserver.plugins.module_utils import _iproute as iproute
+    from ansible_collections.lvs.realserver.plugins.module_utils import _runtime as runtime
+except ImportError:  # installed on a real server, next to its library files
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
+    import _iproute as iproute  # noqa: E402 pylint: disable=import-error
+    import _runtime as runtime  # noqa: E402 pylint: disable=import-error
+
+DATA_FILE = "/etc/lvs-realserver/vips.json"
+SEARCH_PATH = "/usr/sbin:/sbin:/usr/bin:/bin"
+EXIT_REFUSED = 3
+
+
+def render_data(addresses, device, scope, label, mode):
+    """The data file: deterministic JSON, one VIP list for start and stop."""
+    data = {
+        "addresses": [str(iproute.parse_vip(a)[0]) for a in addresses],
+        "device": device,
+        "scope": scope,
+        "label": label,
+        "mode": mode,
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def load_data(text):
+    data = json.loads(text)
+    for key in ("addresses", "device", "scope", "label", "mode"):
+        if key not in data:
+            raise ValueError("%s has no %r" % (DATA_FILE, key))
+    return data
+
+
+def vips(data):
+    """``[(ipaddress, prefixlen)]`` of the data file."""
+    return [iproute.parse_vip(a) for a in data["addresses"]]
+
+
+def guard_problems(data, conf, interfaces):
+    """Why adding the IPv4 VIPs now would leak ARP (one line each), or [] when it is safe."""
+    ipv4 = [iproute.address(str(ip), bits, data["scope"], data["label"]) for ip, bits in vips(data) if ip.version == 4]
+    if not ipv4:
+        return []
+    after = rules.with_vips(interfaces, data["device"], ipv4)
+    report = rules.evaluate(conf, after, mode=data["mode"])
+    return [
+        "%s %s: effective %s, expected %s: %s (fix: %s)" % (
+            v["interface"], v["key"], v["actual"], v["expected"], v["message"], v["fix"])
+        for v in rules.guard_violations(report)
+    ]
+
+
+def start_argvs(data, ip_bin, interfaces, modprobe_bin=None):
+    """Commands that bring the VIPs up (TUN: ipip loaded and tunl0 up first)."""
+    argvs = []
+    names = set(i.name for i in interfaces)
+    if data["mode"] == "tun":
+        if rules.TUN_DEVICE not in names and modprobe_bin:
+            argvs.append([modprobe_bin, "ipip"])
+        argvs.append([ip_bin, "link", "set", rules.TUN_DEVICE, "up"])
+    for ip, _ in vips(data):
+        label = data["label"] if ip.version == 4 else None
+        argvs.append(iproute.addr_replace_argv(ip_bin, ip, data["device"], data["scope"], label))
+    return argvs
+
+
+def stop_argvs(data, ip_bin, interfaces):
+    """Commands that remove exactly the data file's VIPs that are present."""
+    present = set(
+        (a.local, a.prefixlen)
+        for i in interfaces if i.name == data["device"]
+        for a in i.addresses
+    )
+    return [
+        iproute.addr_del_argv(ip_bin, str(ip), bits, data["device"])
+        for ip, bits in vips(data)
+        if (str(ip), bits) in present
+    ]
+
+
+def _which(name):
+    for directory in SEARCH_PATH.split(":"):
+        candidate = os.path.join(directory, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _interfaces(ip_bin):
+    out = subprocess.check_output(iproute.addr_show_argv(ip_bin))
+    return iproute.parse_addr_json(out.decode("utf-8"))
+
+
+def _run_all(argvs, log):
+    for argv in argvs:
+        log("run: %s" % " ".join(argv))
+        subprocess.check_call(argv)
+
+
+def main(argv=None, data_file=DATA_FILE, log=None):
+    """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    log = log or (lambda message: print("lvs-realserver-vips: " + message, file=sys.stderr))
+    if len(argv) == 3 and argv[1] == "--data":
+        data_file = argv.pop(2)
+        argv.pop(1)
+    if len(argv) != 1 or argv[0] not in ("guard", "start", "stop"):
+        log("usage: lvs-realserver-vips guard|start|stop [--data FILE]")
+        return 2
+    try:
+        with open(data_file) as handle:
+            data = load_data(handle.read())
+    except (IOError, OSError, ValueError) as exc:
+        log("cannot read %s: %s" % (data_file, exc))
+        return 2
+    ip_bin = _which("ip")
+    if not ip_bin:
+        log("ip (iproute2) not found in %s" % SEARCH_PATH)
+        return 2
+    command = argv[0]
+    interfaces = _interfaces(ip_bin)
+    if command in ("guard", "start"):
+        problems = guard_problems(data, runtime.read_conf(rules.READ_KEYS), interfaces)
+        for problem in problems:
+            log("REFUSED: " + problem)
+        if problems:
+            log("refusing to add %s: ARP protection is not in effect" % ", ".join(data["addresses"]))
+            return EXIT_REFUSED
+        if command == "guard":
+            log("guard ok: ARP protection in effect for %s" % ", ".join(data["addresses"]))
+            return 0
+        _run_all(start_argvs(data, ip_bin, interfaces, _which("modprobe")), log)
+        return 0
+    _run_all(stop_argvs(data, ip_bin, interfaces), log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: boot_unit
+short_description: Bring LVS real-server VIPs up at every boot, only after ARP protection is in effect
+version_added: 1.0.0
+description:
+  - Installs a systemd oneshot unit, C(lvs-realserver-vips.service), that adds the VIPs at boot and
+    removes exactly them on stop, with a data file listing the VIPs
+    (C(/etc/lvs-realserver/vips.json)) and a small controller
+    (C(/usr/libexec/lvs-realserver/lvs-realserver-vips)) that carries the same ARP rule evaluator
+    as M(lvs.realserver.arp_facts) and M(lvs.realserver.loopback_vip).
+  - The unit runs without default dependencies, after C(systemd-sysctl.service) and
+    C(systemd-modules-load.service) and before C(network-pre.target), so no network manager brings
+    an interface up before the VIPs and their ARP protection exist.
+  - Its C(ExecStartPre) step evaluates the effective C(arp_ignore)/C(arp_announce) values and fails
+    closed, adding no VIP, when they would leak; C(ExecStart) uses C(ip addr replace); C(ExecStop)
+    uses one precise C(ip addr del) per VIP, never a flush.
+  - In O(mode=tun) it also loads C(ipip) at boot through C(/etc/modules-load.d) and brings C(tunl0) up.
+  - The unit is enabled even where systemd is not running (a plain container or an image build); it
+    is started only where systemd runs, and RV(systemd_running) says which case applied.
+author:
+  - lvs.realserver developers
+attributes:
+  check_mode:
+    support: full
+    description: Predicts the files and systemctl calls exactly; changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the diff of every file installed or removed.
+  platform:
+    platforms: posix
+    support: full
+    description: Linux with systemd.
+options:
+  addresses:
+    description:
+      - The VIPs, as for M(lvs.realserver.loopback_vip). IPv4 must be C(/32), IPv6 C(/128).
+    type: list
+    elements: str
+    default: []
+  device:
+    description: C(lo), or C(tunl0) for LVS-TUN VIPs on the tunnel device.
+    type: str
+    default: lo
+  scope:
+    description: Scope of the IPv4 VIPs.
+    type: str
+    choices: [host, global]
+    default: host
+  label:
+    description: Label of the IPv4 VIPs; defaults to C(<device>:lvs).
+    type: str
+  mode:
+    description: V(dr) or V(tun). V(tun) also loads C(ipip) at boot and brings C(tunl0) up.
+    type: str
+    choices: [dr, tun]
+    default: dr
+  state:
+    description:
+      - V(present) installs, enables and (where systemd runs) starts the unit.
+      - V(absent) stops it (which removes its VIPs), disables it and removes every file it owns.
+    type: str
+    choices: [present, absent]
+    default: present
+  enabled:
+    description: Enable the unit for the next boot.
+    type: bool
+    default: true
+  start:
+    description: Start the unit now when systemd is running and it is not active yet.
+    type: bool
+    default: true
+  python:
+    description: The interpreter the unit runs the controller with.
+    type: path
+    default: /usr/bin/python3
+notes:
+  - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
+    and remove VIPs at runtime with M(lvs.realserver.loopback_vip), which the role does before this module.
+seealso:
+  - module: lvs.realserver.loopback_vip
+  - module: lvs.realserver.arp_sysctl
+"""
+
+EXAMPLES = r"""
+- name: Keep the VIPs across reboots, after the ARP sysctls
+  lvs.realserver.boot_unit:
+    addresses: [192.0.2.10, 2001:db8::10]
+
+- name: LVS-TUN real server with the VIP on lo
+  lvs.realserver.boot_unit:
+    addresses: [192.0.2.20]
+    mode: tun
+
+- name: Remove the unit and its VIPs
+  lvs.realserver.boot_unit:
+    state: absent
+"""
+
+RETURN = r"""
+unit:
+  description: The unit name.
+  returned: always
+  type: str
+  sample: lvs-realserver-vips.service
+systemd_running:
+  description: Whether systemd runs as init here; when false the unit was enabled but not started.
+  returned: always
+  type: bool
+  sample: true
+files:
+  description: The files written (or removed with O(state=absent)).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/lvs-realserver/vips.json, /etc/systemd/system/lvs-realserver-vips.service]
+systemctl:
+  description: The systemctl calls made (or that would be made in check mode).
+  returned: always
+  type: list
+  elements: list
+  sample: [[daemon-reload], [enable, lvs-realserver-vips.service], [start, lvs-realserver-vips.service]]
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
+from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
+from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
+
+# Installed on the host beside the controller; importing them also puts them in the AnsiballZ payload.
+LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime}
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec=dict(
+            addresses=dict(type="list", elements="str", default=[]),
+            device=dict(type="str", default="lo"),
+            scope=dict(type="str", choices=["host", "global"], default="host"),
+            label=dict(type="str"),
+            mode=dict(type="str", choices=["dr", "tun"], default="dr"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            enabled=dict(type="bool", default=True),
+            start=dict(type="bool", default=True),
+            python=dict(type="path", default="/usr/bin/python3"),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def source_of(module):
+    """The source text of one of this collection's module_utils (from a file or the AnsiballZ zip)."""
+    loader = getattr(module, "__loader__", None)
+    text = loader.get_source(module.__name__) if hasattr(loader, "get_source") else None
+    if text is None:
+        with open(module.__file__) as handle:
+            text = handle.read()
+    return text
+
+
+def unit_status(module, systemctl, systemd_running):
+    """``(enabled, active)`` of the unit."""
+    if not systemctl:
+        return False, False
+    rc, out, _ = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
+    enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime")
+    active = False
+    if systemd_running:
+        rc, out, _ = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
+        active = out.strip() in ("active", "activating", "reloading")
+    return enabled, active
+
+
+def fail_systemctl(module, systemctl, argv, rc, out, err, result):
+    journal = ""
+    journalctl = module.get_bin_path("journalctl")
+    if journalctl and argv[1:2] == ["start"]:
+        _, journal, _ = module.run_command([journalctl, "--no-pager", "-n", "20", "-u", boot.UNIT_NAME])
+    module.fail_json(
+        msg="%s failed (rc=%d): %s%s" % (" ".join(argv), rc, (err or out).strip(),
+                                           "; journal:\n" + journal if journal else ""),
+        rc=rc, stdout=out, stderr=err, cmd=argv, **result)
+
+
+def main():
+    module = build_module()
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    p = module.params
+    label = p["label"]
+    errors, desired = _vip_plan.validate(p["addresses"], p["device"], "present", label, p["scope"])
+    if p["device"] == "tunl0" and p["mode"] != "tun":
+        errors.append("device: 'tunl0' needs mode=tun (got mode=%r)" % p["mode"])
+    if p["state"] == "present" and not p["addresses"]:
+        errors.append("addresses: [] is empty; give at least one VIP, or use state=absent")
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors)
+
+    if p["state"] == "present":
+        wanted = boot.desired_files(
+            [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"], p["mode"],
+            p["python"], dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()), source_of(_vipctl))
+        stale = [] if p["mode"] == "tun" else [boot.MODULES_LOAD_PATH]
+    else:
+        wanted, stale = {}, boot.all_paths()
+
+    current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+    writes = [path for path, (text, mode) in sorted(wanted.items()) if files.needs_write(
+        current[path][0], current[path][1], text, mode)]
+    removals = [path for path in stale if current[path][0] is not None]
+
+    systemd_running = os.path.isdir("/run/systemd/system")
+    systemctl = module.get_bin_path("systemctl")
+    enabled, active = unit_status(module, systemctl, systemd_running)
+    unit_changed = boot.UNIT_PATH in writes or boot.UNIT_PATH in removals
+    verbs = boot.systemctl_plan(p["state"], unit_changed, systemd_running, enabled, active,
+                                p["enabled"], p["start"]) if systemctl else []
+    result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
+                  systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
+    if not systemctl:
+        module.warn("systemctl not found: the unit files are installed but cannot be enabled")
+    elif not systemd_running and p["state"] == "present":
+        module.warn("systemd is not running here: %s is enabled for the next boot but not started now (no running systemd)"
+                    % boot.UNIT_NAME)
+    if module._diff:
+        result["diff"] = [
+            dict(before=current[path][0] or "", after=wanted[path][0] if path in wanted else "",
+                 before_header=path, after_header=path)
+            for path in writes + removals
+        ]
+    if module.check_mode:
+        module.exit_json(**result)
+
+    if p["state"] == "absent":
+        # stop (which removes the VIPs) and disable while the unit file still exists, reload after
+        _run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], result)
+        for path in removals:
+            os.unlink(path)
+        _run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], result)
+        module.exit_json(**result)
+    for path in writes:
+        files.write_atomic(module, path, wanted[path][0], wanted[path][1])
+    for path in removals:
+        os.unlink(path)
+    _run_verbs(module, systemctl, verbs, result)
+    module.exit_json(**result)
+
+
+def _run_verbs(module, systemctl, verbs, result):
+    for verb in verbs:
+        argv = [systemctl] + verb
+        rc, out, err = module.run_command(argv)
+        if rc != 0:
+            fail_systemctl(module, systemctl, argv, rc, out, err, result)
+
+
+if __name__ == "__main__":
+    main()
