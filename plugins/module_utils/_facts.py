@@ -1,0 +1,629 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Pure assembly of ``ansible_facts['lvs_realserver']`` (the arp_facts module).
+
+Everything here is a function of values the module has already read: the
+``/proc`` values, the ``ip -j -d addr`` topology, the sysctl.d tree, and the
+texts of the network managers' configuration files. No I/O.
+
+The verdict itself comes from the shared evaluator (``_arp_rules``) and the
+boot values from the shared resolver (``_sysctl_d``); this file only adds:
+
+* ``boot``: the value each key gets at the next boot, with its file and line;
+* ``drift``: keys whose running value differs from that boot value;
+* ``at_boot``: the evaluator's verdict over the boot values (same VIPs and
+  interfaces), i.e. "would this host leak after a reboot?";
+* ``hazards``: configuration that can undo the protection later (a network
+  manager owning ``lo``, ``rp_filter`` breaking TUN, a VIP on an ARP-facing
+  interface, ``/etc/sysctl.conf`` read differently by procps).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import ipaddress
+import os
+import re
+from collections import namedtuple
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+
+FACTS_KEY = "lvs_realserver"
+FACTS_VERSION = 1
+BOOT_KEYS = ("arp_ignore", "arp_announce", "rp_filter")
+SPECIAL = ("all", "default")
+
+# systemd.network(5): same-named files replace each other, /etc first, then
+# /run, then the vendor directories; all surviving files sorted by name.
+NETWORKD_DIRS = (
+    "/etc/systemd/network",
+    "/run/systemd/network",
+    "/usr/local/lib/systemd/network",
+    "/usr/lib/systemd/network",
+    "/lib/systemd/network",
+)
+# netplan: /run beats /etc beats /lib for the same file name; merged in name order.
+NETPLAN_DIRS = ("/run/netplan", "/etc/netplan", "/lib/netplan")
+NM_DIRS = (
+    "/etc/NetworkManager/system-connections",
+    "/run/NetworkManager/system-connections",
+    "/usr/lib/NetworkManager/system-connections",
+)
+
+ConfigFile = namedtuple("ConfigFile", "directory name masked text")
+"""A file found in a configuration directory; ``masked``: a symlink to /dev/null (or, for networkd, empty)."""
+
+DropIn = namedtuple("DropIn", "unit directory name masked text")
+"""``<directory>/<unit>.d/<name>`` for a networkd unit file named ``unit``."""
+
+Hazard = namedtuple("Hazard", "code severity file line interface message fix")
+
+
+def hazard(code, message, fix, severity="warning", file=None, line=None, interface=None):
+    return Hazard(code, severity, file, line, interface, message, fix)._asdict()
+
+
+# --------------------------------------------------------------------------
+# boot values and drift
+# --------------------------------------------------------------------------
+
+def parse_int(text):
+    """The integer systemd-sysctl would write for ``text``, or None when it is not one."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not re.match(r"^[-+]?[0-9]+$", text):
+        return None
+    return int(text)
+
+
+def boot_names(report, mode):
+    """Interfaces whose keys the boot report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
+    names = list(SPECIAL) + [n for n in report["arp_facing"] if n not in SPECIAL]
+    if mode == "tun" and rules.TUN_DEVICE not in names:
+        names.append(rules.TUN_DEVICE)
+    return names
+
+
+def boot_report(resolution, names, keys=BOOT_KEYS):
+    """``{dotted name: {value, file, line}}``; value, file and line are None where nothing sets the key.
+
+    A winning line whose value is not an integer has ``value`` None but keeps
+    its file and line (systemd-sysctl fails to write it).
+    """
+    boot = {}
+    for name in names:
+        for key in keys:
+            slash = sysctl_d.conf_key(name, key)
+            winner = resolution.winner(slash)
+            boot[sysctl_d.dotted_key(slash)] = {
+                "value": parse_int(winner.value) if winner else None,
+                "file": winner.path if winner else None,
+                "line": winner.line if winner else None,
+            }
+    return boot
+
+
+def boot_effective(boot, names, keys=BOOT_KEYS):
+    """``{name: {key: (value, basis)}}``: the value each key has after a boot.
+
+    * a key set by a file: that value (basis ``file``);
+    * ``all``/``default`` set by nothing: the kernel default (``kernel_default``);
+    * an interface key set by nothing: the boot value of ``default`` (basis
+      ``default``), because an interface copies ``default`` when it is created,
+      and a write to ``default`` reaches every interface that has no address
+      yet (kernel-semantics 1.3), which is the state of NICs at early boot;
+    * a key whose winning line is not an integer: None (``invalid``).
+    """
+    values = {}
+    for name in ["default"] + [n for n in names if n != "default"]:
+        values[name] = {}
+        for key in keys:
+            entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(name, key))]
+            if entry["file"] is not None:
+                values[name][key] = (entry["value"], "file" if entry["value"] is not None else "invalid")
+            elif name in SPECIAL:
+                values[name][key] = (rules.KEY_RULES[key][2], "kernel_default")
+            else:
+                values[name][key] = (values["default"][key][0], "default")
+    return values
+
+
+def drift(conf, boot, effective, names):
+    """Keys whose running value differs from the value they get at the next boot (in ``names`` order)."""
+    found = []
+    for name in names:
+        for key in BOOT_KEYS:
+            live = conf.get(name, {}).get(key)
+            value, basis = effective[name][key]
+            if live is None or value is None or live == value:
+                continue
+            dotted = sysctl_d.dotted_key(sysctl_d.conf_key(name, key))
+            entry = boot[dotted]
+            found.append({
+                "name": dotted,
+                "interface": name,
+                "key": key,
+                "live": live,
+                "boot": value,
+                "basis": basis,
+                "file": entry["file"],
+                "line": entry["line"],
+            })
+    return found
+
+
+def boot_conf(conf, effective):
+    """The ``/proc`` picture after a reboot: live values with the boot keys replaced."""
+    result = dict((name, dict(values)) for name, values in conf.items())
+    for name, keys in effective.items():
+        if name not in result and name not in SPECIAL:
+            continue  # an interface that does not exist now (tunl0 before ipip) stays absent
+        for key, (value, _) in keys.items():
+            if value is not None:
+                result.setdefault(name, {})[key] = value
+    return result
+
+
+def at_boot(conf, interfaces, mode, expected_vips, judge, effective):
+    """The evaluator's verdict over the boot values (same interfaces and VIPs as now)."""
+    report = rules.evaluate(boot_conf(conf, effective), interfaces, mode, expected_vips, judge)
+    return {
+        "compliant": report["compliant"],
+        "state": report["state"],
+        "violations": report["violations"],
+        "future_interfaces": report["future_interfaces"],
+    }
+
+
+# --------------------------------------------------------------------------
+# network managers that would remove VIPs from lo
+# --------------------------------------------------------------------------
+
+def effective_files(files, directories, suffix):
+    """One entry per name (the highest-priority directory wins), masked ones dropped, in name order."""
+    rank = dict((d, i) for i, d in enumerate(directories))
+    chosen = {}
+    for f in files:
+        if not f.name.endswith(suffix):
+            continue
+        current = chosen.get(f.name)
+        if current is None or rank.get(f.directory, len(rank)) < rank.get(current.directory, len(rank)):
+            chosen[f.name] = f
+    return [chosen[name] for name in sorted(chosen) if not chosen[name].masked]
+
+
+def parse_unit(text):
+    """systemd unit-file syntax: ``[(section, key, value, line)]`` with continuation lines joined."""
+    entries = []
+    section = None
+    pending = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if pending is not None:
+            start, key, value = pending
+            if line.endswith("\\"):
+                pending = (start, key, value + " " + line[:-1].strip())
+                continue
+            entries.append((section, key, (value + " " + line).strip(), start))
+            pending = None
+            continue
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            entries.append((section, None, None, number))
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if value.endswith("\\"):
+            pending = (number, key, value[:-1].strip())
+            continue
+        entries.append((section, key, value, number))
+    if pending is not None:
+        entries.append((section, pending[1], pending[2], pending[0]))
+    return entries
+
+
+def _condition_test(patterns, value):
+    """systemd's net_condition_test_strv(): each pattern may be negated with a leading '!'."""
+    if not patterns:
+        return True
+    positive = False
+    matched = False
+    for pattern in patterns:
+        invert = pattern.startswith("!")
+        if invert:
+            pattern = pattern[1:]
+        else:
+            positive = True
+        if value is not None and fnmatch.fnmatchcase(value, pattern):
+            if invert:
+                return False
+            matched = True
+    return matched if positive else True
+
+
+# What lo looks like to systemd-networkd's [Match]: its name, type "loopback",
+# an all-zero MAC, and no driver, path, kind or permanent address.
+_LO_MATCH_VALUES = {
+    "Name": "lo",
+    "Type": "loopback",
+    "Driver": None,
+    "Path": None,
+    "Kind": None,
+    "WLANInterfaceType": None,
+    "SSID": None,
+    "BSSID": None,
+}
+# Conditions on the host rather than the device: assumed to hold.
+_HOST_CONDITIONS = ("Host", "Virtualization", "KernelCommandLine", "KernelVersion", "Credential",
+                    "Architecture", "Firmware", "Property")
+
+
+def _network_matches_lo(entries):
+    """``(matches, line, reason)`` for a merged list of unit entries."""
+    conditions = {}
+    lines = {}
+    match_header = None
+    for section, key, value, number in entries:
+        if section != "Match":
+            continue
+        if key is None:
+            match_header = match_header or number
+            continue
+        if value == "":
+            conditions[key] = []  # an empty assignment resets the list
+            continue
+        conditions.setdefault(key, []).extend(value.split())
+        lines.setdefault(key, number)
+    known = dict((k, v) for k, v in conditions.items() if v)
+    if not known:
+        return True, match_header, "its [Match] section is empty or missing, so it matches every interface, lo included"
+    for key, patterns in known.items():
+        if key in _HOST_CONDITIONS:
+            continue
+        if key in ("MACAddress", "PermanentMACAddress"):
+            addresses = [p.lower() for p in patterns]
+            if key == "MACAddress" and "00:00:00:00:00:00" not in addresses:
+                return False, None, None
+            if key == "PermanentMACAddress":
+                return False, None, None
+            continue
+        if key not in _LO_MATCH_VALUES:
+            continue  # an unknown condition: assume it holds (report rather than miss)
+        if not _condition_test(patterns, _LO_MATCH_VALUES[key]):
+            return False, None, None
+    if "Name" in known:
+        return True, lines["Name"], "[Match] Name=%s matches lo" % " ".join(known["Name"])
+    if "Type" in known:
+        return True, lines["Type"], "[Match] Type=%s matches lo" % " ".join(known["Type"])
+    return True, match_header, "no [Match] condition excludes lo"
+
+
+def _networkd_keeps_vips(entries, vips):
+    """Why networkd leaves the VIPs alone on a managed lo, or None."""
+    keep = None
+    declared = set()
+    for section, key, value, _ in entries:
+        if section == "Network" and key == "KeepConfiguration":
+            keep = value.lower()
+        if section in ("Network", "Address") and key == "Address" and value:
+            declared.add(value.split("/")[0])
+    if keep in ("static", "yes", "true", "1", "on"):
+        return "KeepConfiguration=%s keeps foreign static addresses" % keep
+    wanted = set(v["local"] for v in vips)
+    if wanted and wanted <= declared:
+        return "every VIP is declared with Address="
+    return None
+
+
+def networkd_hazards(files, dropins, vips):
+    """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies)."""
+    for unit in effective_files(files, NETWORKD_DIRS, ".network"):
+        path = os.path.join(unit.directory, unit.name)
+        entries = parse_unit(unit.text)
+        extra = effective_files(
+            [ConfigFile(d.directory, d.name, d.masked, d.text) for d in dropins if d.unit == unit.name],
+            tuple(os.path.join(x, unit.name + ".d") for x in NETWORKD_DIRS), ".conf")
+        for d in extra:
+            entries.extend(parse_unit(d.text))
+        matches, line, reason = _network_matches_lo(entries)
+        if not matches:
+            continue
+        kept = _networkd_keeps_vips(entries, vips)
+        if kept:
+            return [hazard(
+                "networkd_manages_lo",
+                "systemd-networkd manages lo through %s (%s); VIPs survive because %s" % (path, reason, kept),
+                "keep the VIPs declared there (or KeepConfiguration=static), or stop matching lo",
+                severity="info", file=path, line=line, interface="lo")]
+        return [hazard(
+            "networkd_manages_lo",
+            "systemd-networkd manages lo through %s (%s) and removes foreign addresses, the VIPs, "
+            "when it starts, reloads or reconfigures" % (path, reason),
+            "exclude lo from %s ([Match] Name=!lo or a narrower Name=), or declare every VIP there "
+            "with Address=, or set KeepConfiguration=static" % path,
+            file=path, line=line, interface="lo")]
+    return []
+
+
+_NETPLAN_TYPES = ("ethernets", "wifis", "modems", "bonds", "bridges", "vlans", "tunnels", "vrfs",
+                  "dummy-devices", "virtual-ethernets", "nm-devices")
+_NETPLAN_MATCH_TYPES = ("ethernets", "wifis", "modems", "nm-devices")
+
+
+def _load_yaml(text):
+    try:
+        import yaml  # netplan itself needs PyYAML; absent elsewhere
+    except ImportError:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _line_of(text, regex):
+    pattern = re.compile(regex)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+def _netplan_lo_devices(document):
+    """``[(type, id, why)]`` for the netplan definitions that take lo."""
+    found = []
+    network = document.get("network") if isinstance(document, dict) else None
+    if not isinstance(network, dict):
+        return found
+    for kind in _NETPLAN_TYPES:
+        devices = network.get(kind)
+        if not isinstance(devices, dict):
+            continue
+        for device_id, config in devices.items():
+            config = config if isinstance(config, dict) else {}
+            match = config.get("match") if kind in _NETPLAN_MATCH_TYPES else None
+            if isinstance(match, dict):
+                name = match.get("name")
+                if name is not None and fnmatch.fnmatchcase("lo", str(name)):
+                    found.append((kind, str(device_id), "match: name: %s" % name))
+                elif not match:
+                    found.append((kind, str(device_id), "an empty match: matches every device"))
+            elif str(device_id) == "lo":
+                found.append((kind, "lo", "%s: lo" % kind))
+    return found
+
+
+def netplan_hazards(files):
+    """A netplan YAML file that lists lo (``lo:`` or ``match: name: lo``)."""
+    found = []
+    for f in effective_files(files, NETPLAN_DIRS, ".yaml"):
+        path = os.path.join(f.directory, f.name)
+        document = _load_yaml(f.text)
+        if document is not None:
+            hits = _netplan_lo_devices(document)
+        else:  # no PyYAML: line heuristics
+            hits = []
+            if _line_of(f.text, r"^\s+lo\s*:\s*(#.*)?$"):
+                hits.append(("ethernets", "lo", "lo:"))
+            for number, line in enumerate(f.text.splitlines(), start=1):
+                m = re.match(r"^\s+name\s*:\s*[\"']?([^\"'#\s]+)", line)
+                if m and fnmatch.fnmatchcase("lo", m.group(1)):
+                    hits.append(("ethernets", "?", "match: name: %s" % m.group(1)))
+        for kind, device_id, why in hits:
+            if why.startswith("match"):
+                line = _line_of(f.text, r"^\s+name\s*:")
+            else:
+                line = _line_of(f.text, r"^\s+%s\s*:" % re.escape(device_id))
+            found.append(hazard(
+                "netplan_lists_lo",
+                "netplan config %s takes lo (%s under %s); the renderer then manages lo and removes "
+                "addresses netplan does not list, the VIPs" % (path, why, kind),
+                "remove lo from %s, or list every VIP under its addresses" % path,
+                file=path, line=line, interface="lo"))
+    return found
+
+
+def nm_hazards(files):
+    """A NetworkManager keyfile profile of type loopback: NM then owns lo's addresses."""
+    found = []
+    for f in effective_files(files, NM_DIRS, ".nmconnection"):
+        path = os.path.join(f.directory, f.name)
+        entries = parse_unit(f.text)
+        values = dict(((s, k), (v, n)) for s, k, v, n in entries if k)
+        kind = values.get(("connection", "type"))
+        if not kind or kind[0].strip().lower() != "loopback":
+            continue
+        autoconnect = values.get(("connection", "autoconnect"), ("true", None))[0].lower()
+        found.append(hazard(
+            "networkmanager_loopback_profile",
+            "NetworkManager profile %s has type=loopback%s: when active, NetworkManager owns lo's "
+            "addresses and drops the VIPs" % (path, "" if autoconnect != "false" else " (autoconnect=false)"),
+            "delete the profile, or add every VIP to it (ipv4.addresses / ipv6.addresses)",
+            file=path, line=kind[1], interface="lo"))
+    return found
+
+
+# --------------------------------------------------------------------------
+# other hazards
+# --------------------------------------------------------------------------
+
+def vip_hazards(report, interfaces, expected_vips):
+    """A VIP (found on lo/tunl0, or expected) that is also on an ARP-facing interface."""
+    wanted = set(v["local"] for v in report["vips"])
+    for text in expected_vips or []:
+        wanted.add(str(ipaddress.ip_interface(text).ip))
+    found = []
+    for iface in interfaces:
+        if iface.name not in report["arp_facing"]:
+            continue
+        for a in iface.addresses:
+            if a.local in wanted:
+                found.append(hazard(
+                    "vip_on_arp_interface",
+                    "VIP %s/%d is on %s, an ARP-facing interface: the kernel answers ARP for it and "
+                    "announces it whatever arp_ignore says" % (a.local, a.prefixlen, iface.name),
+                    "ip addr del %s/%d dev %s; keep VIPs on lo only" % (a.local, a.prefixlen, iface.name),
+                    severity="error", interface=iface.name))
+    return found
+
+
+def _tunl0_stand_in(interfaces):
+    """tunl0 as it is now, or (not loaded yet) as it comes up: UP, unnumbered."""
+    for iface in interfaces:
+        if iface.name == rules.TUN_DEVICE:
+            return iface
+    return _iproute.Interface(rules.TUN_DEVICE, True, False, True, "ipip", None, None, [])
+
+
+def _breaks_tun(all_value, tunl0_value, tunl0):
+    """Whether max(all, tunl0).rp_filter drops decapsulated packets (the shared evaluator decides)."""
+    conf = {"all": {"rp_filter": all_value or 0}, "default": {}, rules.TUN_DEVICE: {"rp_filter": tunl0_value or 0}}
+    report = rules.evaluate(conf, [tunl0._replace(up=True)], "tun")
+    return any(v["code"] == "tun_rp_filter" for v in report["violations"])
+
+
+def tun_hazards(conf, interfaces, boot, effective):
+    """``rp_filter`` that breaks LVS-TUN: ``all`` (max rule) now or at boot, and tunl0's boot value."""
+    tunl0 = _tunl0_stand_in(interfaces)
+    found = []
+    live_all = conf.get("all", {}).get("rp_filter")
+    boot_all = effective["all"]["rp_filter"][0]
+    all_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key("all", "rp_filter"))]
+    if _breaks_tun(live_all, 0, tunl0) or _breaks_tun(boot_all, 0, tunl0):
+        where = ("%s:%s sets it to %s for the next boot" % (all_entry["file"], all_entry["line"], boot_all)
+                 if all_entry["file"] else "no sysctl.d file sets it")
+        found.append(hazard(
+            "all_rp_filter_breaks_tun",
+            "net.ipv4.conf.all.rp_filter is %s now (%s); the kernel uses max(all, tunl0), so tunl0's own "
+            "value cannot undo it and decapsulated packets are dropped" % (live_all, where),
+            "set net.ipv4.conf.all.rp_filter = 0 in a sysctl.d file that sorts last (lvs.realserver.arp_sysctl)",
+            severity="error", file=all_entry["file"], line=all_entry["line"], interface=rules.TUN_DEVICE))
+    tun_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(rules.TUN_DEVICE, "rp_filter"))]
+    tun_value, basis = effective[rules.TUN_DEVICE]["rp_filter"]
+    if _breaks_tun(0, tun_value, tunl0):
+        if basis == "default":
+            default_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key("default", "rp_filter"))]
+            file, line = default_entry["file"], default_entry["line"]
+            how = "inherited from net.ipv4.conf.default.rp_filter (%s:%s)" % (file, line)
+        else:
+            file, line = tun_entry["file"], tun_entry["line"]
+            how = "set by %s:%s" % (file, line)
+        found.append(hazard(
+            "tunl0_rp_filter_at_boot",
+            "tunl0 gets rp_filter %s at boot (%s), which drops the decapsulated packets" % (tun_value, how),
+            "add an explicit net.ipv4.conf.tunl0.rp_filter = 0 (explicit keys beat globs such as *.rp_filter)",
+            severity="error", file=file, line=line, interface=rules.TUN_DEVICE))
+    return found
+
+
+def sysctl_conf_hazards(systemd, procps, names):
+    """Keys that procps ``sysctl --system`` resolves differently because it reads /etc/sysctl.conf last."""
+    found = []
+    for name in names:
+        for key in BOOT_KEYS:
+            slash = sysctl_d.conf_key(name, key)
+            theirs = procps.winner(slash)
+            ours = systemd.winner(slash)
+            if theirs is None or theirs.path != sysctl_d.SYSCTL_CONF:
+                continue
+            if ours is not None and (ours.path, ours.line) == (theirs.path, theirs.line):
+                continue
+            if ours is not None and parse_int(ours.value) == parse_int(theirs.value):
+                continue
+            found.append(hazard(
+                "sysctl_conf_overrides",
+                "%s = %s in %s:%d wins with 'sysctl --system' (procps reads /etc/sysctl.conf last), but "
+                "systemd-sysctl at boot gives %s" % (
+                    sysctl_d.dotted_key(slash), theirs.value, theirs.path, theirs.line,
+                    "%s from %s:%d" % (ours.value, ours.path, ours.line) if ours else "nothing"),
+                "remove the line from /etc/sysctl.conf, or give it the same value",
+                file=theirs.path, line=theirs.line))
+    return found
+
+
+def bad_value_hazards(boot):
+    found = []
+    for name in sorted(boot):
+        entry = boot[name]
+        if entry["file"] is not None and entry["value"] is None:
+            found.append(hazard(
+                "sysctl_bad_value",
+                "%s is set to a value that is not an integer: systemd-sysctl fails on it and the key "
+                "keeps its previous value" % name,
+                "fix or remove the line",
+                file=entry["file"], line=entry["line"]))
+    return found
+
+
+# --------------------------------------------------------------------------
+# the whole report
+# --------------------------------------------------------------------------
+
+def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
+             sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
+             unreadable=(), collected_at=None):
+    """Build ``ansible_facts['lvs_realserver']``.
+
+    ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
+    ``_iproute.parse_addr_json(...)``; ``candidates``:
+    ``_sysctl_d.read_candidates()``; ``networkd``/``netplan``/``nm``:
+    ``ConfigFile`` tuples; ``networkd_dropins``: ``DropIn`` tuples;
+    ``unreadable``: paths that could not be read (reported, not fatal).
+    """
+    report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
+    for name, keys in report["interfaces"].items():
+        for key, values in keys.items():
+            if isinstance(values, dict) and "rule" in values:
+                values["default"] = conf.get("default", {}).get(key)
+
+    systemd = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
+    names = boot_names(report, mode)
+    boot = boot_report(systemd, names)
+    effective = boot_effective(boot, names)
+
+    hazards = []
+    hazards.extend(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]))
+    hazards.extend(netplan_hazards(list(netplan)))
+    hazards.extend(nm_hazards(list(nm)))
+    hazards.extend(vip_hazards(report, interfaces, expected_vips))
+    if mode == "tun":
+        hazards.extend(tun_hazards(conf, interfaces, boot, effective))
+    if sysctl_conf_text is not None:
+        procps = sysctl_d.resolve(sysctl_d.boot_files(list(candidates), sysctl_conf_text))
+        hazards.extend(sysctl_conf_hazards(systemd, procps, names))
+    hazards.extend(bad_value_hazards(boot))
+
+    warnings = list(report["warnings"])
+    warnings.extend(
+        "%s: not an ARP-facing interface here (absent, loopback, NOARP or a bridge/bond port), not judged" % name
+        for name in (judge or []) if name not in report["arp_facing"])
+    warnings.extend("%s:%d: ignored at boot: %s" % (p.path, p.line, p.reason) for p in systemd.problems)
+    warnings.extend("%s: not readable, hazards there are not checked" % path for path in unreadable)
+
+    report.update(
+        facts_version=FACTS_VERSION,
+        collected_at=collected_at,
+        warnings=warnings,
+        boot=boot,
+        boot_tool="systemd-sysctl",
+        drift=drift(conf, boot, effective, names),
+        at_boot=at_boot(conf, interfaces, mode, expected_vips, judge, effective),
+        hazards=hazards,
+        hazard_count=len([h for h in hazards if h["severity"] != "info"]),
+    )
+    return report

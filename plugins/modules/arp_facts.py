@@ -1,0 +1,451 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: arp_facts
+short_description: ARP state, boot state and an LVS real-server compliance verdict as facts
+version_added: 1.0.0
+description:
+  - Reports, as C(ansible_facts['lvs_realserver']), whether this host would answer ARP for its
+    LVS-DR/LVS-TUN VIPs, or announce them as ARP sender, right now and after the next boot.
+  - For every ARP-facing interface (an IPv4 interface that is not loopback, not C(NOARP) and not a
+    bridge or bond port) it reports the raw C(all), C(default) and interface values of each ARP key,
+    the effective value the kernel uses, and the combining rule (C(max) or C(or)).
+  - Reports the VIPs on C(lo) (and C(tunl0) in TUN mode) with prefix, scope and label.
+  - Resolves C(/etc/sysctl.d) and the other sysctl.d directories the way C(systemd-sysctl) does at
+    boot and reports, per key, the value at next boot with its file and line, the keys whose running
+    value differs (drift), and the verdict the same evaluator gives for the boot values.
+  - Reports hazards that would undo the protection later, with the file, the line and a one-line
+    fix each; see RV(ansible_facts.lvs_realserver.hazards).
+  - Read-only. One C(ip -j -d addr show) process, reads under C(/proc/sys) and configuration files,
+    no per-key subprocess. Identical under check mode. Needs no facts from M(ansible.builtin.setup).
+  - Works without parameters, so it can be a facts module run by C(gather_facts); see the examples.
+author:
+  - lvs.realserver developers
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it behaves the same with and without C(--check).
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+    support: full
+    description: Linux only (C(/proc/sys/net/ipv4/conf) and iproute2).
+options:
+  mode:
+    description:
+      - The LVS forwarding method the host is a real server for.
+      - V(tun) also checks C(tunl0) (present, up, and C(rp_filter) so that decapsulated packets are
+        not dropped) and accepts VIPs on C(tunl0).
+    type: str
+    choices: [dr, tun]
+    default: dr
+  vips:
+    description:
+      - VIPs that must be present (IPv4 C(/32) or IPv6 C(/128), with or without the prefix length).
+      - A missing VIP, or one sitting on an ARP-facing interface, is a violation.
+      - Without it, the VIPs are the non-loopback addresses found on C(lo) (and C(tunl0) in TUN mode).
+    type: list
+    elements: str
+    default: []
+  interfaces:
+    description:
+      - Judge only these ARP-facing interfaces (for example the one facing the director's segment).
+      - By default every ARP-facing interface is judged.
+    type: list
+    elements: str
+    default: []
+notes:
+  - Values are read from C(/proc/sys/net/ipv4/conf/<interface>/<key>) as signed integers, with the
+    literal interface name; VLAN names with dots need no translation there. In C(boot), names with
+    dots use the slash form of sysctl.d (C(net.ipv4.conf.eth0/100.arp_ignore)).
+  - The boot value of a key that no file sets is the kernel default (C(0)) for C(all) and C(default);
+    for an interface key it is the boot value of C(default), because a NIC copies C(default) when it
+    is created and a write to C(default) still reaches NICs that have no address yet, which is their
+    state at early boot. Such keys have C(value=null) and C(file=null) in RV(ansible_facts.lvs_realserver.boot)
+    and C(basis=default) in RV(ansible_facts.lvs_realserver.drift).
+  - To run it at fact-gathering time next to M(ansible.builtin.setup), set
+    C(facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts) in the C([defaults]) section of
+    C(ansible.cfg), or C(ANSIBLE_FACTS_MODULES=ansible.builtin.setup,lvs.realserver.arp_facts), or the
+    C(ansible_facts_modules) variable. Facts are read as C(ansible_facts['lvs_realserver']); nothing
+    relies on injected C(ansible_*) variables.
+  - NetworkManager keyfiles are only readable by root; without root those hazards are reported as
+    not checked in RV(ansible_facts.lvs_realserver.warnings).
+seealso:
+  - module: lvs.realserver.arp_sysctl
+  - module: lvs.realserver.loopback_vip
+  - module: ansible.builtin.setup
+"""
+
+EXAMPLES = r"""
+- name: Gather the LVS real-server ARP facts
+  lvs.realserver.arp_facts:
+
+- name: Judge an LVS-TUN real server with its expected VIPs
+  lvs.realserver.arp_facts:
+    mode: tun
+    vips:
+      - 192.0.2.10
+      - 2001:db8::10
+
+- name: Fail when the host would answer ARP for a VIP
+  ansible.builtin.assert:
+    that: ansible_facts['lvs_realserver']['compliant']
+    fail_msg: "{{ ansible_facts['lvs_realserver']['violations'] | map(attribute='fix') | list }}"
+
+# Run at gather time next to setup (ansible.cfg:
+#   [defaults]
+#   facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts
+# or the same in the play, as below).
+- name: Check real servers while gathering facts
+  hosts: realservers
+  gather_facts: true
+  vars:
+    ansible_facts_modules:
+      - ansible.builtin.setup
+      - lvs.realserver.arp_facts
+  module_defaults:
+    lvs.realserver.arp_facts:
+      mode: dr
+  tasks:
+    - name: Show the verdict
+      ansible.builtin.debug:
+        msg: "{{ ansible_facts['lvs_realserver']['state'] }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    lvs_realserver:
+      description: The ARP state, boot state and verdict of this host.
+      returned: always
+      type: dict
+      contains:
+        facts_version:
+          description: Version of this structure; incremented on incompatible changes.
+          type: int
+          sample: 1
+        collected_at:
+          description: When the facts were read (UTC, ISO 8601); useful when they come from a fact cache.
+          type: str
+          sample: "2026-11-26T13:30:00Z"
+        mode:
+          description: The mode judged, V(dr) or V(tun).
+          type: str
+          sample: dr
+        compliant:
+          description: True when no violation was found (running values, VIPs and, in TUN mode, tunl0).
+          type: bool
+          sample: false
+        state:
+          description:
+            - V(compliant); V(non_compliant); or V(exposed), the most severe, when a VIP is present while
+              ARP would leak it (neighbours may already map the VIP to this host).
+          type: str
+          sample: exposed
+        violations:
+          description: What makes the host non-compliant now. Codes are stable.
+          type: list
+          elements: dict
+          contains:
+            code:
+              description:
+                - V(vip_exposed), V(arp_ignore_leak), V(arp_ignore_scope), V(arp_ignore_blackhole),
+                  V(arp_announce_leak), V(arp_announce_on_subnet), V(arp_announce_fallback_source),
+                  V(vip_prefix), V(vip_missing), V(vip_on_arp_interface), V(tun_device_missing),
+                  V(tun_device_down), V(tun_rp_filter).
+              type: str
+              sample: arp_ignore_leak
+            severity:
+              description: V(critical) for V(vip_exposed), else V(error).
+              type: str
+              sample: error
+            interface:
+              description: The interface concerned, or null.
+              type: str
+              sample: eth0
+            key:
+              description: The sysctl key concerned, or null.
+              type: str
+              sample: arp_ignore
+            expected:
+              description: What is required.
+              type: raw
+              sample: 1 or 2
+            actual:
+              description: What was found.
+              type: raw
+              sample: 0
+            fix:
+              description: A one-line fix.
+              type: str
+              sample: set net.ipv4.conf.all.arp_ignore = 1
+            message:
+              description: Why it matters.
+              type: str
+              sample: the kernel answers ARP for every local address, VIPs included
+        warnings:
+          description: Informational findings that do not affect the verdict.
+          type: list
+          elements: str
+          sample: ["interfaces created later (VLANs, bonds) would start with arp_ignore 0 and arp_announce 0"]
+        arp_facing:
+          description: The ARP-facing interfaces judged (down ones included).
+          type: list
+          elements: str
+          sample: [eth0]
+        interfaces:
+          description:
+            - Per ARP-facing interface, C(up) and, per key (C(arp_ignore), C(arp_announce), C(rp_filter),
+              C(arp_filter), C(accept_local), C(arp_notify), C(arp_accept), C(proxy_arp), C(forwarding)),
+              the raw C(all), C(default) and C(interface) values, the C(effective) value and the C(rule)
+              (C(max), C(or), C(iface)).
+            - C(arp_ignore) and C(arp_announce) also carry a C(verdict) (V(ok), V(leak), V(broken)) and a C(note).
+          type: dict
+          sample:
+            eth0:
+              up: true
+              arp_ignore: {all: 1, default: 0, interface: 0, effective: 1, rule: max, verdict: ok, note: null}
+        vips:
+          description: Non-loopback addresses on lo (and tunl0 in TUN mode).
+          type: list
+          elements: dict
+          sample:
+            - {device: lo, family: inet, local: 192.0.2.10, prefixlen: 32, scope: host, label: "lo:lvs0",
+               secondary: false, preferred_life_time: 4294967295}
+        future_interfaces:
+          description: How interfaces created later start (C(max(all, default))) and whether that protects them.
+          type: dict
+          sample: {protected: true, arp_ignore: 1, arp_announce: 2, detail: arp_ignore 1 and arp_announce 2}
+        conf_all:
+          description: The raw C(net.ipv4.conf.all) values.
+          type: dict
+          sample: {arp_ignore: 1, arp_announce: 2, rp_filter: 0}
+        conf_default:
+          description: The raw C(net.ipv4.conf.default) values.
+          type: dict
+          sample: {arp_ignore: 0, arp_announce: 0, rp_filter: 2}
+        boot:
+          description:
+            - Keyed by dotted sysctl name, the value each key gets at the next boot from the sysctl.d
+              files (as C(systemd-sysctl) resolves them) with the file and line that set it.
+            - Covers C(arp_ignore), C(arp_announce) and C(rp_filter) for C(all), C(default), every
+              ARP-facing interface and, in TUN mode, C(tunl0).
+            - C(value), C(file) and C(line) are null where no file sets the key.
+          type: dict
+          sample:
+            net.ipv4.conf.all.arp_ignore: {value: 1, file: /etc/sysctl.d/99-zz-lvs-realserver.conf, line: 4}
+            net.ipv4.conf.eth0.arp_ignore: {value: null, file: null, line: null}
+        boot_tool:
+          description: Whose rules RV(ansible_facts.lvs_realserver.boot) follows.
+          type: str
+          sample: systemd-sysctl
+        drift:
+          description:
+            - Keys whose running value differs from the value at the next boot.
+            - C(basis) says where the boot value comes from, V(file), V(kernel_default) (C(all) and
+              C(default) set by no file) or V(default) (an interface key set by no file inherits C(default)).
+          type: list
+          elements: dict
+          sample:
+            - {name: net.ipv4.conf.all.arp_ignore, interface: all, key: arp_ignore, live: 1, boot: 0,
+               basis: kernel_default, file: null, line: null}
+        at_boot:
+          description: The verdict for the boot values with today's interfaces and VIPs.
+          type: dict
+          sample: {compliant: false, state: exposed, violations: [], future_interfaces: {}}
+        hazards:
+          description:
+            - Configuration that can undo the protection later, each with a C(code), C(severity)
+              (V(error), V(warning), V(info)), C(file), C(line), C(interface), C(message) and C(fix).
+            - Codes are V(networkd_manages_lo), V(netplan_lists_lo), V(networkmanager_loopback_profile),
+              V(vip_on_arp_interface), V(all_rp_filter_breaks_tun), V(tunl0_rp_filter_at_boot),
+              V(sysctl_conf_overrides), V(sysctl_bad_value).
+          type: list
+          elements: dict
+          sample:
+            - code: networkd_manages_lo
+              severity: warning
+              file: /etc/systemd/network/99-all.network
+              line: 2
+              interface: lo
+              message: systemd-networkd manages lo through /etc/systemd/network/99-all.network ...
+              fix: exclude lo from /etc/systemd/network/99-all.network ([Match] Name=!lo or a narrower Name=) ...
+        hazard_count:
+          description: Number of hazards other than V(info) ones.
+          type: int
+          sample: 1
+"""
+
+import datetime
+import errno
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+
+# Everything is read below this directory (tests point it at a fake tree).
+ROOT = "/"
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec=dict(
+            mode=dict(type="str", choices=list(rules.MODES), default="dr"),
+            vips=dict(type="list", elements="str", default=[]),
+            interfaces=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def param_errors(params):
+    errors = []
+    for vip in params["vips"]:
+        try:
+            _iproute.parse_vip(vip)
+        except ValueError as exc:
+            errors.append("vips: %r %s" % (vip, exc))
+    for name in params["interfaces"]:
+        reason = _iproute.interface_name_error(name)
+        if reason:
+            errors.append("interfaces: %r %s" % (name, reason))
+    return errors
+
+
+def _under(path):
+    return os.path.join(ROOT, path.lstrip("/"))
+
+
+def _read_text(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def _is_null_link(path):
+    return os.path.islink(path) and os.path.realpath(path) == "/dev/null"
+
+
+def read_config_files(directories, suffix, unreadable, empty_masks=False):
+    """I/O: ``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected."""
+    found = []
+    for directory in directories:
+        real = _under(directory)
+        if not os.path.isdir(real):
+            continue
+        try:
+            names = sorted(os.listdir(real))
+        except (IOError, OSError):
+            unreadable.append(directory)
+            continue
+        for name in names:
+            full = os.path.join(real, name)
+            if not name.endswith(suffix):
+                continue
+            if _is_null_link(full):
+                found.append(_facts.ConfigFile(directory, name, True, ""))
+                continue
+            if not os.path.isfile(full):
+                continue
+            try:
+                text = _read_text(full)
+            except (IOError, OSError):
+                unreadable.append(os.path.join(directory, name))
+                continue
+            found.append(_facts.ConfigFile(directory, name, empty_masks and text == "", text))
+    return found
+
+
+def read_networkd_dropins(units, unreadable):
+    """I/O: the ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
+    dropins = []
+    for unit in sorted(set(units)):
+        directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
+        for f in read_config_files(directories, ".conf", unreadable, empty_masks=True):
+            dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
+    return dropins
+
+
+def read_state(module):
+    """I/O only: the topology (one ``ip`` process), /proc values and configuration files."""
+    ip_bin = module.get_bin_path("ip", required=True)
+    argv = _iproute.addr_show_argv(ip_bin)
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg="'%s' failed (rc=%d): %s" % (" ".join(argv), rc, err.strip()),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+    try:
+        interfaces = _iproute.parse_addr_json(out)
+    except ValueError as exc:
+        module.fail_json(msg="cannot parse the JSON of '%s': %s (iproute2 too old for -j?)" % (" ".join(argv), exc),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+
+    proc_root = _under(_runtime.PROC_CONF)
+    try:
+        conf = _runtime.read_conf(rules.READ_KEYS, proc_root=proc_root)
+    except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) == errno.ENOENT and not os.path.isdir(proc_root):
+            module.fail_json(msg="%s does not exist: IPv4 is not available here" % _runtime.PROC_CONF)
+        module.fail_json(msg="cannot read %s: %s" % (_runtime.PROC_CONF, exc))
+
+    unreadable = []
+    networkd = read_config_files(_facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
+    return dict(
+        conf=conf,
+        interfaces=interfaces,
+        candidates=sysctl_d.read_candidates(ROOT),
+        sysctl_conf_text=sysctl_d.read_sysctl_conf(ROOT),
+        networkd=networkd,
+        networkd_dropins=read_networkd_dropins([f.name for f in networkd], unreadable),
+        netplan=read_config_files(_facts.NETPLAN_DIRS, ".yaml", unreadable),
+        nm=read_config_files(_facts.NM_DIRS, ".nmconnection", unreadable),
+        unreadable=unreadable,
+    )
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def main():
+    module = build_module()
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    params = module.params
+    errors = param_errors(params)
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors)
+
+    state = read_state(module)
+    facts = _facts.assemble(
+        state["conf"], state["interfaces"], mode=params["mode"], expected_vips=params["vips"],
+        judge=params["interfaces"], candidates=state["candidates"],
+        sysctl_conf_text=state["sysctl_conf_text"], networkd=state["networkd"],
+        networkd_dropins=state["networkd_dropins"], netplan=state["netplan"], nm=state["nm"],
+        unreadable=state["unreadable"], collected_at=utc_now())
+    module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: facts})
+
+
+if __name__ == "__main__":
+    main()

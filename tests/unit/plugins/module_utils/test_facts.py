@@ -1,0 +1,594 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The arp_facts assembly (boot, drift, at_boot, hazards) as pure functions over fake inputs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts as facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+
+VIP = "198.51.100.100"
+RIP = "198.51.100.21"
+ETC = "/etc/sysctl.d"
+USR = "/usr/lib/sysctl.d"
+NWD_ETC = "/etc/systemd/network"
+NWD_USR = "/usr/lib/systemd/network"
+
+SYSTEMD_50_DEFAULT = """\
+# systemd 252 50-default.conf (excerpt)
+net.ipv4.conf.default.rp_filter = 2
+net.ipv4.conf.*.rp_filter = 2
+-net.ipv4.conf.all.rp_filter
+"""
+
+LVS_DROPIN = """\
+# Managed by lvs.realserver.arp_sysctl. Do not edit: changes are overwritten.
+net.ipv4.conf.all.arp_ignore = 1
+net.ipv4.conf.all.arp_announce = 2
+"""
+
+
+def lo(*vips, **kwargs):
+    scope = kwargs.get("scope", "global")
+    addrs = [address("127.0.0.1", 8, "host"), address("::1", 128, "host")]
+    addrs += [address(v, 32 if ":" not in v else 128, scope, label="lo:lvs") for v in vips]
+    return Interface("lo", True, True, False, None, None, None, addrs)
+
+
+def nic(name="eth0", ip=RIP, prefix=24, up=True, extra=()):
+    addrs = ([address(ip, prefix)] if ip else []) + list(extra)
+    return Interface(name, up, False, False, "veth", None, None, addrs)
+
+
+def tunl0(numbered=False, up=True):
+    addrs = [address("192.0.2.77", 32)] if numbered else []
+    return Interface("tunl0", up, False, True, "ipip", None, None, addrs)
+
+
+def conf_of(all_values=None, default=None, **ifaces):
+    keys = rules.READ_KEYS
+    conf = {
+        "all": dict((k, 0) for k in keys),
+        "default": dict((k, 0) for k in keys),
+        "lo": dict((k, 0) for k in keys),
+    }
+    conf["all"].update(all_values or {})
+    conf["default"].update(default or {})
+    for name, values in ifaces.items():
+        conf[name] = dict((k, 0) for k in keys)
+        conf[name].update(values)
+    return conf
+
+
+def cand(directory, name, text, masked=False):
+    return sysctl_d.Candidate(directory, name, masked, text)
+
+
+def protected_conf(**ifaces):
+    return conf_of({"arp_ignore": 1, "arp_announce": 2}, eth0={}, **ifaces)
+
+
+def run(conf=None, interfaces=None, candidates=(), **kwargs):
+    conf = conf if conf is not None else protected_conf()
+    interfaces = interfaces if interfaces is not None else [lo(VIP), nic()]
+    return facts.assemble(conf, interfaces, candidates=candidates, collected_at="2026-01-01T00:00:00Z", **kwargs)
+
+
+def codes(items):
+    return [i["code"] for i in items]
+
+
+# --------------------------------------------------------------------------
+# the evaluator's report is passed through whole
+# --------------------------------------------------------------------------
+
+def test_assemble_contains_the_whole_evaluator_report():
+    conf = protected_conf()
+    interfaces = [lo(VIP), nic()]
+    expected = rules.evaluate(conf, interfaces)
+    report = run(conf, interfaces)
+    for key, value in expected.items():
+        if key in ("interfaces", "warnings"):
+            continue
+        assert report[key] == value, key
+    assert set(report["interfaces"]) == set(expected["interfaces"])
+    assert report["compliant"] is True and report["state"] == "compliant"
+    assert report["facts_version"] == 1
+    assert report["collected_at"] == "2026-01-01T00:00:00Z"
+    assert report["boot_tool"] == "systemd-sysctl"
+
+
+def test_interface_report_adds_the_raw_default_value():
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2}, default={"arp_ignore": 2, "rp_filter": 2}, eth0={})
+    eth0 = run(conf)["interfaces"]["eth0"]
+    assert eth0["arp_ignore"] == {
+        "all": 1, "default": 2, "interface": 0, "effective": 1, "rule": "max", "verdict": "ok", "note": None}
+    assert eth0["rp_filter"]["default"] == 2
+    assert eth0["up"] is True
+
+
+def test_exposed_state_and_codes_come_from_the_evaluator():
+    report = run(conf_of(eth0={}))
+    assert report["state"] == "exposed"
+    assert codes(report["violations"])[0] == "vip_exposed"
+    assert not report["compliant"]
+
+
+# --------------------------------------------------------------------------
+# boot values
+# --------------------------------------------------------------------------
+
+def test_boot_reports_file_and_line_for_all_default_and_each_arp_facing_interface():
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    report = run(candidates=candidates, interfaces=[lo(VIP), nic(), nic("eth1", "203.0.113.21")],
+                 conf=conf_of({"arp_ignore": 1, "arp_announce": 2}, eth0={}, eth1={}))
+    boot = report["boot"]
+    expected_names = set(
+        "net.ipv4.conf.%s.%s" % (i, k) for i in ("all", "default", "eth0", "eth1")
+        for k in ("arp_ignore", "arp_announce", "rp_filter"))
+    assert set(boot) == expected_names
+    assert boot["net.ipv4.conf.all.arp_ignore"] == {"value": 1, "file": ETC + "/99-zz-lvs.conf", "line": 2}
+    assert boot["net.ipv4.conf.all.arp_announce"] == {"value": 2, "file": ETC + "/99-zz-lvs.conf", "line": 3}
+    # the glob reaches the interfaces, "-net.ipv4.conf.all.rp_filter" keeps it off all
+    assert boot["net.ipv4.conf.eth1.rp_filter"] == {"value": 2, "file": USR + "/50-default.conf", "line": 3}
+    assert boot["net.ipv4.conf.default.rp_filter"] == {"value": 2, "file": USR + "/50-default.conf", "line": 2}
+    assert boot["net.ipv4.conf.all.rp_filter"] == {"value": None, "file": None, "line": None}
+    assert boot["net.ipv4.conf.eth0.arp_ignore"] == {"value": None, "file": None, "line": None}
+
+
+def test_boot_covers_tunl0_in_tun_mode_even_before_ipip_is_loaded():
+    report = run(mode="tun", candidates=[cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT)])
+    assert report["boot"]["net.ipv4.conf.tunl0.rp_filter"] == {
+        "value": 2, "file": USR + "/50-default.conf", "line": 3}
+    assert "net.ipv4.conf.tunl0.arp_ignore" in report["boot"]
+    assert "net.ipv4.conf.tunl0.rp_filter" not in run()["boot"]
+
+
+def test_boot_names_dotted_interfaces_in_slash_form():
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2}, **{"eth0.100": {}})
+    text = "net.ipv4.conf.eth0/100.arp_ignore = 1\n"
+    report = run(conf, [lo(VIP), nic("eth0.100")], candidates=[cand(ETC, "60-vlan.conf", text)])
+    assert report["boot"]["net.ipv4.conf.eth0/100.arp_ignore"] == {
+        "value": 1, "file": ETC + "/60-vlan.conf", "line": 1}
+
+
+def test_etc_masks_a_same_named_vendor_file_and_last_file_wins():
+    candidates = [
+        cand(USR, "10-lvs.conf", "net.ipv4.conf.all.arp_ignore = 8\n"),
+        cand(ETC, "10-lvs.conf", "net.ipv4.conf.all.arp_ignore = 1\n"),
+        cand(USR, "20-vendor.conf", "\nnet.ipv4.conf.all.arp_announce = 1\n"),
+        cand(ETC, "05-early.conf", "net.ipv4.conf.all.arp_announce = 2\n"),
+    ]
+    boot = run(candidates=candidates)["boot"]
+    assert boot["net.ipv4.conf.all.arp_ignore"] == {"value": 1, "file": ETC + "/10-lvs.conf", "line": 1}
+    assert boot["net.ipv4.conf.all.arp_announce"] == {"value": 1, "file": USR + "/20-vendor.conf", "line": 2}
+
+
+def test_sysctl_conf_is_not_read_by_systemd_but_a_99_sysctl_link_is():
+    link = cand(ETC, "99-sysctl.conf", "net.ipv4.conf.all.arp_ignore = 2\n")
+    report = run(candidates=[link], sysctl_conf_text="net.ipv4.conf.all.arp_ignore = 2\n")
+    assert report["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] == ETC + "/99-sysctl.conf"
+    report = run(sysctl_conf_text="net.ipv4.conf.all.arp_ignore = 2\n")
+    assert report["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] is None
+
+
+@pytest.mark.parametrize("text, value", [("1", 1), (" -1 ", -1), ("+2", 2), ("bogus", None), ("1 2", None), ("", None)])
+def test_parse_int(text, value):
+    assert facts.parse_int(text) == value
+
+
+def test_a_non_integer_value_keeps_its_file_and_is_a_hazard():
+    candidates = [cand(ETC, "70-bad.conf", "net.ipv4.conf.all.arp_ignore = one\n")]
+    report = run(candidates=candidates)
+    assert report["boot"]["net.ipv4.conf.all.arp_ignore"] == {"value": None, "file": ETC + "/70-bad.conf", "line": 1}
+    bad = [h for h in report["hazards"] if h["code"] == "sysctl_bad_value"]
+    assert len(bad) == 1 and bad[0]["file"] == ETC + "/70-bad.conf" and bad[0]["line"] == 1
+    assert not [d for d in report["drift"] if d["name"] == "net.ipv4.conf.all.arp_ignore"]
+
+
+def test_parse_problems_become_warnings():
+    report = run(candidates=[cand(ETC, "80-x.conf", "net.ipv4.conf.all.arp_ignore = 1\nnonsense\n")])
+    assert any(w.startswith(ETC + "/80-x.conf:2: ignored at boot") for w in report["warnings"])
+
+
+# --------------------------------------------------------------------------
+# drift
+# --------------------------------------------------------------------------
+
+def test_runtime_only_protection_drifts_to_the_kernel_default():
+    report = run()  # all=1/2 live, nothing persisted
+    drift = dict((d["name"], d) for d in report["drift"])
+    assert drift["net.ipv4.conf.all.arp_ignore"] == {
+        "name": "net.ipv4.conf.all.arp_ignore", "interface": "all", "key": "arp_ignore",
+        "live": 1, "boot": 0, "basis": "kernel_default", "file": None, "line": None}
+    assert drift["net.ipv4.conf.all.arp_announce"]["boot"] == 0
+    assert sorted(drift) == ["net.ipv4.conf.all.arp_announce", "net.ipv4.conf.all.arp_ignore"]
+
+
+def test_no_drift_when_the_files_give_the_live_values():
+    assert run(candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])["drift"] == []
+
+
+def test_unset_interface_keys_inherit_the_boot_default():
+    candidates = [cand(USR, "50-default.conf", "net.ipv4.conf.default.arp_ignore = 1\n")]
+    conf = conf_of({"arp_announce": 2}, default={"arp_ignore": 1}, eth0={"arp_ignore": 0})
+    drift = run(conf, candidates=candidates)["drift"]
+    eth0 = [d for d in drift if d["interface"] == "eth0"]
+    assert eth0 == [{
+        "name": "net.ipv4.conf.eth0.arp_ignore", "interface": "eth0", "key": "arp_ignore",
+        "live": 0, "boot": 1, "basis": "default", "file": None, "line": None}]
+
+
+def test_an_interface_set_at_runtime_only_drifts_back_to_default():
+    conf = conf_of({"arp_announce": 2}, eth0={"arp_ignore": 1})
+    drift = run(conf)["drift"]
+    assert [(d["name"], d["live"], d["boot"], d["basis"]) for d in drift] == [
+        ("net.ipv4.conf.all.arp_announce", 2, 0, "kernel_default"),
+        ("net.ipv4.conf.eth0.arp_ignore", 1, 0, "default")]
+
+
+def test_glob_reaching_an_interface_is_drift_with_its_file():
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    drift = run(candidates=candidates)["drift"]
+    assert [(d["name"], d["live"], d["boot"], d["file"], d["line"]) for d in drift] == [
+        ("net.ipv4.conf.default.rp_filter", 0, 2, USR + "/50-default.conf", 2),
+        ("net.ipv4.conf.eth0.rp_filter", 0, 2, USR + "/50-default.conf", 3)]
+
+
+# --------------------------------------------------------------------------
+# at_boot: the same evaluator over the boot values
+# --------------------------------------------------------------------------
+
+def test_compliant_now_but_exposed_after_reboot():
+    report = run()
+    assert report["compliant"] is True
+    assert report["at_boot"]["compliant"] is False
+    assert report["at_boot"]["state"] == "exposed"
+    assert "arp_ignore_leak" in codes(report["at_boot"]["violations"])
+    assert report["at_boot"]["future_interfaces"]["protected"] is False
+
+
+def test_leaking_now_but_compliant_after_reboot():
+    report = run(conf_of(eth0={}), candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])
+    assert report["state"] == "exposed"
+    assert report["at_boot"] == {
+        "compliant": True, "state": "compliant", "violations": [],
+        "future_interfaces": {"protected": True, "arp_ignore": 1, "arp_announce": 2,
+                              "detail": "arp_ignore 1 and arp_announce 2"}}
+
+
+def test_boot_verdict_uses_an_interface_value_higher_than_all():
+    candidates = [cand(ETC, "99-zz-lvs.conf", LVS_DROPIN), cand(ETC, "60-nic.conf", "net.ipv4.conf.eth0.arp_ignore = 5\n")]
+    at_boot = run(candidates=candidates)["at_boot"]
+    leak = [v for v in at_boot["violations"] if v["code"] == "arp_ignore_leak"]
+    assert leak and leak[0]["actual"] == 5 and leak[0]["interface"] == "eth0"
+
+
+def test_boot_conf_does_not_invent_absent_interfaces():
+    effective = {"all": {"rp_filter": (0, "kernel_default")}, "tunl0": {"rp_filter": (2, "file")}}
+    assert "tunl0" not in facts.boot_conf({"all": {"rp_filter": 1}}, effective)
+
+
+# --------------------------------------------------------------------------
+# hazards: systemd-networkd
+# --------------------------------------------------------------------------
+
+def nwd(name, text, directory=NWD_ETC, masked=False):
+    return facts.ConfigFile(directory, name, masked, text)
+
+
+@pytest.mark.parametrize("text, matches", [
+    ("[Network]\nDHCP=yes\n", True),
+    ("[Match]\n[Network]\nDHCP=yes\n", True),
+    ("[Match]\nName=*\n", True),
+    ("[Match]\nName=lo\n", True),
+    ("[Match]\nName=en* lo\n", True),
+    ("[Match]\nName=l?\n", True),
+    ("[Match]\nName=!eth0\n", True),
+    ("[Match]\nName=!lo\n", False),
+    ("[Match]\nName=* !lo\n", False),
+    ("[Match]\nName=en* eth*\n", False),
+    ("[Match]\nName=eth0\nName=\n", True),  # an empty assignment resets the list
+    ("[Match]\nType=loopback\n", True),
+    ("[Match]\nType=ether\n", False),
+    ("[Match]\nName=*\nType=!loopback\n", False),
+    ("[Match]\nName=*\nDriver=e1000e\n", False),
+    ("[Match]\nName=*\nDriver=!e1000e\n", True),
+    ("[Match]\nName=*\nKind=vlan\n", False),
+    ("[Match]\nMACAddress=52:54:00:12:34:56\n", False),
+    ("[Match]\nMACAddress=00:00:00:00:00:00\n", True),
+    ("[Match]\nPermanentMACAddress=52:54:00:12:34:56\n", False),
+    ("[Match]\nVirtualization=container\n", True),  # host conditions are assumed to hold
+    ("[Match]\nName=*\nPath=pci-0000:00:03.0\n", False),
+    ("# comment\n; comment\n[Match]\nName=eth0 \\\n  lo\n", True),  # continuation line
+])
+def test_networkd_match_rules_for_lo(text, matches):
+    found = facts.networkd_hazards([nwd("80-x.network", text)], [], [])
+    assert bool(found) is matches
+    if matches:
+        assert found[0]["code"] == "networkd_manages_lo"
+        assert found[0]["severity"] == "warning"
+        assert found[0]["file"] == NWD_ETC + "/80-x.network"
+        assert found[0]["interface"] == "lo"
+        assert "Name=!lo" in found[0]["fix"]
+
+
+def test_networkd_reports_the_line_of_the_matching_name():
+    found = facts.networkd_hazards([nwd("99-all.network", "# catch-all\n[Match]\nName=*\n\n[Network]\nDHCP=yes\n")], [], [])
+    assert (found[0]["file"], found[0]["line"]) == (NWD_ETC + "/99-all.network", 3)
+    empty = facts.networkd_hazards([nwd("99-all.network", "\n[Match]\n[Network]\nDHCP=yes\n")], [], [])
+    assert empty[0]["line"] == 2 and "empty" in empty[0]["message"]
+
+
+def test_networkd_only_the_first_matching_file_applies():
+    files = [
+        nwd("10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=static\n"),
+        nwd("99-all.network", "[Match]\nName=*\n", NWD_USR),
+    ]
+    found = facts.networkd_hazards(files, [], [])
+    assert len(found) == 1 and found[0]["severity"] == "info"
+    assert found[0]["file"] == NWD_ETC + "/10-lo.network"
+    assert "KeepConfiguration=static" in found[0]["message"]
+    # files sort by name across directories
+    files = [nwd("50-eth.network", "[Match]\nName=eth0\n"), nwd("20-any.network", "[Match]\nName=*\n", NWD_USR)]
+    assert facts.networkd_hazards(files, [], [])[0]["file"] == NWD_USR + "/20-any.network"
+
+
+def test_networkd_vips_declared_with_address_are_kept():
+    vips = [{"local": VIP}]
+    text = "[Match]\nName=lo\n[Network]\nAddress=%s/32\n" % VIP
+    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "info"
+    text = "[Match]\nName=lo\n[Address]\nAddress=192.0.2.1/32\n"
+    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "warning"
+
+
+def test_networkd_masking():
+    vendor = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
+    assert facts.networkd_hazards([vendor], [], [])
+    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "", masked=True)], [], [])
+    # /etc with different content replaces the vendor file
+    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "[Match]\nName=eth0\n")], [], [])
+    # only *.network files count
+    assert not facts.networkd_hazards([nwd("99-all.link", "[Match]\nOriginalName=*\n")], [], [])
+
+
+def test_networkd_dropins_extend_the_match_section():
+    unit = nwd("99-all.network", "[Network]\nDHCP=yes\n", NWD_USR)
+    narrow = facts.DropIn("99-all.network", NWD_ETC + "/99-all.network.d", "10-eth.conf", False, "[Match]\nName=eth*\n")
+    assert facts.networkd_hazards([unit], [], [])
+    assert not facts.networkd_hazards([unit], [narrow], [])
+    masked = narrow._replace(directory=NWD_ETC + "/99-all.network.d", masked=True)
+    assert facts.networkd_hazards([unit], [masked], [])
+    other_unit = narrow._replace(unit="50-other.network")
+    assert facts.networkd_hazards([unit], [other_unit], [])
+    # Name= lines accumulate: a drop-in cannot narrow Name=* without an empty Name= first
+    catch_all = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
+    assert facts.networkd_hazards([catch_all], [narrow], [])
+    reset = narrow._replace(text="[Match]\nName=\nName=eth*\n")
+    assert not facts.networkd_hazards([catch_all], [reset], [])
+
+
+def test_parse_unit_keeps_line_numbers():
+    entries = facts.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
+    assert entries == [("Match", None, None, 1), ("Match", "Name", "a b", 3),
+                       ("Network", None, None, 5), ("Network", "Address", "1", 6)]
+
+
+# --------------------------------------------------------------------------
+# hazards: netplan and NetworkManager
+# --------------------------------------------------------------------------
+
+NETPLAN_LO = """\
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    eth0:
+      dhcp4: true
+    lo:
+      addresses: [127.0.0.1/8, ::1/128, 7.7.7.7/32]
+"""
+
+NETPLAN_MATCH = """\
+network:
+  version: 2
+  ethernets:
+    loopback0:
+      match:
+        name: lo
+      addresses: [7.7.7.7/32]
+"""
+
+NETPLAN_GLOB = """\
+network:
+  ethernets:
+    all-en:
+      match:
+        name: "l*"
+      dhcp4: true
+"""
+
+NETPLAN_ETH = """\
+network:
+  version: 2
+  ethernets:
+    eth0:
+      match:
+        name: "en*"
+      dhcp4: true
+    bond-lo-ish:
+      match:
+        macaddress: "52:54:00:12:34:56"
+"""
+
+
+def npl(name, text, directory="/etc/netplan"):
+    return facts.ConfigFile(directory, name, False, text)
+
+
+@pytest.mark.parametrize("use_yaml", [True, False])
+@pytest.mark.parametrize("text, line", [(NETPLAN_LO, 7), (NETPLAN_MATCH, 6), (NETPLAN_GLOB, 5), (NETPLAN_ETH, None)])
+def test_netplan_listing_lo(monkeypatch, use_yaml, text, line):
+    if not use_yaml:
+        monkeypatch.setattr(facts, "_load_yaml", lambda text: None)
+    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
+    if line is None:
+        assert found == []
+        return
+    assert len(found) == 1
+    assert found[0]["code"] == "netplan_lists_lo"
+    assert (found[0]["file"], found[0]["line"]) == ("/etc/netplan/01-netcfg.yaml", line)
+
+
+def test_netplan_run_masks_etc_and_other_suffixes_are_ignored():
+    files = [npl("01-netcfg.yaml", NETPLAN_LO), npl("01-netcfg.yaml", NETPLAN_ETH, "/run/netplan")]
+    assert facts.netplan_hazards(files) == []
+    assert facts.netplan_hazards([npl("01-netcfg.yaml.bak", NETPLAN_LO)]) == []
+
+
+def test_netplan_broken_yaml_falls_back_to_line_heuristics():
+    text = NETPLAN_LO + "  : [unbalanced\n"
+    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
+    assert [h["line"] for h in found] == [7]
+
+
+NM_LOOPBACK = """\
+[connection]
+id=lo
+uuid=3e1d2c4b-0000-4000-8000-000000000001
+type=loopback
+interface-name=lo
+
+[ipv4]
+address1=127.0.0.1/8
+method=manual
+"""
+
+
+def test_networkmanager_loopback_profile():
+    found = facts.nm_hazards([facts.ConfigFile("/etc/NetworkManager/system-connections", "lo.nmconnection", False, NM_LOOPBACK)])
+    assert len(found) == 1
+    assert found[0]["code"] == "networkmanager_loopback_profile"
+    assert (found[0]["file"], found[0]["line"]) == ("/etc/NetworkManager/system-connections/lo.nmconnection", 4)
+    off = NM_LOOPBACK.replace("interface-name=lo", "autoconnect=false")
+    found = facts.nm_hazards([facts.ConfigFile("/run/NetworkManager/system-connections", "lo.nmconnection", False, off)])
+    assert "autoconnect=false" in found[0]["message"]
+
+
+def test_networkmanager_ethernet_profile_is_no_hazard():
+    text = NM_LOOPBACK.replace("type=loopback", "type=ethernet")
+    assert facts.nm_hazards([facts.ConfigFile("/etc/NetworkManager/system-connections", "e.nmconnection", False, text)]) == []
+
+
+# --------------------------------------------------------------------------
+# hazards: VIP placement, TUN rp_filter, /etc/sysctl.conf
+# --------------------------------------------------------------------------
+
+def test_vip_on_an_arp_facing_interface_is_a_hazard():
+    interfaces = [lo(VIP), nic(extra=[address(VIP, 32)])]
+    report = run(interfaces=interfaces)
+    found = [h for h in report["hazards"] if h["code"] == "vip_on_arp_interface"]
+    assert len(found) == 1
+    assert found[0]["severity"] == "error" and found[0]["interface"] == "eth0"
+    assert found[0]["fix"] == "ip addr del %s/32 dev eth0; keep VIPs on lo only" % VIP
+
+
+def test_expected_vip_only_on_an_arp_facing_interface_is_a_hazard_and_a_violation():
+    interfaces = [lo(), nic(extra=[address("198.51.100.101", 32)])]
+    report = run(interfaces=interfaces, expected_vips=["198.51.100.101/32"])
+    assert codes(report["hazards"]) == ["vip_on_arp_interface"]
+    assert "vip_on_arp_interface" in codes(report["violations"])
+
+
+def test_tun_glob_from_50_default_reaches_tunl0():
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    conf = protected_conf(tunl0={})
+    report = run(conf, [lo(VIP), nic(), tunl0()], candidates=candidates, mode="tun")
+    tun = [h for h in report["hazards"] if h["code"] == "tunl0_rp_filter_at_boot"]
+    assert len(tun) == 1
+    assert (tun[0]["file"], tun[0]["line"], tun[0]["severity"]) == (USR + "/50-default.conf", 3, "error")
+    assert "all_rp_filter_breaks_tun" not in codes(report["hazards"])
+    assert report["compliant"] is True  # the running values are fine
+    assert "tun_rp_filter" in codes(report["at_boot"]["violations"])
+
+
+def test_tun_explicit_tunl0_key_beats_the_glob():
+    lvs = LVS_DROPIN + "net.ipv4.conf.tunl0.rp_filter = 0\n"
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", lvs)]
+    report = run(protected_conf(tunl0={}), [lo(VIP), nic(), tunl0()], candidates=candidates, mode="tun")
+    assert not [h for h in report["hazards"] if "rp_filter" in h["code"]]
+    assert report["at_boot"]["compliant"] is True
+
+
+def test_tun_tunl0_inherits_default_when_ipip_loads_later():
+    candidates = [cand(USR, "50-default.conf", "net.ipv4.conf.default.rp_filter = 2\n")]
+    report = run(mode="tun", candidates=candidates)  # no tunl0 yet
+    tun = [h for h in report["hazards"] if h["code"] == "tunl0_rp_filter_at_boot"]
+    assert (tun[0]["file"], tun[0]["line"]) == (USR + "/50-default.conf", 1)
+    assert "inherited from net.ipv4.conf.default.rp_filter" in tun[0]["message"]
+    assert "tun_device_missing" in codes(report["violations"])
+
+
+@pytest.mark.parametrize("live_all, boot_text, numbered, hazard", [
+    (2, "", False, True),
+    (0, "net.ipv4.conf.all.rp_filter = 2\n", False, True),
+    (0, "net.ipv4.conf.all.rp_filter = 1\n", True, True),
+    (0, "net.ipv4.conf.all.rp_filter = 2\n", True, False),  # loose is fine with a numbered tunl0
+    (0, "net.ipv4.conf.all.rp_filter = 0\n", False, False),
+])
+def test_all_rp_filter_breaks_tun(live_all, boot_text, numbered, hazard):
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2, "rp_filter": live_all}, eth0={}, tunl0={})
+    candidates = [cand(ETC, "30-rpf.conf", boot_text)] if boot_text else []
+    report = run(conf, [lo(VIP), nic(), tunl0(numbered)], candidates=candidates, mode="tun")
+    found = [h for h in report["hazards"] if h["code"] == "all_rp_filter_breaks_tun"]
+    assert bool(found) is hazard
+    if found and boot_text:
+        assert (found[0]["file"], found[0]["line"]) == (ETC + "/30-rpf.conf", 1)
+
+
+def test_no_tun_hazards_in_dr_mode():
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2, "rp_filter": 2}, eth0={})
+    report = run(conf, candidates=[cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT)])
+    assert not [h for h in report["hazards"] if "rp_filter" in h["code"]]
+
+
+def test_etc_sysctl_conf_read_last_by_procps_is_a_hazard():
+    candidates = [cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    report = run(candidates=candidates, sysctl_conf_text="# local\nnet.ipv4.conf.all.arp_ignore = 0\n")
+    found = [h for h in report["hazards"] if h["code"] == "sysctl_conf_overrides"]
+    assert len(found) == 1
+    assert (found[0]["file"], found[0]["line"]) == ("/etc/sysctl.conf", 2)
+    assert "99-zz-lvs.conf:2" in found[0]["message"]
+    same = run(candidates=candidates, sysctl_conf_text="net.ipv4.conf.all.arp_ignore = 1\n")
+    assert "sysctl_conf_overrides" not in codes(same["hazards"])
+
+
+def test_hazard_count_ignores_info_and_warnings_list_unreadable_paths():
+    info = nwd("10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=yes\n")
+    report = run(networkd=[info], unreadable=["/etc/NetworkManager/system-connections/x.nmconnection"])
+    assert codes(report["hazards"]) == ["networkd_manages_lo"]
+    assert report["hazard_count"] == 0
+    assert any("x.nmconnection: not readable" in w for w in report["warnings"])
+
+
+def test_judged_interfaces_that_are_not_arp_facing_are_warned_about():
+    report = run(judge=["eth0", "eth9", "lo"])
+    assert report["arp_facing"] == ["eth0"]
+    assert sum("not an ARP-facing interface" in w for w in report["warnings"]) == 2
+
+
+def test_a_clean_host_has_no_hazards():
+    report = run(candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)],
+                 networkd=[nwd("50-eth.network", "[Match]\nName=eth0\n")],
+                 netplan=[npl("01-netcfg.yaml", NETPLAN_ETH)])
+    assert report["hazards"] == [] and report["hazard_count"] == 0
+    assert report["compliant"] and report["at_boot"]["compliant"] and report["drift"] == []
