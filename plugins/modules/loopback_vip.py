@@ -43,7 +43,7 @@ attributes:
   platform:
     platforms: posix
     support: full
-    description: Linux with iproute2 (C(ip -j), iproute2 4.13 or later).
+    description: Linux with an iproute2 that has JSON output (C(ip -j)); root (CAP_NET_ADMIN) to change addresses.
 options:
   addresses:
     description:
@@ -73,7 +73,7 @@ options:
         scope, or a wrong prefix length, is fixed by deleting and re-adding the address, because
         C(ip addr replace) silently keeps them.
       - V(absent) removes the O(addresses), in whatever form they are on O(device).
-      - V(exact) is V(present) plus the removal of every other VIP this module manages on O(device):
+      - V(exact) is V(present) plus the removal of every other VIP this module manages on O(device), that is
         IPv4 addresses carrying O(label), and IPv6 C(/128) addresses with preferred lifetime 0 (the
         deprecated form this module gives IPv6 VIPs; IPv6 addresses carry no label). Other addresses are left alone.
     type: str
@@ -85,7 +85,7 @@ options:
         IPv6 addresses have no labels, so it does not apply to them.
       - It marks the IPv4 VIPs as managed by this module. O(state=exact) removes only IPv4 addresses with
         this label, so different labels let several tasks manage separate sets of VIPs on one device.
-      - The bare device name (V(lo)) is refused: every address added without a label carries it.
+      - The bare device name (V(lo)) is refused, because every address added without a label carries it.
       - Defaults to the device name followed by C(:lvs), for example C(lo:lvs).
     type: str
   scope:
@@ -112,9 +112,9 @@ options:
     type: bool
     default: true
 notes:
-  - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the M(lvs.realserver.realserver) role does it in
+  - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
-  - VIPs added with C(ip) do not survive a reboot by themselves; the M(lvs.realserver.realserver) role installs a
+  - VIPs added with C(ip) do not survive a reboot by themselves; the C(lvs.realserver.realserver) role installs a
     boot unit that re-adds them after C(systemd-sysctl) and fails closed the same way.
   - A network manager that manages C(lo) (a systemd-networkd C(.network) matching C(lo), netplan listing C(lo),
     a NetworkManager loopback profile) may delete the VIPs; M(lvs.realserver.arp_facts) reports such hazards.

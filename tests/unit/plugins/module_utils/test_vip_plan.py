@@ -45,8 +45,8 @@ def host(lo_extra=(), eth0=(ETH0,), others=()):
     return [iface("lo", LOOPBACK + list(lo_extra), loopback=True), iface("eth0", eth0)] + list(others)
 
 
-def conf(all_=SAFE, **per_iface):
-    result = {"all": dict(all_), "default": dict(ZERO), "lo": dict(ZERO), "eth0": dict(ZERO)}
+def conf(all_=None, **per_iface):
+    result = {"all": dict(SAFE if all_ is None else all_), "default": dict(ZERO), "lo": dict(ZERO), "eth0": dict(ZERO)}
     for name, values in per_iface.items():
         result.setdefault(name, dict(ZERO)).update(values)
     return result
