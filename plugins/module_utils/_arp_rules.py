@@ -62,6 +62,7 @@ ARP_CODES = (
     "arp_announce_leak",
     "arp_announce_on_subnet",
     "arp_announce_fallback_source",
+    "future_interfaces_leak",
 )
 
 
@@ -267,7 +268,13 @@ def evaluate(conf, interfaces, mode="dr", expected_vips=None, judge=None):
         violations.extend(_tun_violations(by_name.get(TUN_DEVICE), conf))
 
     future = future_interfaces(conf)
-    if not future["protected"]:
+    if not future["protected"] and not facing:
+        # Nothing to judge yet (early boot, NIC driver not loaded): the first interface would leak.
+        violations.append(_violation(
+            "future_interfaces_leak", "default", "arp_ignore/arp_announce", "1 or 2 / 2", future["detail"],
+            "set net.ipv4.conf.all.arp_ignore = 1 and net.ipv4.conf.all.arp_announce = 2",
+            "no ARP-facing interface exists yet and interfaces created later would start with %s" % future["detail"]))
+    elif not future["protected"]:
         warnings.append("interfaces created later (VLANs, bonds) would start with %s" % future["detail"])
 
     exposed = bool(_ipv4_vips(vips)) and any(v["code"] in ARP_CODES for v in violations)

@@ -116,6 +116,8 @@ def parse_vip(text):
         raise ValueError(
             "has prefix length /%d; a VIP must be /%d: on lo any shorter prefix turns the whole "
             "subnet, gateway included, into local addresses" % (iface.network.prefixlen, host_bits))
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        raise ValueError("is an IPv4-mapped IPv6 address; give the IPv4 address %s instead" % ip.ipv4_mapped)
     for reason, bad in (
         ("is a loopback address", ip.is_loopback),
         ("is a multicast address", ip.is_multicast),

@@ -101,10 +101,6 @@ def validate(addresses, device, state, label, scope):
         except ValueError as exc:
             errors.append("%s: %r %s" % (where, text, exc))
             continue
-        if vip.version == 6 and vip.ipv4_mapped is not None:
-            errors.append("%s: %r is an IPv4-mapped IPv6 address; give the IPv4 address %s instead" % (
-                where, text, vip.ipv4_mapped))
-            continue
         if vip.version == 6 and device == rules.TUN_DEVICE:
             errors.append(
                 "%s: %r is an IPv6 address; %s (IPIP) decapsulates IPv4 only, so IPv6 VIPs belong on lo" % (

@@ -27,7 +27,7 @@ description:
   - O(state=absent) removes the drop-in and sets the running values back to what the remaining
     sysctl.d files give at boot, or to the kernel default where nothing sets them; never a blind C(0).
 author:
-  - lvs.realserver developers
+  - lvs.realserver developers (@lvs-realserver)
 attributes:
   check_mode:
     support: full

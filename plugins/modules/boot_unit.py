@@ -29,7 +29,7 @@ description:
   - The unit is enabled even where systemd is not running (a plain container or an image build); it
     is started only where systemd runs, and RV(systemd_running) says which case applied.
 author:
-  - lvs.realserver developers
+  - lvs.realserver developers (@lvs-realserver)
 attributes:
   check_mode:
     support: full

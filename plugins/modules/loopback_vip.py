@@ -32,7 +32,7 @@ description:
     traffic to them still works. IPv6 needs no ARP protection (NDP only answers for addresses on the
     receiving interface), so IPv6-only changes are not guarded.
 author:
-  - lvs.realserver developers
+  - lvs.realserver developers (@lvs-realserver)
 attributes:
   check_mode:
     support: full

@@ -264,3 +264,12 @@ def test_valid_values_pass():
 def test_unknown_mode_is_rejected():
     with pytest.raises(ValueError, match="mode"):
         rules.evaluate({}, [], mode="nat")
+
+
+def test_no_arp_facing_interface_yet_is_judged_by_future_interfaces():
+    """Early boot: the NIC may appear after the VIP; it would start with max(all, default)."""
+    report = rules.evaluate(conf_for({}), [lo(VIP)])
+    assert [v["code"] for v in rules.guard_violations(report)] == ["future_interfaces_leak"]
+    assert report["state"] == "exposed"
+    protected = rules.evaluate(conf_for({"arp_ignore": 1, "arp_announce": 2}), [lo(VIP)])
+    assert protected["compliant"]

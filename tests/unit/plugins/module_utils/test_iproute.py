@@ -105,6 +105,7 @@ def test_parse_vip(text, expected):
     ("2001:db8::100/64", "prefix length /64; a VIP must be /128"),
     ("127.0.0.2", "loopback"),
     ("::1", "loopback"),
+    ("::ffff:198.51.100.1", "IPv4-mapped IPv6 address; give the IPv4 address 198.51.100.1"),
     ("224.0.0.1", "multicast"),
     ("ff02::1", "multicast"),
     ("0.0.0.0", "unspecified"),
