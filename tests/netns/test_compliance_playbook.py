@@ -1,0 +1,223 @@
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``ansible-playbook lvs.realserver.compliance`` against a fleet of namespace hosts.
+
+Hosts (each a network namespace with its own /proc/sys/net and private
+sysctl.d tree, reached with ``ansible_connection=local`` and an interpreter
+wrapper that enters the namespace):
+
+* ``good``: protected at runtime and in sysctl.d, VIP scope host -> compliant;
+* ``volatile``: protected at runtime only -> compliant now, exposed after a reboot;
+* ``leaky``: no protection, VIP on lo -> exposed;
+* ``halfway``: all.arp_ignore=1 but eth0.arp_ignore=4, no VIP -> non_compliant;
+* ``down``: ssh to 127.0.0.1 port 1 -> unreachable (nothing leaves the machine).
+
+The report files, the printed table and the exit status are asserted for the
+default run, ``lvs_compliance_fail=false``, ``--limit``, the boot and
+unreachable switches, and a run from a jsonfile fact cache in which no host is
+contacted (their interpreters are replaced by ``/bin/false``).
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import lab as _lab
+from lab import ns_argv, ns_exec, ns_sysctl
+
+pytestmark = pytest.mark.usefixtures("lvs_python")
+
+VIP = "198.51.100.100"
+PROTECT = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2}
+DROPIN = "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
+HOSTS = ("good", "volatile", "leaky", "halfway")
+
+
+def ansible_playbook(lvs_python):
+    candidate = Path(lvs_python).parent / "ansible-playbook"
+    if not candidate.exists():
+        pytest.skip("no ansible-playbook next to %s" % lvs_python)
+    return str(candidate)
+
+
+@pytest.fixture(scope="module")
+def fleet(netns_lab, lvs_python):
+    """Four namespace hosts on one switch-like client namespace, plus the inventory pieces."""
+    lb = _lab.Lab()
+    try:
+        hub = lb.add_netns("hub")
+        hosts = {}
+        for index, role in enumerate(HOSTS):
+            ns = lb.add_netns("h%d" % index)
+            lb.veth(ns, "eth0", hub, "e%d" % index, "v%d" % index)
+            ns_exec(ns, ["ip", "addr", "add", "198.51.100.%d/24" % (21 + index), "dev", "eth0"],
+                    isolate_sysctl_dirs=False)
+            hosts[role] = ns
+        for role in ("good", "volatile", "leaky"):
+            scope = "host" if role == "good" else "global"
+            ns_exec(hosts[role], ["ip", "addr", "add", "%s/32" % VIP, "dev", "lo", "scope", scope],
+                    isolate_sysctl_dirs=False)
+        ns_sysctl(hosts["good"], PROTECT)
+        _lab.private_path(hosts["good"], "/etc/sysctl.d/99-zz-lvs-realserver.conf").write_text(DROPIN)
+        ns_sysctl(hosts["volatile"], PROTECT)
+        ns_sysctl(hosts["halfway"], dict(PROTECT, **{"net.ipv4.conf.eth0.arp_ignore": 4}))
+
+        work = _lab.run_tmpdir() / "compliance"
+        work.mkdir(exist_ok=True)
+        wrappers = {}
+        for role, ns in hosts.items():
+            wrapper = work / ("python-" + role)
+            wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(ns, [lvs_python])))
+            wrapper.chmod(0o755)
+            wrappers[role] = str(wrapper)
+        yield {"hosts": hosts, "wrappers": wrappers, "work": work}
+    finally:
+        errors = lb.cleanup()
+        assert not errors, errors
+
+
+def inventory(fleet, path, interpreters=None):
+    lines = ["[realservers]"]
+    for role in HOSTS:
+        python = (interpreters or fleet["wrappers"])[role]
+        lines.append("%s ansible_connection=local ansible_python_interpreter=%s" % (role, python))
+    lines.append(
+        "down ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody "
+        "ansible_ssh_common_args='-o ConnectTimeout=1 -o BatchMode=yes -o StrictHostKeyChecking=no "
+        "-o UserKnownHostsFile=/dev/null'")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def play(fleet, lvs_python, name, *extra, inventory_file=None, cache=False):
+    """Run the playbook; return (rc, stdout, report dir)."""
+    out = fleet["work"] / ("report-" + name)
+    env = _lab._module_env(_lab.collections_dir())
+    env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+    env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
+    env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(fleet["work"] / "factcache")
+    argv = [ansible_playbook(lvs_python), "lvs.realserver.compliance",
+            "-i", inventory_file or inventory(fleet, fleet["work"] / "inventory.ini"),
+            "-e", "lvs_compliance_report_dir=%s" % out, *extra]
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(fleet["work"]), timeout=300)
+    return p.returncode, p.stdout + p.stderr, out
+
+
+def load(out):
+    report = json.loads((out / "compliance.json").read_text())
+    junit = ET.parse(str(out / "compliance.xml")).getroot()
+    markdown = (out / "compliance.md").read_text()
+    return report, junit, markdown
+
+
+def statuses(report):
+    return dict((h["host"], h["status"]) for h in report["hosts"])
+
+
+def junit_cases(junit):
+    cases = {}
+    for tc in junit.iter("testcase"):
+        children = [c.tag for c in tc if c.tag != "system-out"]
+        cases[tc.get("name")] = (children[0] if children else "pass", tc)
+    return cases
+
+
+def test_default_run_reports_every_host_and_fails(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "default")
+    assert rc == 2, output
+    report, junit, markdown = load(out)
+    assert statuses(report) == {"good": "compliant", "volatile": "compliant", "leaky": "exposed",
+                                "halfway": "non_compliant", "down": "unreachable"}
+    summary = report["summary"]
+    assert (summary["hosts"], summary["compliant"], summary["exposed"], summary["non_compliant"],
+            summary["unreachable"], summary["non_compliant_at_boot"]) == (5, 2, 1, 1, 1, 3)
+    assert summary["failing"] == ["down", "halfway", "leaky"]
+    hosts = dict((h["host"], h) for h in report["hosts"])
+    assert hosts["leaky"]["facts"]["violations"][0]["code"] == "vip_exposed"
+    assert "arp_ignore_leak" in [v["code"] for v in hosts["halfway"]["facts"]["violations"]]
+    assert hosts["good"]["facts"]["at_boot"]["compliant"] is True
+    assert hosts["good"]["facts"]["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] == \
+        "/etc/sysctl.d/99-zz-lvs-realserver.conf"
+    assert hosts["volatile"]["facts"]["at_boot"]["state"] == "exposed"
+    assert "Connection refused" in hosts["down"]["msg"] or "connect" in hosts["down"]["msg"].lower()
+
+    cases = junit_cases(junit)
+    assert set(cases) == {"good", "volatile", "leaky", "halfway", "down"}
+    assert (junit.get("tests"), junit.get("failures"), junit.get("errors")) == ("5", "2", "1")
+    assert cases["good"][0] == "pass" and cases["volatile"][0] == "pass"
+    assert cases["down"][0] == "error"
+    failure = cases["leaky"][1].find("failure")
+    assert failure.get("type") == "exposed"
+    assert "vip_exposed" in failure.get("message") and "arp_ignore_leak" in failure.text
+    assert cases["halfway"][1].find("failure").get("type") == "non_compliant"
+
+    assert "| leaky | **EXPOSED** |" in markdown
+    assert "| down | **UNREACHABLE** |" in markdown
+    assert "| good | compliant | dr |" in markdown
+    assert "| good | compliant | dr |" in output  # the table is printed too
+    assert "3 of 5 host(s) failed the LVS real-server compliance check: down, halfway, leaky" in output
+
+
+def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "nofail", "-e", "lvs_compliance_fail=false")
+    assert rc == 0, output
+    report, _, _ = load(out)
+    assert statuses(report)["leaky"] == "exposed"
+    assert report["policy"]["fail"] is False
+    assert report["summary"]["failing"] == ["down", "halfway", "leaky"]
+
+
+def test_all_compliant_exits_zero(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "limit", "--limit", "good,volatile")
+    assert rc == 0, output
+    report, junit, _ = load(out)
+    assert statuses(report) == {"good": "compliant", "volatile": "compliant"}
+    assert (junit.get("tests"), junit.get("failures"), junit.get("errors")) == ("2", "0", "0")
+
+
+def test_boot_switch_fails_a_host_that_would_leak_after_a_reboot(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "boot", "--limit", "good,volatile",
+                           "-e", "lvs_compliance_fail_on_boot=true")
+    assert rc == 2, output
+    report, junit, markdown = load(out)
+    assert report["summary"]["failing"] == ["volatile"]
+    failure = junit_cases(junit)["volatile"][1].find("failure")
+    assert failure.get("type") == "non_compliant_at_boot" and "arp_ignore_leak" in failure.get("message")
+    assert "after a reboot: `arp_ignore_leak`" in markdown
+
+
+def test_unreachable_switch(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "unreach", "--limit", "good,down",
+                           "-e", "lvs_compliance_fail_on_unreachable=false")
+    assert rc == 0, output
+    report, junit, _ = load(out)
+    assert statuses(report) == {"good": "compliant", "down": "unreachable"}
+    assert junit_cases(junit)["down"][0] == "skipped"
+    rc, output, _ = play(fleet, lvs_python, "unreach2", "--limit", "good,down")
+    assert rc == 2, output
+
+
+def test_report_from_the_fact_cache_contacts_no_host(fleet, lvs_python):
+    rc, output, _ = play(fleet, lvs_python, "fill-cache")  # fills the jsonfile cache
+    assert rc == 2, output
+    broken = dict((role, "/bin/false") for role in HOSTS)
+    inv = inventory(fleet, fleet["work"] / "inventory-broken.ini", interpreters=broken)
+    rc, output, out = play(fleet, lvs_python, "cache", "-e", "lvs_compliance_from_cache=true", inventory_file=inv)
+    assert rc == 2, output
+    assert "skipping: [good]" in output
+    report, junit, markdown = load(out)
+    assert statuses(report) == {"good": "compliant", "volatile": "compliant", "leaky": "exposed",
+                                "halfway": "non_compliant", "down": "no_data"}
+    assert set(h["source"] for h in report["hosts"]) == {"cache"}
+    assert "| good | compliant (cached) |" in markdown
+    assert junit_cases(junit)["down"][0] == "error"
+    # with the cache but the broken interpreters, a normal run sees every host fail
+    rc, output, out = play(fleet, lvs_python, "broken", inventory_file=inv)
+    assert rc == 2
+    assert set(statuses(load(out)[0]).values()) == {"error", "unreachable"}
