@@ -169,7 +169,7 @@ def boot_conf(conf, effective):
     for name, keys in effective.items():
         if name not in result and name not in SPECIAL:
             continue  # an interface that does not exist now (tunl0 before ipip) stays absent
-        for key, (value, _) in keys.items():
+        for key, (value, _basis) in keys.items():
             if value is not None:
                 result.setdefault(name, {})[key] = value
     return result
@@ -317,7 +317,7 @@ def _networkd_keeps_vips(entries, vips):
     """Why networkd leaves the VIPs alone on a managed lo, or None."""
     keep = None
     declared = set()
-    for section, key, value, _ in entries:
+    for section, key, value, _line in entries:
         if section == "Network" and key == "KeepConfiguration":
             keep = value.lower()
         if section in ("Network", "Address") and key == "Address" and value:

@@ -29,7 +29,7 @@ description:
     no per-key subprocess. Identical under check mode. Needs no facts from M(ansible.builtin.setup).
   - Works without parameters, so it can be a facts module run by C(gather_facts); see the examples.
 author:
-  - lvs.realserver developers
+  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts

@@ -272,7 +272,7 @@ class Ledger:
     def check(self, t, facts, iface, client_ns, client_if, sender):
         expected = predictions(facts, iface)["vip"]
         _lab.flush_neigh(t.rs)
-        seen, _ = _lab.arp_probe(client_ns, client_if, VIP_ON, sender, timeout=PROBE_TIMEOUT)
+        seen = _lab.arp_probe(client_ns, client_if, VIP_ON, sender, timeout=PROBE_TIMEOUT)[0]
         self.total += 1
         if seen == expected:
             self.agree += 1

@@ -20,7 +20,6 @@ contacted (their interpreters are replaced by ``/bin/false``).
 """
 
 import json
-import os
 import shlex
 import subprocess
 import xml.etree.ElementTree as ET
@@ -73,7 +72,13 @@ def fleet(netns_lab, lvs_python):
         wrappers = {}
         for role, ns in hosts.items():
             wrapper = work / ("python-" + role)
-            wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(ns, [lvs_python])))
+            # Already inside (gather_facts' parallel async_wrapper re-runs the interpreter from
+            # within the namespace, where /run/netns is not visible): run python directly.
+            wrapper.write_text(
+                "#!/bin/sh\n"
+                "if [ \"${LVST_COMPLIANCE_NS:-}\" = %s ]; then exec %s \"$@\"; fi\n"
+                "LVST_COMPLIANCE_NS=%s; export LVST_COMPLIANCE_NS\n"
+                "exec %s \"$@\"\n" % (ns, shlex.quote(lvs_python), ns, shlex.join(ns_argv(ns, [lvs_python]))))
             wrapper.chmod(0o755)
             wrappers[role] = str(wrapper)
         yield {"hosts": hosts, "wrappers": wrappers, "work": work}
@@ -105,7 +110,7 @@ def play(fleet, lvs_python, name, *extra, inventory_file=None, cache=False):
     argv = [ansible_playbook(lvs_python), "lvs.realserver.compliance",
             "-i", inventory_file or inventory(fleet, fleet["work"] / "inventory.ini"),
             "-e", "lvs_compliance_report_dir=%s" % out, *extra]
-    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(fleet["work"]), timeout=300)
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(fleet["work"]), timeout=300, check=False)
     return p.returncode, p.stdout + p.stderr, out
 
 
@@ -167,7 +172,7 @@ def test_default_run_reports_every_host_and_fails(fleet, lvs_python):
 def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python):
     rc, output, out = play(fleet, lvs_python, "nofail", "-e", "lvs_compliance_fail=false")
     assert rc == 0, output
-    report, _, _ = load(out)
+    report = load(out)[0]
     assert statuses(report)["leaky"] == "exposed"
     assert report["policy"]["fail"] is False
     assert report["summary"]["failing"] == ["down", "halfway", "leaky"]
@@ -176,7 +181,7 @@ def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python)
 def test_all_compliant_exits_zero(fleet, lvs_python):
     rc, output, out = play(fleet, lvs_python, "limit", "--limit", "good,volatile")
     assert rc == 0, output
-    report, junit, _ = load(out)
+    report, junit = load(out)[:2]
     assert statuses(report) == {"good": "compliant", "volatile": "compliant"}
     assert (junit.get("tests"), junit.get("failures"), junit.get("errors")) == ("2", "0", "0")
 
@@ -196,15 +201,15 @@ def test_unreachable_switch(fleet, lvs_python):
     rc, output, out = play(fleet, lvs_python, "unreach", "--limit", "good,down",
                            "-e", "lvs_compliance_fail_on_unreachable=false")
     assert rc == 0, output
-    report, junit, _ = load(out)
+    report, junit = load(out)[:2]
     assert statuses(report) == {"good": "compliant", "down": "unreachable"}
     assert junit_cases(junit)["down"][0] == "skipped"
-    rc, output, _ = play(fleet, lvs_python, "unreach2", "--limit", "good,down")
+    rc, output, _unused = play(fleet, lvs_python, "unreach2", "--limit", "good,down")
     assert rc == 2, output
 
 
 def test_report_from_the_fact_cache_contacts_no_host(fleet, lvs_python):
-    rc, output, _ = play(fleet, lvs_python, "fill-cache")  # fills the jsonfile cache
+    rc, output, _unused = play(fleet, lvs_python, "fill-cache")  # fills the jsonfile cache
     assert rc == 2, output
     broken = dict((role, "/bin/false") for role in HOSTS)
     inv = inventory(fleet, fleet["work"] / "inventory-broken.ini", interpreters=broken)
@@ -221,3 +226,28 @@ def test_report_from_the_fact_cache_contacts_no_host(fleet, lvs_python):
     rc, output, out = play(fleet, lvs_python, "broken", inventory_file=inv)
     assert rc == 2
     assert set(statuses(load(out)[0]).values()) == {"error", "unreachable"}
+
+
+GATHER_PLAY = """\
+- name: Gather with setup and arp_facts side by side
+  hosts: good,leaky
+  gather_facts: true
+  tasks:
+    - name: Show what was gathered
+      ansible.builtin.debug:
+        msg: "VERDICT {{ inventory_hostname }} {{ ansible_facts['lvs_realserver']['state'] }} {{ ansible_facts['system'] }}"
+"""
+
+
+def test_arp_facts_runs_as_a_facts_module_next_to_setup(fleet, lvs_python):
+    """The ansible.cfg line documented by the module: facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts."""
+    playbook = fleet["work"] / "gather.yml"
+    playbook.write_text(GATHER_PLAY)
+    env = _lab._module_env(_lab.collections_dir())
+    env["ANSIBLE_FACTS_MODULES"] = "ansible.builtin.setup, lvs.realserver.arp_facts"
+    env["ANSIBLE_GATHER_SUBSET"] = "min"
+    argv = [ansible_playbook(lvs_python), str(playbook), "-i", inventory(fleet, fleet["work"] / "inventory.ini")]
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(fleet["work"]), timeout=300, check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "VERDICT good compliant Linux" in p.stdout
+    assert "VERDICT leaky exposed Linux" in p.stdout

@@ -128,8 +128,8 @@ def test_param_less_run_returns_only_lvs_realserver_facts(root, monkeypatch):
 
 
 def test_check_mode_gives_identical_facts(root, monkeypatch):
-    normal, _ = run_module(monkeypatch=monkeypatch)
-    checked, _ = run_module(check=True, monkeypatch=monkeypatch)
+    normal, _unused = run_module(monkeypatch=monkeypatch)
+    checked, _unused = run_module(check=True, monkeypatch=monkeypatch)
     assert checked == normal
 
 
@@ -224,7 +224,7 @@ def test_unlistable_directory_is_a_warning(root, monkeypatch):
 def test_tun_mode_with_expected_vips_and_judged_interfaces(root, monkeypatch):
     write_proc(root, {"tunl0": {"rp_filter": 2}})
     args = {"mode": "tun", "vips": ["198.51.100.100/32", "198.51.100.101"], "interfaces": ["eth0"]}
-    result, _ = run_module(args, [(SHOW, (0, ip_json(tunl0=True), ""))], monkeypatch=monkeypatch)
+    result, _unused = run_module(args, [(SHOW, (0, ip_json(tunl0=True), ""))], monkeypatch=monkeypatch)
     facts = facts_of(result)
     assert facts["mode"] == "tun"
     assert facts["arp_facing"] == ["eth0"]
@@ -249,25 +249,25 @@ def test_bad_parameters_fail_before_reading_anything(root, monkeypatch, args, me
 
 
 def test_bad_mode_is_rejected_by_the_argument_spec(root, monkeypatch):
-    result, _ = run_module({"mode": "nat"}, [], monkeypatch=monkeypatch)
+    result, _unused = run_module({"mode": "nat"}, [], monkeypatch=monkeypatch)
     assert result["failed"] is True and "mode" in result["msg"] and "nat" in result["msg"]
 
 
 def test_ip_failure_fails_with_the_command(root, monkeypatch):
-    result, _ = run_module(calls=[(SHOW, (1, "", "Object \"addr\" is unknown"))], monkeypatch=monkeypatch)
+    result, _unused = run_module(calls=[(SHOW, (1, "", "Object \"addr\" is unknown"))], monkeypatch=monkeypatch)
     assert result["failed"] is True
     assert result["rc"] == 1 and result["cmd"] == SHOW and result["stderr"] == "Object \"addr\" is unknown"
     assert "ip -j -d addr show' failed (rc=1)" in result["msg"]
 
 
 def test_unparsable_ip_output_fails(root, monkeypatch):
-    result, _ = run_module(calls=[(SHOW, (0, "lo: <LOOPBACK>", ""))], monkeypatch=monkeypatch)
+    result, _unused = run_module(calls=[(SHOW, (0, "lo: <LOOPBACK>", ""))], monkeypatch=monkeypatch)
     assert result["failed"] is True and "cannot parse the JSON" in result["msg"]
 
 
 def test_missing_ipv4_conf_fails(tmp_path, monkeypatch, get_bin_path):
     monkeypatch.setattr(arp_facts, "ROOT", str(tmp_path))
-    result, _ = run_module(monkeypatch=monkeypatch)
+    result, _unused = run_module(monkeypatch=monkeypatch)
     assert result["failed"] is True
     assert result["msg"] == "/proc/sys/net/ipv4/conf does not exist: IPv4 is not available here"
 
@@ -276,7 +276,7 @@ def test_unreadable_proc_fails(root, monkeypatch):
     def boom(keys, proc_root=None, interfaces=None):
         raise IOError(5, "Input/output error")
     monkeypatch.setattr(_runtime, "read_conf", boom)
-    result, _ = run_module(monkeypatch=monkeypatch)
+    result, _unused = run_module(monkeypatch=monkeypatch)
     assert result["failed"] is True and result["msg"].startswith("cannot read /proc/sys/net/ipv4/conf:")
 
 
