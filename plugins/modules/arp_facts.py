@@ -169,6 +169,7 @@ ansible_facts:
               description:
                 - V(vip_exposed), V(arp_ignore_leak), V(arp_ignore_scope), V(arp_ignore_blackhole),
                   V(arp_announce_leak), V(arp_announce_on_subnet), V(arp_announce_fallback_source),
+                  V(future_interfaces_leak) (no ARP-facing interface yet and C(max(all, default)) unprotected),
                   V(vip_prefix), V(vip_missing), V(vip_on_arp_interface), V(tun_device_missing),
                   V(tun_device_down), V(tun_rp_filter).
               type: str
