@@ -82,13 +82,18 @@ def check_effective_arp(host, cfg):
             name = "net.ipv4.conf.%s.%s" % (iface, key)
             if iface in ("all", "default") or host.file("/proc/sys/net/ipv4/conf/" + iface).exists:
                 assert host.sysctl(name) == value, "%s = %s, expected %s" % (name, host.sysctl(name), value)
-    all_ignore = host.sysctl("net.ipv4.conf.all.arp_ignore")
-    all_announce = host.sysctl("net.ipv4.conf.all.arp_announce")
+    # The rest in one read: /proc/sys/net/ipv4/conf/<interface>/<key> for both keys.
+    out = host.check_output("grep -H . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce")
+    raw = {}
+    for line in out.splitlines():
+        path, value = line.rsplit(":", 1)
+        iface, key = path.split("/")[-2:]
+        raw[(iface, key)] = int(value)
     faces = arp_facing(host)
     assert faces, "no ARP-facing interface found"
     for iface in faces:
-        ignore = max(all_ignore, host.sysctl("net.ipv4.conf.%s.arp_ignore" % iface))
-        announce = max(all_announce, host.sysctl("net.ipv4.conf.%s.arp_announce" % iface))
+        ignore = max(raw[("all", "arp_ignore")], raw[(iface, "arp_ignore")])
+        announce = max(raw[("all", "arp_announce")], raw[(iface, "arp_announce")])
         assert ignore in (1, 2), "%s: effective arp_ignore %d" % (iface, ignore)
         assert announce == 2, "%s: effective arp_announce %d" % (iface, announce)
 
