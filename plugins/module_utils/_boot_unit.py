@@ -27,7 +27,8 @@ MANAGED_HEADER = "# Managed by lvs.realserver.boot_unit. Do not edit: changes ar
 
 def render_unit(python):
     """The oneshot unit: after the sysctls and modules, before any network, failing closed."""
-    cli = "%s %s" % (python, CLI_PATH)
+    # -I: no environment or user site at boot; -B: no __pycache__ under /usr/libexec
+    cli = "%s -I -B %s" % (python, CLI_PATH)
     return "\n".join([
         MANAGED_HEADER,
         "[Unit]",
@@ -71,6 +72,23 @@ def desired_files(addresses, device, scope, label, mode, python, library_sources
 def all_paths():
     """Every path the module may own, for removal."""
     return [vipctl.DATA_FILE, UNIT_PATH, CLI_PATH, MODULES_LOAD_PATH] + [os.path.join(LIBEXEC, n) for n in LIBRARY]
+
+
+def owned_dirs():
+    """Directories the module creates, removed on ``absent`` once empty."""
+    return [LIBEXEC, os.path.dirname(vipctl.DATA_FILE)]
+
+
+def is_code(path):
+    """The controller and its library: shipped code, summarized rather than shown line by line in diffs."""
+    return path == CLI_PATH or os.path.dirname(path) == LIBEXEC
+
+
+def diff_text(path, text):
+    if not text or not is_code(path):
+        return text or ""
+    first = text.splitlines()[0] if text.splitlines() else ""
+    return "%s\n... lvs.realserver code, %d lines\n" % (first, len(text.splitlines()))
 
 
 def systemctl_plan(state, unit_changed, systemd_running, enabled, active, want_enabled, want_started):

@@ -133,6 +133,7 @@ systemctl:
 """
 
 import os
+import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -240,7 +241,8 @@ def main():
                     % boot.UNIT_NAME)
     if module._diff:
         result["diff"] = [
-            dict(before=current[path][0] or "", after=wanted[path][0] if path in wanted else "",
+            dict(before=boot.diff_text(path, current[path][0]),
+                 after=boot.diff_text(path, wanted[path][0] if path in wanted else None),
                  before_header=path, after_header=path)
             for path in writes + removals
         ]
@@ -252,6 +254,7 @@ def main():
         _run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], result)
         for path in removals:
             os.unlink(path)
+        remove_owned_dirs()
         _run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], result)
         module.exit_json(**result)
     for path in writes:
@@ -260,6 +263,14 @@ def main():
         os.unlink(path)
     _run_verbs(module, systemctl, verbs, result)
     module.exit_json(**result)
+
+
+def remove_owned_dirs():
+    """Drop the module's directories once empty (a stale __pycache__ from older releases included)."""
+    for directory in boot.owned_dirs():
+        shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
+        if os.path.isdir(directory) and not os.listdir(directory):
+            os.rmdir(directory)
 
 
 def _run_verbs(module, systemctl, verbs, result):

@@ -111,8 +111,8 @@ def test_unit_is_ordered_before_the_network_and_fails_closed():
     assert "DefaultDependencies=no" in lines
     assert "After=local-fs.target systemd-sysctl.service systemd-modules-load.service" in lines
     assert "Before=network-pre.target shutdown.target" in lines
-    assert "ExecStartPre=/usr/bin/python3 /usr/libexec/lvs-realserver/lvs-realserver-vips guard" in lines
-    assert "ExecStop=/usr/bin/python3 /usr/libexec/lvs-realserver/lvs-realserver-vips stop" in lines
+    assert "ExecStartPre=/usr/bin/python3 -I -B /usr/libexec/lvs-realserver/lvs-realserver-vips guard" in lines
+    assert "ExecStop=/usr/bin/python3 -I -B /usr/libexec/lvs-realserver/lvs-realserver-vips stop" in lines
     assert not any(line.startswith("ExecStartPre=-") for line in lines)
 
 
@@ -138,3 +138,10 @@ def test_desired_files_modes_and_tun_extras():
 ])
 def test_systemctl_plan(args, verbs):
     assert boot.systemctl_plan(*args) == verbs
+
+
+def test_diffs_summarize_shipped_code_but_show_configuration():
+    code = "#!/usr/bin/python3\n" + "x = 1\n" * 40
+    assert boot.diff_text(boot.CLI_PATH, code) == "#!/usr/bin/python3\n... lvs.realserver code, 41 lines\n"
+    assert boot.diff_text(boot.LIBEXEC + "/_arp_rules.py", None) == ""
+    assert boot.diff_text(boot.UNIT_PATH, "[Unit]\n") == "[Unit]\n"

@@ -154,3 +154,14 @@ def test_bad_input_fails_and_touches_nothing(monkeypatch, get_bin_path, args, fr
     outcome = run(monkeypatch, args, [])
     assert isinstance(outcome, AnsibleFailJson) and fragment in outcome.result["msg"]
     assert fs.written == []
+
+
+def test_remove_owned_dirs_only_when_empty(tmp_path, monkeypatch):
+    libexec, etc = tmp_path / "libexec", tmp_path / "etc"
+    (libexec / "__pycache__").mkdir(parents=True)
+    etc.mkdir()
+    (etc / "local-notes.txt").write_text("keep me\n")
+    monkeypatch.setattr(boot, "owned_dirs", lambda: [str(libexec), str(etc)])
+    boot_unit.remove_owned_dirs()
+    assert not libexec.exists()
+    assert (etc / "local-notes.txt").read_text() == "keep me\n"
