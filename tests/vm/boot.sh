@@ -22,7 +22,8 @@
 # 2 no RESULT line (the guest crashed or timed out); 3 the setup failed;
 # 77 qemu cannot run here at all (the message says why).
 # Environment: LVSRS_VM_ACCEL=auto|kvm|tcg, LVSRS_VM_TIMEOUT (s, default 120),
-# LVSRS_VM_SMP (default 2), LVSRS_VM_MEM (MiB, default 384).
+# LVSRS_VM_SMP (default 2), LVSRS_VM_MEM (MiB, default 384), LVSRS_VM_APPEND
+# (more kernel command line, e.g. "loglevel=7" to see the kernel's boot).
 set -euo pipefail
 export LC_ALL=C
 
@@ -159,7 +160,7 @@ t=$(now)
 rc=0
 timeout "${LVSRS_VM_TIMEOUT:-120}" "$QEMU" "${ACC[@]}" -machine q35 -m "${LVSRS_VM_MEM:-384}" -smp "${LVSRS_VM_SMP:-2}" \
     -kernel "$BASE/vmlinux" -initrd "$WORK/$SCENARIO.initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off ${LVSRS_VM_APPEND:-}" \
     -nographic -nic none -no-reboot </dev/null 2>&1 | tr -d '\033\r' >"$LOG" || rc=$?
 rm -f "$WORK/$SCENARIO.initrd"
 wall=$(since "$t")

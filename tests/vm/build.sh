@@ -81,6 +81,7 @@ T0=$(now)
 W=$(mktemp -d "$CACHE/build.XXXXXX")
 cleanup() { rm -rf -- "$W"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 P=$W/pkgroot
 R=$W/initramfs
 DEBS=$CACHE/debs
@@ -276,8 +277,10 @@ touch "$STAGE/ok"
 rm -rf "$OUT"
 mv "$STAGE" "$OUT"
 log "cpio: $(since "$t") s ($(du -m "$OUT/base.cpio" | cut -f1) MB uncompressed)"
-# older recipes' outputs are left behind; keep only this one
-for old in "$CACHE"/base-*; do
-    [[ $old == "$OUT" ]] || rm -rf -- "$old"
+# drop other recipes' outputs once unused for an hour (a concurrent run of an
+# older checkout may still boot one), and the packages this recipe does not use
+find "$CACHE" -mindepth 1 -maxdepth 1 -name 'base-*' ! -path "$OUT" -mmin +60 -exec rm -rf -- {} +
+for deb in "$DEBS"/*.deb; do
+    grep -qxF "$(basename "$deb")" "$OUT/manifest.txt" || rm -f -- "$deb"
 done
 log "built ${OUT#"$ROOT"/} in $(since "$T0") s"

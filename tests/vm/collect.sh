@@ -91,6 +91,7 @@ fi
 T=$(mktemp -d /tmp/lvs-vm-collect.XXXXXX)
 # everything lives under $T; the namespaces die with the unshare'd process
 trap 'rm -rf -- "$T"' EXIT
+trap 'exit 130' INT TERM
 unshare --mount --net --propagation private -- "$0" --inner "$T" "$HOST" "$MODE" "$VIP" "$RIP" "$EXTRA"
 
 D=$OUT/$HOST

@@ -82,8 +82,8 @@ def qemu_unusable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def work():
+@pytest.fixture(name="work", scope="module")
+def work_fixture():
     reason = qemu_unusable()
     if reason:
         pytest.skip(reason)
@@ -91,7 +91,8 @@ def work():
     directory = tempfile.mkdtemp(prefix="lvs-vm-")
     try:
         started = time.monotonic()
-        run = subprocess.run([str(BOOT), "prepare", directory], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        run = subprocess.run([str(BOOT), "prepare", directory], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, check=False)
         print("\n%s(role runs: %.1f s)" % (run.stderr, time.monotonic() - started))
         if run.returncode == SKIP_RC:
             pytest.skip(run.stderr.strip())
@@ -109,7 +110,7 @@ def boot(work: str, scenario: str) -> Boot:
     if scenario in _BOOTS:
         return _BOOTS[scenario]
     started = time.monotonic()
-    run = subprocess.run([str(BOOT), scenario, work], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    run = subprocess.run([str(BOOT), scenario, work], capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
     if run.returncode == SKIP_RC:
         pytest.skip(run.stderr.strip())

@@ -18,7 +18,10 @@
 #   4. the boot unit, by unit-start.sh: enabled? conditions, then ExecStartPre=
 #      (the guard) and ExecStart= exactly as written in the unit file, which
 #      the unit's own After= puts behind steps 1 and 2
-#   5. udev "add" again for interfaces the unit created (tunl0 via modprobe)
+#   5. network-pre.target reached (the unit is Before= it): "networking"
+#      brings eth0 up with the host's address; until then eth0 was down and
+#      unnumbered, as on a real boot
+#   6. udev "add" again for interfaces that appeared meanwhile
 # then the director's ipvsadm services (DR -g, TUN -i), HTTP from the client
 # and the checks. Prints PASS:/FAIL: lines and RESULT:, then powers off.
 export PATH=/usr/sbin:/usr/bin
@@ -71,12 +74,14 @@ DIR_MAC=02:00:00:00:00:01
 ip link add br0 type bridge
 ip link set br0 up
 mac_of() { ip -n "$1" -br link show eth0 | awk '{ print $3 }'; }
-addns() { # addns NS MAC ADDR
+addns() { # addns NS MAC [ADDR]: a host on the bridge; without ADDR its eth0 stays down, unconfigured
     ip netns add "$1"
     ip link add "v-$1" type veth peer name eth0 netns "$1"
     ip link set "v-$1" master br0 up
     ip -n "$1" link set lo up
-    ip -n "$1" link set eth0 address "$2" up
+    ip -n "$1" link set eth0 address "$2"
+    [ -n "${3:-}" ] || return 0
+    ip -n "$1" link set eth0 up
     ip -n "$1" addr add "$3/24" dev eth0
 }
 addns cl 02:00:00:00:00:10 192.0.2.10
@@ -85,7 +90,9 @@ for spec in $HOSTS; do
     IFS=: read -r host mode vip rip mac <<EOF
 $spec
 EOF
-    addns "$host" "$mac" "$rip"
+    # a real server's NIC exists at boot, but networking configures it only
+    # after network-pre.target, i.e. after the boot unit (see boot_rs)
+    addns "$host" "$mac"
     ip -n dir addr add "$vip/32" dev eth0
 done
 
@@ -101,7 +108,7 @@ udev_add() { # udev_add HOST IFACE: what 99-systemd.rules runs when IFACE appear
 }
 links() { ip -n "$1" -o link show | awk -F': ' '{ sub("@.*", "", $2); print $2 }' | grep -vx lo | sort; }
 
-boot_rs() { # boot_rs HOST: the boot sequence; results in /tmp/HOST.*
+boot_rs() { # boot_rs HOST RIP: the boot sequence; results in /tmp/HOST.*
     h=$1
     {
         echo "-- $h: systemd-modules-load"
@@ -118,8 +125,11 @@ boot_rs() { # boot_rs HOST: the boot sequence; results in /tmp/HOST.*
         echo "-- $h: start lvs-realserver-vips.service"
         rs "$h" /bin/sh /lvs/rs-enter.sh "$h" /bin/sh /lvs/unit-start.sh lvs-realserver-vips.service 2>&1
         echo $? >/tmp/"$h".unit.rc
+        echo "-- $h: network-pre.target reached: networking brings eth0 up with $2/24"
+        ip -n "$h" link set eth0 up
+        ip -n "$h" addr add "$2/24" dev eth0
         for l in $(links "$h" | grep -vxF -f /tmp/"$h".links0); do
-            echo "-- $h: udev add $l (created by the unit)"
+            echo "-- $h: udev add $l (appeared meanwhile)"
             udev_add "$h" "$l" 2>&1
         done
     } >/tmp/"$h".boot 2>&1
@@ -128,7 +138,10 @@ t=$(up)
 # in parallel, as separate machines boot; each host's own steps stay in order
 pids=
 for spec in $HOSTS; do
-    boot_rs "${spec%%:*}" &
+    IFS=: read -r host mode vip rip mac <<EOF
+$spec
+EOF
+    boot_rs "$host" "$rip" &
     pids="$pids $!"
 done
 # shellcheck disable=SC2086

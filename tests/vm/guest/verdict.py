@@ -18,7 +18,7 @@ def main(argv):
         host, _, path = spec.partition("=")
         text = ""
         try:
-            with open(path) as handle:
+            with open(path, encoding="utf-8") as handle:
                 text = handle.read()
             result = json.loads(text[text.index("{"):])
             facts = result["ansible_facts"]["lvs_realserver"]
