@@ -129,7 +129,7 @@ def boot(work: str, scenario: str) -> Boot:
 def test_positive_dr_and_tun_as_the_role_left_them(work):
     """rs1 (DR) and rs2 (TUN) boot from the role's files; real IPVS serves both."""
     b = boot(work, "positive")
-    failed = [c for c, (s, _) in b.checks.items() if s != "PASS"]
+    failed = [check for check, verdict in b.checks.items() if verdict[0] != "PASS"]
     assert not failed, "positive boot failed %s:\n%s" % (failed, b.summary())
     for check in POSITIVE:
         assert b.status(check) == "PASS", check

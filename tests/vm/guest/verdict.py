@@ -15,7 +15,7 @@ import sys
 def main(argv):
     fails = 0
     for spec in argv:
-        host, _, path = spec.partition("=")
+        host, path = spec.split("=", 1)
         text = ""
         try:
             with open(path, encoding="utf-8") as handle:
