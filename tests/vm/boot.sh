@@ -21,7 +21,8 @@
 # Exit status: 0 the guest printed "RESULT: ALL PASS"; 1 it printed FAILs;
 # 2 no RESULT line (the guest crashed or timed out); 3 the setup failed;
 # 77 qemu cannot run here at all (the message says why).
-# Environment: LVSRS_VM_ACCEL=auto|kvm|tcg, LVSRS_VM_TIMEOUT (s, default 120),
+# Environment: LVSRS_VM_ACCEL=auto|kvm|tcg, LVSRS_VM_CPU (TCG CPU model, default max),
+# LVSRS_VM_TIMEOUT (s, default 120),
 # LVSRS_VM_SMP (default 2), LVSRS_VM_MEM (MiB, default 384), LVSRS_VM_APPEND
 # (more kernel command line, e.g. "loglevel=7" to see the kernel's boot).
 set -euo pipefail
@@ -152,7 +153,7 @@ fi
 # shellcheck disable=SC2054  # commas are qemu's
 case $ACCEL in
     kvm) ACC=(-accel kvm -cpu host) ;;
-    tcg) ACC=(-accel tcg,thread=multi -cpu max) ;;
+    tcg) ACC=(-accel tcg,thread=multi -cpu "${LVSRS_VM_CPU:-max}") ;;
     *) echo "LVSRS_VM_ACCEL=$ACCEL: use auto, kvm or tcg" >&2; exit 3 ;;
 esac
 LOG=$WORK/$SCENARIO.console
