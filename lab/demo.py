@@ -316,10 +316,15 @@ def main(argv):
     args = p.parse_args(argv[1:])
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
 
-    # SIGTERM/SIGHUP as KeyboardInterrupt, so that `finally` tears the lab down.
+    # SIGINT/SIGTERM/SIGHUP as KeyboardInterrupt, so that `finally` tears the
+    # lab down; remembered, because a podman child hit by the same Ctrl-C may
+    # make a step fail first.
+    signalled = []
+
     def interrupt(signum, frame):
+        signalled.append(signum)
         raise KeyboardInterrupt
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
 
     demo = Demo(args)
@@ -327,8 +332,12 @@ def main(argv):
     try:
         demo.run()
     except LabError as exc:
-        print("\nERROR: %s" % exc, file=sys.stderr)
-        rc = 2
+        if signalled:
+            print("\ninterrupted", file=sys.stderr)
+            rc = 130
+        else:
+            print("\nERROR: %s" % exc, file=sys.stderr)
+            rc = 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         rc = 130
