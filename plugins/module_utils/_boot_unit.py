@@ -20,7 +20,7 @@ UNIT_NAME = "lvs-realserver-vips.service"
 UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME
 LIBEXEC = "/usr/libexec/lvs-realserver"
 CLI_PATH = LIBEXEC + "/lvs-realserver-vips"
-LIBRARY = ("_arp_rules.py", "_iproute.py", "_runtime.py")
+LIBRARY = ("_arp_rules.py", "_iproute.py", "_runtime.py", "_vipctl.py")
 MODULES_LOAD_PATH = "/etc/modules-load.d/lvs-realserver.conf"
 MANAGED_HEADER = "# Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten."
 
@@ -55,12 +55,12 @@ def render_unit(python):
     ])
 
 
-def desired_files(addresses, device, scope, label, mode, python, library_sources, cli_source):
+def desired_files(addresses, device, scope, label, mode, python, library_sources):
     """``{path: (text, mode)}`` to install; ``library_sources``: file name -> source text."""
     files = {
         vipctl.DATA_FILE: (vipctl.render_data(addresses, device, scope, label, mode), 0o644),
         UNIT_PATH: (render_unit(python), 0o644),
-        CLI_PATH: ("#!%s\n%s" % (python, cli_source), 0o755),
+        CLI_PATH: (vipctl.ENTRY_SCRIPT % {"python": python}, 0o755),
     }
     for name in LIBRARY:
         files[os.path.join(LIBEXEC, name)] = (library_sources[name], 0o644)

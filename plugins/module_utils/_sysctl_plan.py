@@ -83,7 +83,7 @@ def entries(conf):
 def managed_conf(text):
     """The ``conf`` a managed drop-in holds (for ``state=absent``): interface -> {key: value}."""
     conf = {}
-    assignments, _ = sysctl_d.parse_text(text or "", "")
+    assignments = sysctl_d.parse_text(text or "", "")[0]
     for a in assignments:
         split = sysctl_d.split_conf_key(a.key)
         if split and split[1] in rules.KEY_RULES and isinstance(_as_int(a.value), int):
@@ -216,7 +216,7 @@ def plan(state, conf, path, current_text, candidates, sysctl_conf_text, running,
         wanted = _restored(_absent_entries(current_text, foreign, conf), after)
 
     systemd = sysctl_d.resolve(sysctl_d.boot_files(after))
-    keys = [sysctl_d.conf_key(i, k) for i, k, _ in wanted]
+    keys = [sysctl_d.conf_key(i, k) for i, k, _value in wanted]
     result["boot"] = boot_report(systemd, keys)
     if state == "present":
         result["conflicts"] = conflicts(systemd, path, wanted, "systemd-sysctl")
@@ -243,7 +243,7 @@ def _restored(managed_entries, candidates_after):
     """What removing our drop-in leaves: the value the remaining files give, else the kernel default."""
     resolution = sysctl_d.resolve(sysctl_d.boot_files(candidates_after))
     restored = []
-    for interface, key, _ in managed_entries:
+    for interface, key, _value in managed_entries:
         winner = resolution.winner(sysctl_d.conf_key(interface, key))
         value = _as_int(winner.value) if winner else None
         restored.append((interface, key, value if isinstance(value, int) else rules.KEY_RULES[key][2]))

@@ -6,7 +6,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The boot-time VIP controller: ``lvs-realserver-vips guard|start|stop [--data FILE]``.
+"""The boot-time VIP controller behind ``lvs-realserver-vips guard|start|stop [--data FILE]``.
 
 lvs.realserver.boot_unit installs this file, with the evaluator, the ip
 helpers and the /proc edge beside it, under /usr/libexec/lvs-realserver/, and
@@ -24,7 +24,6 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
 import sys
 
 try:
@@ -89,7 +88,7 @@ def start_argvs(data, ip_bin, interfaces, modprobe_bin=None):
         if rules.TUN_DEVICE not in names and modprobe_bin:
             argvs.append([modprobe_bin, "ipip"])
         argvs.append([ip_bin, "link", "set", rules.TUN_DEVICE, "up"])
-    for ip, _ in vips(data):
+    for ip, _bits in vips(data):
         label = data["label"] if ip.version == 4 else None
         argvs.append(iproute.addr_replace_argv(ip_bin, ip, data["device"], data["scope"], label))
     return argvs
@@ -109,7 +108,8 @@ def stop_argvs(data, ip_bin, interfaces):
     ]
 
 
-def _which(name):
+def which(name):
+    """The first executable ``name`` in ``SEARCH_PATH`` (boot has no login PATH), or None."""
     for directory in SEARCH_PATH.split(":"):
         candidate = os.path.join(directory, name)
         if os.access(candidate, os.X_OK):
@@ -117,21 +117,13 @@ def _which(name):
     return None
 
 
-def _interfaces(ip_bin):
-    out = subprocess.check_output(iproute.addr_show_argv(ip_bin))
-    return iproute.parse_addr_json(out.decode("utf-8"))
+def main(argv, log, run, capture, data_file=DATA_FILE):
+    """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard).
 
-
-def _run_all(argvs, log):
-    for argv in argvs:
-        log("run: %s" % " ".join(argv))
-        subprocess.check_call(argv)
-
-
-def main(argv=None, data_file=DATA_FILE, log=None):
-    """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    log = log or (lambda message: print("lvs-realserver-vips: " + message, file=sys.stderr))
+    The I/O is injected by the installed entry script (``ENTRY_SCRIPT``):
+    ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``.
+    """
+    argv = list(argv)
     if len(argv) == 3 and argv[1] == "--data":
         data_file = argv.pop(2)
         argv.pop(1)
@@ -144,13 +136,15 @@ def main(argv=None, data_file=DATA_FILE, log=None):
     except (IOError, OSError, ValueError) as exc:
         log("cannot read %s: %s" % (data_file, exc))
         return 2
-    ip_bin = _which("ip")
+    ip_bin = which("ip")
     if not ip_bin:
         log("ip (iproute2) not found in %s" % SEARCH_PATH)
         return 2
     command = argv[0]
-    interfaces = _interfaces(ip_bin)
-    if command in ("guard", "start"):
+    interfaces = iproute.parse_addr_json(capture(iproute.addr_show_argv(ip_bin)))
+    if command == "stop":
+        argvs = stop_argvs(data, ip_bin, interfaces)
+    else:
         problems = guard_problems(data, runtime.read_conf(rules.READ_KEYS), interfaces)
         for problem in problems:
             log("REFUSED: " + problem)
@@ -160,11 +154,31 @@ def main(argv=None, data_file=DATA_FILE, log=None):
         if command == "guard":
             log("guard ok: ARP protection in effect for %s" % ", ".join(data["addresses"]))
             return 0
-        _run_all(start_argvs(data, ip_bin, interfaces, _which("modprobe")), log)
-        return 0
-    _run_all(stop_argvs(data, ip_bin, interfaces), log)
+        argvs = start_argvs(data, ip_bin, interfaces, which("modprobe"))
+    for one in argvs:
+        log("run: %s" % " ".join(one))
+        run(one)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+# The executable installed as /usr/libexec/lvs-realserver/lvs-realserver-vips: the process edges only.
+ENTRY_SCRIPT = """#!%(python)s
+# Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten.
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _vipctl  # noqa: E402
+
+
+def log(message):
+    sys.stderr.write("lvs-realserver-vips: %%s\\n" %% message)
+
+
+def capture(argv):
+    return subprocess.check_output(argv).decode("utf-8")
+
+
+sys.exit(_vipctl.main(sys.argv[1:], log, subprocess.check_call, capture))
+"""

@@ -17,7 +17,7 @@ description:
   - Installs a systemd oneshot unit, C(lvs-realserver-vips.service), that adds the VIPs at boot and
     removes exactly them on stop, with a data file listing the VIPs
     (C(/etc/lvs-realserver/vips.json)) and a small controller
-    (C(/usr/libexec/lvs-realserver/lvs-realserver-vips)) that carries the same ARP rule evaluator
+    (C(/usr/libexec/lvs-realserver/lvs-realserver-vips)) that imports the same ARP rule evaluator
     as M(lvs.realserver.arp_facts) and M(lvs.realserver.loopback_vip).
   - The unit runs without default dependencies, after C(systemd-sysctl.service) and
     C(systemd-modules-load.service) and before C(network-pre.target), so no network manager brings
@@ -146,7 +146,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
 # Installed on the host beside the controller; importing them also puts them in the AnsiballZ payload.
-LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime}
+LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime, "_vipctl.py": _vipctl}
 
 
 def build_module():
@@ -171,20 +171,21 @@ def source_of(module):
     loader = getattr(module, "__loader__", None)
     text = loader.get_source(module.__name__) if hasattr(loader, "get_source") else None
     if text is None:
-        with open(module.__file__) as handle:
+        with open(module.__file__, "rb") as handle:
             text = handle.read()
-    return text
+    # Ansible's collection loader returns bytes, zipimport and files give text
+    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def unit_status(module, systemctl, systemd_running):
     """``(enabled, active)`` of the unit."""
     if not systemctl:
         return False, False
-    rc, out, _ = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
+    rc, out, _err = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
     enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime")
     active = False
     if systemd_running:
-        rc, out, _ = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
+        rc, out, _err = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
         active = out.strip() in ("active", "activating", "reloading")
     return enabled, active
 
@@ -193,10 +194,10 @@ def fail_systemctl(module, systemctl, argv, rc, out, err, result):
     journal = ""
     journalctl = module.get_bin_path("journalctl")
     if journalctl and argv[1:2] == ["start"]:
-        _, journal, _ = module.run_command([journalctl, "--no-pager", "-n", "20", "-u", boot.UNIT_NAME])
+        journal = module.run_command([journalctl, "--no-pager", "-n", "20", "-u", boot.UNIT_NAME])[1]
     module.fail_json(
-        msg="%s failed (rc=%d): %s%s" % (" ".join(argv), rc, (err or out).strip(),
-                                           "; journal:\n" + journal if journal else ""),
+        msg="%s failed (rc=%d): %s%s" % (
+            " ".join(argv), rc, (err or out).strip(), "; journal:\n" + journal if journal else ""),
         rc=rc, stdout=out, stderr=err, cmd=argv, **result)
 
 
@@ -216,7 +217,7 @@ def main():
     if p["state"] == "present":
         wanted = boot.desired_files(
             [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"], p["mode"],
-            p["python"], dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()), source_of(_vipctl))
+            p["python"], dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()))
         stale = [] if p["mode"] == "tun" else [boot.MODULES_LOAD_PATH]
     else:
         wanted, stale = {}, boot.all_paths()

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from lab import CL_IP, VIP, arp_probe, ns_exec, ns_sysctl, run_tmpdir
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
+
 REPO = Path(__file__).resolve().parents[2]
 UTILS = REPO / "plugins" / "module_utils"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -19,9 +22,9 @@ def install(tmp, addresses, mode="dr"):
     libexec = tmp / "libexec"
     libexec.mkdir()
     cli = libexec / "lvs-realserver-vips"
-    cli.write_text("#!%s\n%s" % (SYSTEM_PYTHON, (UTILS / "_vipctl.py").read_text()))
+    cli.write_text(_vipctl.ENTRY_SCRIPT % {"python": SYSTEM_PYTHON})
     cli.chmod(cli.stat().st_mode | stat.S_IXUSR)
-    for name in ("_arp_rules.py", "_iproute.py", "_runtime.py"):
+    for name in boot.LIBRARY:
         (libexec / name).write_text((UTILS / name).read_text())
     data = tmp / "vips.json"
     data.write_text(json.dumps({"addresses": addresses, "device": "lo", "scope": "host",
@@ -31,7 +34,7 @@ def install(tmp, addresses, mode="dr"):
 
 def vipctl(ns, cli, data, verb):
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    return ns_exec(ns, [SYSTEM_PYTHON, "-I", str(cli), verb, "--data", str(data)], check=False,
+    return ns_exec(ns, [SYSTEM_PYTHON, "-I", "-B", str(cli), verb, "--data", str(data)], check=False,
                    isolate_sysctl_dirs=False, env=env, cwd="/")
 
 

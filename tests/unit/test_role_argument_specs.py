@@ -159,7 +159,7 @@ def _module_calls(role, tasks_file):
         for key in task:
             if key.startswith("lvs.realserver.") or key.startswith("ansible.builtin.import_tasks"):
                 if key == "ansible.builtin.import_tasks":
-                    calls.extend(_module_calls(role, task[key]))
+                    calls.extend(_module_calls(role, task[key].replace("{{ role_path }}/tasks/", "")))
                 else:
                     state = task[key].get("state") if isinstance(task[key], dict) else None
                     calls.append((key.split(".")[-1], state))

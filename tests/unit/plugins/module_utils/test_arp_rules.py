@@ -256,7 +256,7 @@ def test_invalid_values_are_explained(key, value, fragment):
 
 
 def test_valid_values_pass():
-    for key, (_, allowed, _) in rules.KEY_RULES.items():
+    for key, (_rule, allowed, _default) in rules.KEY_RULES.items():
         for value in allowed:
             assert rules.invalid_value_reason(key, value) is None
 

@@ -193,7 +193,7 @@ def test_read_candidates_reads_a_real_tree(tmp_path):
         ("/usr/lib/sysctl.d", "50-default.conf", False),
         ("/usr/lib/sysctl.d", "60-other.conf", False),
     ]
-    assert [p for p, _ in sysctl_d.boot_files(candidates, sysctl_d.read_sysctl_conf(str(tmp_path)))] == [
+    assert [path for path, _text in sysctl_d.boot_files(candidates, sysctl_d.read_sysctl_conf(str(tmp_path)))] == [
         "/usr/lib/sysctl.d/60-other.conf", "/etc/sysctl.conf"]
     assert sysctl_d.read_sysctl_conf(str(tmp_path / "nowhere")) is None
 

@@ -82,27 +82,44 @@ def test_tun_start_loads_ipip_and_brings_tunl0_up():
         "ip", "link", "set", "tunl0", "up"]
 
 
+def run_main(argv, interfaces=None):
+    """main() with fake process edges; returns (status, messages, argvs run)."""
+    messages, ran = [], []
+    listing = json.dumps([{"ifname": i.name, "flags": ["UP"] + (["LOOPBACK"] if i.loopback else []),
+                           "addr_info": [dict(family=a.family, local=a.local, prefixlen=a.prefixlen, scope=a.scope,
+                                              label=a.label) for a in i.addresses]}
+                          for i in (interfaces or [lo(), eth0()])])
+    status = vipctl.main(argv, messages.append, ran.append, lambda argv_: listing)
+    return status, messages, ran
+
+
 def test_main_usage_and_unreadable_data(tmp_path):
-    messages = []
-    assert vipctl.main(["bogus"], log=messages.append) == 2
-    assert "usage" in messages[-1]
-    assert vipctl.main(["guard", "--data", str(tmp_path / "missing.json")], log=messages.append) == 2
-    assert "cannot read" in messages[-1]
+    assert run_main(["bogus"])[0] == 2
+    status, messages, _ran = run_main(["guard", "--data", str(tmp_path / "missing.json")])
+    assert status == 2 and "cannot read" in messages[-1]
 
 
-def test_main_guard_refuses_with_exit_3(tmp_path, monkeypatch):
+def test_main_guard_refuses_with_exit_3_then_starts_and_stops(tmp_path, monkeypatch):
     data_file = tmp_path / "vips.json"
     data_file.write_text(vipctl.render_data(["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
-    monkeypatch.setattr(vipctl, "_which", lambda name: "/sbin/" + name)
-    monkeypatch.setattr(vipctl, "_interfaces", lambda ip: [lo(), eth0()])
-    monkeypatch.setattr(vipctl, "_run_all", lambda argvs, log: ran.extend(argvs))
-    ran, messages = [], []
+    monkeypatch.setattr(vipctl, "which", lambda name: "/sbin/" + name)
     monkeypatch.setattr(vipctl.runtime, "read_conf", lambda keys: LEAKING)
-    assert vipctl.main(["start", "--data", str(data_file)], log=messages.append) == vipctl.EXIT_REFUSED
-    assert ran == [] and messages[-1].startswith("refusing to add 192.0.2.10")
+    status, messages, ran = run_main(["start", "--data", str(data_file)])
+    assert status == vipctl.EXIT_REFUSED and ran == []
+    assert messages[-1].startswith("refusing to add 192.0.2.10")
     monkeypatch.setattr(vipctl.runtime, "read_conf", lambda keys: PROTECTED)
-    assert vipctl.main(["start", "--data", str(data_file)], log=messages.append) == 0
-    assert ran[0][3] == "replace"
+    status, messages, ran = run_main(["start", "--data", str(data_file)])
+    assert status == 0 and ran[0][3] == "replace"
+    present = lo(address("192.0.2.10", 32, "host", "lo:lvs"))
+    status, messages, ran = run_main(["stop", "--data", str(data_file)], interfaces=[present, eth0()])
+    assert status == 0 and ran == [["/sbin/ip", "-4", "addr", "del", "192.0.2.10/32", "dev", "lo"]]
+
+
+def test_entry_script_holds_only_the_process_edges():
+    script = vipctl.ENTRY_SCRIPT % {"python": "/usr/bin/python3"}
+    assert script.startswith("#!/usr/bin/python3\n")
+    compile(script, "lvs-realserver-vips", "exec")
+    assert "_vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)" in script
 
 
 def test_unit_is_ordered_before_the_network_and_fails_closed():
@@ -118,11 +135,12 @@ def test_unit_is_ordered_before_the_network_and_fails_closed():
 
 def test_desired_files_modes_and_tun_extras():
     library = dict((n, "# %s\n" % n) for n in boot.LIBRARY)
-    dr = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "dr", "/usr/bin/python3", library, "cli\n")
-    assert dr[boot.CLI_PATH] == ("#!/usr/bin/python3\ncli\n", 0o755)
+    dr = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "dr", "/usr/bin/python3", library)
+    assert dr[boot.CLI_PATH] == (vipctl.ENTRY_SCRIPT % {"python": "/usr/bin/python3"}, 0o755)
+    assert dr[boot.LIBEXEC + "/_vipctl.py"] == ("# _vipctl.py\n", 0o644)
     assert boot.MODULES_LOAD_PATH not in dr
     assert set(boot.all_paths()) >= set(dr)
-    tun = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "tun", "/usr/bin/python3", library, "cli\n")
+    tun = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "tun", "/usr/bin/python3", library)
     assert tun[boot.MODULES_LOAD_PATH][0].endswith("\nipip\n")
 
 
@@ -141,7 +159,7 @@ def test_systemctl_plan(args, verbs):
 
 
 def test_diffs_summarize_shipped_code_but_show_configuration():
-    code = "#!/usr/bin/python3\n" + "x = 1\n" * 40
-    assert boot.diff_text(boot.CLI_PATH, code) == "#!/usr/bin/python3\n... lvs.realserver code, 41 lines\n"
+    code = "# -*- coding: utf-8 -*-\n" + "x = 1\n" * 40
+    assert boot.diff_text(boot.LIBEXEC + "/_vipctl.py", code) == "# -*- coding: utf-8 -*-\n... lvs.realserver code, 41 lines\n"
     assert boot.diff_text(boot.LIBEXEC + "/_arp_rules.py", None) == ""
     assert boot.diff_text(boot.UNIT_PATH, "[Unit]\n") == "[Unit]\n"

@@ -83,7 +83,8 @@ def test_install_enable_start(monkeypatch, get_bin_path):
     assert boot.UNIT_PATH in fs.written and boot.CLI_PATH in fs.written
     assert boot.MODULES_LOAD_PATH not in fs.written
     assert '"192.0.2.10"' in fs.files["/etc/lvs-realserver/vips.json"][0]
-    assert "def guard_problems" in fs.files[boot.CLI_PATH][0]  # the real controller source
+    assert "_vipctl.main(" in fs.files[boot.CLI_PATH][0]
+    assert "def guard_problems" in fs.files[boot.LIBEXEC + "/_vipctl.py"][0]  # the real controller source
     assert "def evaluate(" in fs.files[boot.LIBEXEC + "/_arp_rules.py"][0]
     assert sorted(boot_unit.LIBRARY_MODULES) == sorted(boot.LIBRARY)
 
