@@ -77,16 +77,6 @@ def hazard(code, message, fix, severity="warning", file=None, line=None, interfa
 # boot values and drift
 # --------------------------------------------------------------------------
 
-def parse_int(text):
-    """The integer systemd-sysctl would write for ``text``, or None when it is not one."""
-    if text is None:
-        return None
-    text = text.strip()
-    if not re.match(r"^[-+]?[0-9]+$", text):
-        return None
-    return int(text)
-
-
 def boot_names(report, mode):
     """Interfaces whose keys the boot report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
     names = list(SPECIAL) + [n for n in report["arp_facing"] if n not in SPECIAL]
@@ -101,17 +91,9 @@ def boot_report(resolution, names, keys=BOOT_KEYS):
     A winning line whose value is not an integer has ``value`` None but keeps
     its file and line (systemd-sysctl fails to write it).
     """
-    boot = {}
-    for name in names:
-        for key in keys:
-            slash = sysctl_d.conf_key(name, key)
-            winner = resolution.winner(slash)
-            boot[sysctl_d.dotted_key(slash)] = {
-                "value": parse_int(winner.value) if winner else None,
-                "file": winner.path if winner else None,
-                "line": winner.line if winner else None,
-            }
-    return boot
+    return dict(
+        (sysctl_d.dotted_key(sysctl_d.conf_key(name, key)), sysctl_d.boot_entry(resolution, sysctl_d.conf_key(name, key)))
+        for name in names for key in keys)
 
 
 def boot_effective(boot, names, keys=BOOT_KEYS):
@@ -543,7 +525,7 @@ def sysctl_conf_hazards(systemd, procps, names):
                 continue
             if ours is not None and (ours.path, ours.line) == (theirs.path, theirs.line):
                 continue
-            if ours is not None and parse_int(ours.value) == parse_int(theirs.value):
+            if ours is not None and sysctl_d.int_value(ours.value) == sysctl_d.int_value(theirs.value):
                 continue
             found.append(hazard(
                 "sysctl_conf_overrides",

@@ -225,6 +225,26 @@ def _reassign(globs, assignment):
     return [g for g in globs if g.key != assignment.key] + [assignment]
 
 
+def int_value(text):
+    """The integer systemd-sysctl would write for ``text``, or None when it is not one."""
+    if text is None:
+        return None
+    text = text.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    return int(text) if digits.isdigit() else None
+
+
+def boot_entry(resolution, slash_key):
+    """``{value, file, line}`` of the assignment that decides ``slash_key`` at boot; all None when nothing sets it.
+
+    A winning line whose value is not an integer keeps its file and line with value None.
+    """
+    winner = resolution.winner(slash_key)
+    if winner is None:
+        return {"value": None, "file": None, "line": None}
+    return {"value": int_value(winner.value), "file": winner.path, "line": winner.line}
+
+
 def read_candidates(root="/", search_dirs=SEARCH_DIRS):
     """I/O edge: every ``*.conf`` entry of the search directories under ``root``, read.
 

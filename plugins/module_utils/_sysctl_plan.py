@@ -93,15 +93,7 @@ def managed_conf(text):
 
 def boot_report(resolution, keys):
     """``{dotted key: {value, file, line}}`` for slash ``keys``; value and file are None when nothing sets a key."""
-    report = {}
-    for key in keys:
-        winner = resolution.winner(key)
-        report[sysctl_d.dotted_key(key)] = {
-            "value": _as_int(winner.value) if winner else None,
-            "file": winner.path if winner else None,
-            "line": winner.line if winner else None,
-        }
-    return report
+    return dict((sysctl_d.dotted_key(key), sysctl_d.boot_entry(resolution, key)) for key in keys)
 
 
 def conflicts(resolution, path, wanted, boot_tool):

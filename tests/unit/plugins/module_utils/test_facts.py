@@ -182,8 +182,8 @@ def test_sysctl_conf_is_not_read_by_systemd_but_a_99_sysctl_link_is():
 
 
 @pytest.mark.parametrize("text, value", [("1", 1), (" -1 ", -1), ("+2", 2), ("bogus", None), ("1 2", None), ("", None)])
-def test_parse_int(text, value):
-    assert facts.parse_int(text) == value
+def test_int_value(text, value):
+    assert facts.sysctl_d.int_value(text) == value
 
 
 def test_a_non_integer_value_keeps_its_file_and_is_a_hazard():
