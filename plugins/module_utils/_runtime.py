@@ -27,14 +27,13 @@ def conf_path(interface, key, proc_root=PROC_CONF):
     return os.path.join(proc_root, interface, key)
 
 
-def read_conf(keys, proc_root=PROC_CONF, interfaces=None):
+def read_conf(keys, proc_root=PROC_CONF):
     """Read ``keys`` for every interface under ``proc_root`` (``all`` and ``default`` included).
 
     Returns ``{interface: {key: int}}``; keys the kernel does not have are left out.
     """
-    names = interfaces if interfaces is not None else sorted(os.listdir(proc_root))
     conf = {}
-    for name in names:
+    for name in sorted(os.listdir(proc_root)):
         values = {}
         for key in keys:
             value = read_value(name, key, proc_root)
