@@ -603,7 +603,6 @@ def machine_info(args, bindir, podman, fleet):
         "cpu_count": os.cpu_count(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "loadavg_at_start": list(os.getloadavg()),
     }
     try:
         with open("/proc/cpuinfo") as handle:
@@ -871,6 +870,7 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     started = now_iso()
+    load_at_start = list(os.getloadavg())
     t0 = time.perf_counter()
     error = None
     log("run %s: N=%s, pairs=%d, forks=%d, workloads=%s%s; work directory %s"
@@ -899,7 +899,7 @@ def main(argv=None):
                    "pipelining": True, "connection": "containers.podman.podman",
                    "interpreter": PYTHON_IN_HOST, "network": "none + veth pair inside each container",
                    "prototypes": args.prototypes},
-        "machine": dict(machine, loadavg_at_end=list(os.getloadavg())),
+        "machine": dict(machine, loadavg_at_start=load_at_start, loadavg_at_end=list(os.getloadavg())),
         "floors": bench.floors,
         "samples": bench.samples,
         "counted": bench.counted,
