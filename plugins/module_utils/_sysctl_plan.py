@@ -51,9 +51,8 @@ def conf_errors(conf):
 
 def _as_int(value):
     """Accept ints and integer strings (YAML from inventories); anything else stays as is for the error."""
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return value
+    parsed = sysctl_d.int_value(value) if isinstance(value, str) else None
+    return value if parsed is None else parsed
 
 
 def normalized_conf(conf):
