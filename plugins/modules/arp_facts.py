@@ -295,17 +295,12 @@ ansible_facts:
           sample: 1
 """
 
-import datetime
-import errno
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
-from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 # Everything is read below this directory (tests point it at a fake tree).
 ROOT = "/"
@@ -336,100 +331,6 @@ def param_errors(params):
     return errors
 
 
-def _under(path):
-    return os.path.join(ROOT, path.lstrip("/"))
-
-
-def _read_text(path):
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
-
-
-def _is_null_link(path):
-    return os.path.islink(path) and os.path.realpath(path) == "/dev/null"
-
-
-def read_config_files(directories, suffix, unreadable, empty_masks=False):
-    """I/O: ``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected."""
-    found = []
-    for directory in directories:
-        real = _under(directory)
-        if not os.path.isdir(real):
-            continue
-        try:
-            names = sorted(os.listdir(real))
-        except (IOError, OSError):
-            unreadable.append(directory)
-            continue
-        for name in names:
-            full = os.path.join(real, name)
-            if not name.endswith(suffix):
-                continue
-            if _is_null_link(full):
-                found.append(_facts.ConfigFile(directory, name, True, ""))
-                continue
-            if not os.path.isfile(full):
-                continue
-            try:
-                text = _read_text(full)
-            except (IOError, OSError):
-                unreadable.append(os.path.join(directory, name))
-                continue
-            found.append(_facts.ConfigFile(directory, name, empty_masks and text == "", text))
-    return found
-
-
-def read_networkd_dropins(units, unreadable):
-    """I/O: the ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
-    dropins = []
-    for unit in sorted(set(units)):
-        directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
-        for f in read_config_files(directories, ".conf", unreadable, empty_masks=True):
-            dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
-    return dropins
-
-
-def read_state(module):
-    """I/O only: the topology (one ``ip`` process), /proc values and configuration files."""
-    ip_bin = module.get_bin_path("ip", required=True)
-    argv = _iproute.addr_show_argv(ip_bin)
-    rc, out, err = module.run_command(argv)
-    if rc != 0:
-        module.fail_json(msg="'%s' failed (rc=%d): %s" % (" ".join(argv), rc, err.strip()),
-                         rc=rc, stdout=out, stderr=err, cmd=argv)
-    try:
-        interfaces = _iproute.parse_addr_json(out)
-    except ValueError as exc:
-        module.fail_json(msg="cannot parse the JSON of '%s': %s (iproute2 too old for -j?)" % (" ".join(argv), exc),
-                         rc=rc, stdout=out, stderr=err, cmd=argv)
-
-    proc_root = _under(_runtime.PROC_CONF)
-    try:
-        conf = _runtime.read_conf(rules.READ_KEYS, proc_root=proc_root)
-    except (IOError, OSError) as exc:
-        if getattr(exc, "errno", None) == errno.ENOENT and not os.path.isdir(proc_root):
-            module.fail_json(msg="%s does not exist: IPv4 is not available here" % _runtime.PROC_CONF)
-        module.fail_json(msg="cannot read %s: %s" % (_runtime.PROC_CONF, exc))
-
-    unreadable = []
-    networkd = read_config_files(_facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
-    return dict(
-        conf=conf,
-        interfaces=interfaces,
-        candidates=sysctl_d.read_candidates(ROOT),
-        sysctl_conf_text=sysctl_d.read_sysctl_conf(ROOT),
-        networkd=networkd,
-        networkd_dropins=read_networkd_dropins([f.name for f in networkd], unreadable),
-        netplan=read_config_files(_facts.NETPLAN_DIRS, ".yaml", unreadable),
-        nm=read_config_files(_facts.NM_DIRS, ".nmconnection", unreadable),
-        unreadable=unreadable,
-    )
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def main():
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
@@ -438,13 +339,10 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)
 
-    state = read_state(module)
-    facts = _facts.assemble(
-        state["conf"], state["interfaces"], mode=params["mode"], expected_vips=params["vips"],
-        judge=params["interfaces"], candidates=state["candidates"],
-        sysctl_conf_text=state["sysctl_conf_text"], networkd=state["networkd"],
-        networkd_dropins=state["networkd_dropins"], netplan=state["netplan"], nm=state["nm"],
-        unreadable=state["unreadable"], collected_at=utc_now())
+    interfaces = _host_state.read_interfaces(module, module.get_bin_path("ip", required=True))
+    conf = _host_state.read_arp_conf(module, ROOT)
+    facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
+                                     judge=params["interfaces"], root=ROOT)
     module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: facts})
 
 

@@ -111,6 +111,16 @@ options:
       - With V(false) the VIP is added anyway and the problems are returned as a warning. Only for labs.
     type: bool
     default: true
+  facts_mode:
+    description:
+      - When set, the module also returns the host's ARP state and compliance verdict as
+        RV(ansible_facts.lvs_realserver), exactly as M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode)
+        set to this value and O(lvs.realserver.arp_facts#module:vips) set to O(addresses) (no expected VIPs with O(state=absent)).
+      - It is read after the addresses are changed, in the same process, which saves the module round trip
+        of a separate M(lvs.realserver.arp_facts) task. The C(lvs.realserver.realserver) role uses it for its verdict.
+      - In check mode the facts describe the host as it is, not as this task would leave it.
+    type: str
+    choices: [dr, tun]
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
@@ -152,6 +162,18 @@ EXAMPLES = r"""
   lvs.realserver.loopback_vip:
     addresses: [192.0.2.10]
     state: absent
+
+- name: Put the VIP on lo and get the compliance verdict from the same module run
+  lvs.realserver.loopback_vip:
+    addresses: [192.0.2.10]
+    state: exact
+    facts_mode: dr
+
+- name: Fail unless the host is compliant now and after the next boot
+  ansible.builtin.assert:
+    that:
+      - ansible_facts['lvs_realserver']['compliant']
+      - ansible_facts['lvs_realserver']['at_boot']['compliant']
 
 - name: Check what would change, without changing anything
   lvs.realserver.loopback_vip:
@@ -269,6 +291,23 @@ label:
   returned: always
   type: str
   sample: lo:lvs
+ansible_facts:
+  description: Facts set on the host.
+  returned: when O(facts_mode) is set and the module succeeded
+  type: dict
+  contains:
+    lvs_realserver:
+      description:
+        - The ARP state, boot state and compliance verdict after the change, with the same keys as
+          M(lvs.realserver.arp_facts) returns (RV(lvs.realserver.arp_facts#module:ansible_facts.lvs_realserver)),
+          for example C(compliant), C(state), C(violations), C(at_boot) and C(hazards).
+      type: dict
+      sample:
+        compliant: true
+        state: compliant
+        mode: dr
+        violations: []
+        at_boot: {compliant: true, state: compliant, violations: []}
 not_done:
   description: When an C(ip) command failed, the operations that were not run (the failing one first).
   returned: when an C(ip) command failed
@@ -302,8 +341,9 @@ stderr:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
 
 
@@ -316,28 +356,10 @@ def build_module():
             label=dict(type="str"),
             scope=dict(type="str", choices=list(planner.SCOPES), default="host"),
             require_arp_protection=dict(type="bool", default=True),
+            facts_mode=dict(type="str", choices=list(rules.MODES)),
         ),
         supports_check_mode=True,
     )
-
-
-def read_state(module, ip_bin):
-    """I/O only: every interface with its addresses (one ``ip`` call) and the running ARP values."""
-    argv = _iproute.addr_show_argv(ip_bin)
-    rc, out, err = module.run_command(argv)
-    if rc != 0:
-        module.fail_json(msg="reading the addresses failed: %s exited %d: %s" % (" ".join(argv), rc, err.strip()),
-                         rc=rc, stdout=out, stderr=err, cmd=argv)
-    try:
-        interfaces = _iproute.parse_addr_json(out)
-    except (ValueError, KeyError, TypeError) as exc:
-        module.fail_json(msg="cannot parse the output of %s: %s" % (" ".join(argv), exc),
-                         rc=rc, stdout=out, stderr=err, cmd=argv)
-    try:
-        conf = _runtime.read_conf(rules.READ_KEYS)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
-    return interfaces, conf
 
 
 def apply(module, operations):
@@ -381,7 +403,8 @@ def main():
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
     ip_bin = module.get_bin_path("ip", required=True)
-    interfaces, conf = read_state(module, ip_bin)
+    interfaces = _host_state.read_interfaces(module, ip_bin)
+    conf = _host_state.read_arp_conf(module)
     plan = planner.plan(desired, interfaces, conf, ip_bin, params["require_arp_protection"])
 
     result = dict(
@@ -399,7 +422,7 @@ def main():
         result["diff"] = dict(before=planner.vip_lines(plan["before"]), after=planner.vip_lines(plan["after"]),
                               before_header=header, after_header=header)
     if module.check_mode or not plan["operations"]:
-        module.exit_json(**result)
+        exit_with_facts(module, result, conf, interfaces)
 
     done, failure = apply(module, plan["operations"])
     if failure:
@@ -421,6 +444,17 @@ def main():
                 ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
                 ", ".join(not_done)),
             **result)
+    changed_interfaces = _host_state.read_interfaces(module, ip_bin) if params["facts_mode"] else None
+    exit_with_facts(module, result, conf, changed_interfaces)
+
+
+def exit_with_facts(module, result, conf, interfaces):
+    """Exit, with the ARP facts of ``interfaces`` (the addresses as they are now) when ``facts_mode`` asks for them."""
+    params = module.params
+    if params["facts_mode"]:
+        expected = [] if params["state"] == "absent" else params["addresses"]
+        result["ansible_facts"] = {_facts.FACTS_KEY: _host_state.gather_facts(
+            conf, interfaces, mode=params["facts_mode"], expected_vips=expected)}
     module.exit_json(**result)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.modules import arp_facts
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
@@ -83,7 +84,7 @@ PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {
 def root(tmp_path, monkeypatch, get_bin_path):
     """A fake host below tmp_path: protected /proc values, an empty sysctl.d tree."""
     monkeypatch.setattr(arp_facts, "ROOT", str(tmp_path))
-    monkeypatch.setattr(arp_facts, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    monkeypatch.setattr(_host_state, "utc_now", lambda: "2026-01-01T00:00:00Z")
     write_proc(tmp_path, PROTECTED)
     os.makedirs(str(tmp_path / "etc" / "sysctl.d"))
     return tmp_path
@@ -196,13 +197,13 @@ def test_dev_null_link_masks_a_network_file(root, monkeypatch):
 
 def test_unreadable_files_are_warnings_not_failures(root, monkeypatch):
     path = write(root, "/etc/NetworkManager/system-connections/lo.nmconnection", "[connection]\ntype=loopback\n")
-    real = arp_facts._read_text
+    real = _host_state.read_text
 
     def deny(full):
         if full == path:
             raise IOError(13, "Permission denied")
         return real(full)
-    monkeypatch.setattr(arp_facts, "_read_text", deny)
+    monkeypatch.setattr(_host_state, "read_text", deny)
     facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
     assert facts["hazards"] == []
     assert "/etc/NetworkManager/system-connections/lo.nmconnection: not readable, hazards there are not checked" in facts["warnings"]
@@ -216,7 +217,7 @@ def test_unlistable_directory_is_a_warning(root, monkeypatch):
         if path.endswith("system-connections"):
             raise OSError(13, "Permission denied")
         return real(path)
-    monkeypatch.setattr(arp_facts.os, "listdir", deny)
+    monkeypatch.setattr(_host_state.os, "listdir", deny)
     facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
     assert "/etc/NetworkManager/system-connections: not readable, hazards there are not checked" in facts["warnings"]
 
@@ -277,7 +278,7 @@ def test_unreadable_proc_fails(root, monkeypatch):
         raise IOError(5, "Input/output error")
     monkeypatch.setattr(_runtime, "read_conf", boom)
     result, _unused = run_module(monkeypatch=monkeypatch)
-    assert result["failed"] is True and result["msg"].startswith("cannot read /proc/sys/net/ipv4/conf:")
+    assert result["failed"] is True and result["msg"].startswith("cannot read the running ARP settings under /proc/sys/net/ipv4/conf:")
 
 
 def test_run_command_gets_the_c_locale(root, monkeypatch):

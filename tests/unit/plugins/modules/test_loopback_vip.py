@@ -15,6 +15,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.modules import loopback_vip
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
@@ -344,7 +345,7 @@ def test_ip_show_garbage(host):
     mock = host([(SHOW, (0, "Option \"-j\" is unknown, try \"ip -help\".", ""))])
     result = run_module({"addresses": ["198.51.100.100"]}, AnsibleFailJson)
     mock.assert_done()
-    assert "cannot parse the output" in result["msg"]
+    assert "cannot parse the JSON" in result["msg"]
 
 
 def test_proc_unreadable(host, monkeypatch):
@@ -369,3 +370,86 @@ def test_c_locale_and_ip_from_path(host, monkeypatch):
     monkeypatch.setattr(loopback_vip, "build_module", spy)
     run_module({"addresses": ["198.51.100.100"]})
     assert built[0].run_command_environ_update == {"LANG": "C", "LC_ALL": "C"}
+
+
+# --------------------------------------------------------------------------
+# facts_mode: the verdict from the same process
+# --------------------------------------------------------------------------
+
+NO_FILES = dict(candidates=[], sysctl_conf_text=None, networkd=[], networkd_dropins=[], netplan=[], nm=[],
+                unreadable=[])
+
+
+@pytest.fixture
+def no_files(monkeypatch):
+    """No sysctl.d or network-manager files: the facts depend on the mocked ``ip`` and /proc only."""
+    monkeypatch.setattr(_host_state, "read_fact_sources", lambda root="/": dict(NO_FILES))
+
+
+def test_no_facts_unless_asked(host, no_files):
+    host([(SHOW, (0, ip_json([VIP4]), ""))])
+    assert "ansible_facts" not in run_module({"addresses": ["198.51.100.100"]})
+
+
+def test_facts_after_adding_read_the_addresses_again(host, no_files):
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json([VIP4]), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"})
+    mock.assert_done()
+    facts = result["ansible_facts"]["lvs_realserver"]
+    assert result["changed"] is True
+    assert [v["local"] for v in facts["vips"]] == ["198.51.100.100"]
+    assert facts["mode"] == "dr"
+    # the facts' verdict is the evaluator's for live values without a sysctl.d file: protected now, not at boot
+    assert facts["compliant"] is True and facts["state"] == "compliant"
+    assert facts["at_boot"]["compliant"] is False
+
+
+def test_facts_of_an_idempotent_run_reuse_the_one_ip_call(host, no_files):
+    mock = host([(SHOW, (0, ip_json([VIP4]), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "facts_mode": "tun"})
+    mock.assert_done()
+    assert result["changed"] is False
+    assert result["ansible_facts"]["lvs_realserver"]["mode"] == "tun"
+
+
+def test_facts_report_a_missing_vip_as_the_arp_facts_module_does(host, no_files):
+    """Negative control: the expected VIPs are the task's addresses, so a VIP the ip call does not show is missing."""
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json(), ""))])
+    facts = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"})["ansible_facts"]["lvs_realserver"]
+    mock.assert_done()
+    assert facts["compliant"] is False
+    assert "vip_missing" in [v["code"] for v in facts["violations"]]
+
+
+def test_facts_in_check_mode_describe_the_host_as_it_is(host, no_files):
+    mock = host([(SHOW, (0, ip_json(), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr", "_ansible_check_mode": True})
+    mock.assert_done()
+    assert result["changed"] is True
+    assert result["ansible_facts"]["lvs_realserver"]["vips"] == []
+
+
+def test_facts_judge_a_leak_the_override_let_through(host, no_files):
+    """Negative control: with the guard overridden, the facts still say what the kernel would do."""
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json([VIP4]), ""))],
+                proc(all_ignore=0, all_announce=0))
+    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr", "require_arp_protection": False})
+    mock.assert_done()
+    facts = result["ansible_facts"]["lvs_realserver"]
+    assert facts["compliant"] is False and facts["state"] == "exposed"
+    assert {"arp_ignore_leak", "arp_announce_leak"} <= set(v["code"] for v in facts["violations"])
+
+
+def test_facts_after_absent_expect_no_vip(host, no_files):
+    mock = host([(SHOW, (0, ip_json([VIP4]), "")), (DEL4, OK), (SHOW, (0, ip_json(), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "absent", "facts_mode": "dr"})
+    mock.assert_done()
+    facts = result["ansible_facts"]["lvs_realserver"]
+    assert facts["vips"] == [] and facts["compliant"] is True
+
+
+def test_no_facts_when_an_ip_command_fails(host, no_files):
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))])
+    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"}, AnsibleFailJson)
+    mock.assert_done()
+    assert "ansible_facts" not in result

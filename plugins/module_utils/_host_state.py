@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Thin I/O edges the modules share to read a host: its interfaces, its ARP values, its configuration files.
+
+One ``ip -j -d addr show`` process gives the topology; /proc/sys gives the
+running values; the sysctl.d, networkd, netplan and NetworkManager files give
+the boot state and the hazards. Every path is read below ``root`` (``/`` on a
+host; unit tests point it at a fake tree). ``gather_facts`` turns what was
+read into ``ansible_facts['lvs_realserver']`` with the one evaluator.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import errno
+import os
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+
+
+def under(root, path):
+    return os.path.join(root, path.lstrip("/"))
+
+
+def read_text(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def is_null_link(path):
+    return os.path.islink(path) and os.path.realpath(path) == "/dev/null"
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_interfaces(module, ip_bin):
+    """Every interface with its addresses, from one ``ip -j -d addr show``; fails the module when that fails."""
+    argv = _iproute.addr_show_argv(ip_bin)
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg="'%s' failed (rc=%d): %s" % (" ".join(argv), rc, err.strip()),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+    try:
+        return _iproute.parse_addr_json(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        module.fail_json(msg="cannot parse the JSON of '%s': %s (iproute2 too old for -j?)" % (" ".join(argv), exc),
+                         rc=rc, stdout=out, stderr=err, cmd=argv)
+
+
+def read_arp_conf(module, root="/"):
+    """The running values of every key the evaluator reads; fails the module when /proc cannot be read."""
+    proc_root = under(root, _runtime.PROC_CONF)
+    try:
+        return _runtime.read_conf(rules.READ_KEYS, proc_root=proc_root)
+    except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) == errno.ENOENT and not os.path.isdir(proc_root):
+            module.fail_json(msg="%s does not exist: IPv4 is not available here" % _runtime.PROC_CONF)
+        module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
+
+
+def read_config_files(root, directories, suffix, unreadable, empty_masks=False):
+    """``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected, not fatal."""
+    found = []
+    for directory in directories:
+        real = under(root, directory)
+        if not os.path.isdir(real):
+            continue
+        try:
+            names = sorted(os.listdir(real))
+        except (IOError, OSError):
+            unreadable.append(directory)
+            continue
+        for name in names:
+            full = os.path.join(real, name)
+            if not name.endswith(suffix):
+                continue
+            if is_null_link(full):
+                found.append(_facts.ConfigFile(directory, name, True, ""))
+                continue
+            if not os.path.isfile(full):
+                continue
+            try:
+                text = read_text(full)
+            except (IOError, OSError):
+                unreadable.append(os.path.join(directory, name))
+                continue
+            found.append(_facts.ConfigFile(directory, name, empty_masks and text == "", text))
+    return found
+
+
+def read_networkd_dropins(root, units, unreadable):
+    """The ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
+    dropins = []
+    for unit in sorted(set(units)):
+        directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
+        for f in read_config_files(root, directories, ".conf", unreadable, empty_masks=True):
+            dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
+    return dropins
+
+
+def read_fact_sources(root="/"):
+    """The configuration files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments."""
+    unreadable = []
+    networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
+    return dict(
+        candidates=sysctl_d.read_candidates(root),
+        sysctl_conf_text=sysctl_d.read_sysctl_conf(root),
+        networkd=networkd,
+        networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
+        netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
+        nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
+        unreadable=unreadable,
+    )
+
+
+def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/"):
+    """``ansible_facts['lvs_realserver']`` for the running values and topology given, plus the files below ``root``."""
+    return _facts.assemble(conf, interfaces, mode=mode, expected_vips=expected_vips, judge=judge,
+                           collected_at=utc_now(), **read_fact_sources(root))
