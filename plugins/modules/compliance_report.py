@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Documentation only: the work is done by the action plugin of the same name
+# (plugins/action/compliance_report.py), on the controller.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: compliance_report
+short_description: Write the fleet's LVS real-server compliance reports (JSON, JUnit XML, Markdown) on the controller
+version_added: 1.0.0
+description:
+  - Builds one record per host from the result of M(lvs.realserver.arp_facts) registered on that host, or from
+    the host's cached C(ansible_facts['lvs_realserver']), and writes three reports into O(dir) on the controller, C(compliance.json), C(compliance.xml) (JUnit, one
+    test case per host) and C(compliance.md) (a table and the findings).
+  - Runs once for all hosts, inside the controller's worker process; it opens no connection and runs no module.
+    Use it with C(run_once) in a play over the checked hosts, after the task that gathered the facts.
+  - Each host gets a status. V(compliant), V(non_compliant) or V(exposed) is the host's verdict. V(unreachable)
+    means the gather task could not reach the host. V(error) means the gather task reached the host but returned
+    no verdict. V(no_data) means O(from_cache=true) and the fact cache held no verdict for the host.
+  - A file is only replaced when its content or mode differs, through a temporary file in O(dir) and an atomic
+    rename; the files are mode C(0644), a missing O(dir) is created with mode C(0755).
+  - The action never fails because of the verdicts, so that the table can be shown first; follow it with
+    M(ansible.builtin.fail) on RV(failing) (see the examples). It fails without writing anything on bad options,
+    and fails on I/O errors.
+author:
+  - lvs.realserver contributors (@lvs-realserver)
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  action:
+    support: full
+    description: All of it runs on the controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+    description: Runs per host like any task; use C(run_once) to write the reports once.
+  check_mode:
+    support: full
+    description: Writes nothing and reports which files would change.
+  diff_mode:
+    support: full
+    description: Shows the old and new content of each file that changes.
+  platform:
+    platforms: posix
+    support: full
+    description: The controller's file system.
+options:
+  dir:
+    description:
+      - Directory for the reports, on the controller. Missing directories are created.
+      - A relative path is relative to the working directory of C(ansible-playbook).
+    type: path
+    required: true
+  hosts:
+    description:
+      - The hosts to report on. Every name must be in the inventory.
+      - Defaults to all hosts of the play (C(ansible_play_hosts_all)), so that C(--limit) works as usual.
+    type: list
+    elements: str
+  gather_var:
+    description:
+      - Name of the variable under which each host registered the result of M(lvs.realserver.arp_facts).
+      - A host without it is reported as V(error).
+    type: str
+    default: __lvs_compliance_gather
+  from_cache:
+    description:
+      - Read the verdicts from each host's C(ansible_facts['lvs_realserver']) (for example filled from a fact
+        cache by an earlier run) instead of O(gather_var). A host without them is reported as V(no_data).
+    type: bool
+    default: false
+  fail:
+    description:
+      - Whether the run is meant to fail when RV(failing) is not empty. It is written to the JSON report as
+        C(policy.fail) and returned as RV(policy); the action itself does not fail because of it.
+    type: bool
+    default: true
+  fail_on_unreachable:
+    description:
+      - Count hosts without a verdict (V(unreachable), V(error), V(no_data)) as failing. When false they are
+        reported, as skipped test cases in the JUnit report.
+    type: bool
+    default: true
+  fail_on_boot:
+    description:
+      - Also count as failing the hosts that are compliant now but would not be after a reboot
+        (C(at_boot.compliant) is false).
+    type: bool
+    default: false
+notes:
+  - The reports carry their time, RV(generated_at), to the second, so a later run normally rewrites all three
+    files and reports a change.
+  - The C(lvs.realserver.compliance) playbook wires M(lvs.realserver.arp_facts), this action, a table and the
+    failure together.
+seealso:
+  - module: lvs.realserver.arp_facts
+  - module: ansible.builtin.fail
+"""
+
+EXAMPLES = r"""
+- name: Gather the LVS real-server ARP facts
+  hosts: realservers
+  gather_facts: false
+  tasks:
+    - name: Gather lvs.realserver.arp_facts
+      lvs.realserver.arp_facts:
+      register: __lvs_compliance_gather
+      ignore_unreachable: true
+      failed_when: false
+
+- name: Report on the controller
+  hosts: realservers
+  gather_facts: false
+  tasks:
+    - name: Write the reports
+      lvs.realserver.compliance_report:
+        dir: /var/tmp/lvs-compliance
+        fail_on_boot: true
+      register: compliance
+      run_once: true
+
+    - name: Show the compliance table
+      ansible.builtin.debug:
+        msg: "{{ compliance.markdown_lines }}"
+      run_once: true
+
+    - name: Fail when a host is not compliant
+      ansible.builtin.fail:
+        msg: "Not compliant: {{ compliance.failing | join(', ') }}"
+      run_once: true
+      when: compliance.failing | length > 0
+
+- name: Rebuild the reports from the fact cache, contacting no host
+  hosts: realservers
+  gather_facts: false
+  tasks:
+    - name: Write the reports from the cached facts
+      lvs.realserver.compliance_report:
+        dir: reports
+        from_cache: true
+      run_once: true
+"""
+
+RETURN = r"""
+dir:
+  description: The absolute path of the report directory.
+  returned: success
+  type: str
+  sample: /var/tmp/lvs-compliance
+paths:
+  description: The absolute path of each report.
+  returned: success
+  type: dict
+  contains:
+    json:
+      description: The JSON report (C(generated_at), C(summary), C(policy), C(hosts)).
+      type: str
+      sample: /var/tmp/lvs-compliance/compliance.json
+    junit:
+      description: The JUnit XML report.
+      type: str
+      sample: /var/tmp/lvs-compliance/compliance.xml
+    markdown:
+      description: The Markdown report.
+      type: str
+      sample: /var/tmp/lvs-compliance/compliance.md
+changed_files:
+  description: The reports that were written (in check mode, that would be written).
+  returned: success
+  type: list
+  elements: str
+  sample: [/var/tmp/lvs-compliance/compliance.json]
+generated_at:
+  description: The report time (UTC, ISO 8601), as written in the reports.
+  returned: success
+  type: str
+  sample: "2026-11-26T13:30:00Z"
+summary:
+  description: Host counts by status and the failing hosts, as in the JSON report.
+  returned: success
+  type: dict
+  contains:
+    hosts:
+      description: Number of hosts reported.
+      type: int
+      sample: 5
+    compliant:
+      description: Hosts compliant now.
+      type: int
+      sample: 2
+    non_compliant:
+      description: Hosts not compliant now, without an exposed VIP.
+      type: int
+      sample: 1
+    exposed:
+      description: Hosts with a VIP present while ARP would leak it.
+      type: int
+      sample: 1
+    unreachable:
+      description: Hosts the gather task could not reach.
+      type: int
+      sample: 1
+    error:
+      description: Hosts without a verdict for another reason (V(error) and V(no_data)).
+      type: int
+      sample: 0
+    non_compliant_at_boot:
+      description: Hosts with a verdict that would not be compliant after a reboot.
+      type: int
+      sample: 3
+    failing:
+      description: Same as RV(failing).
+      type: list
+      elements: str
+      sample: [down, halfway, leaky]
+failing:
+  description:
+    - The hosts that fail the check, sorted by name. Always the non-compliant and exposed hosts; also those without
+      a verdict when O(fail_on_unreachable), and those that would leak after a reboot when O(fail_on_boot).
+  returned: success
+  type: list
+  elements: str
+  sample: [down, halfway, leaky]
+policy:
+  description: O(fail), O(fail_on_unreachable) and O(fail_on_boot), as in the JSON report.
+  returned: success
+  type: dict
+  sample: {"fail": true, "fail_on_unreachable": true, "fail_on_boot": false}
+markdown_lines:
+  description: The Markdown report, line by line, for M(ansible.builtin.debug).
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "# LVS real-server compliance"
+    - ""
+    - "| Host | Status | Mode | ARP-facing | VIPs | Violations | At boot | Hazards | Drift |"
+"""
