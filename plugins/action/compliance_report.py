@@ -49,9 +49,9 @@ def utc_now():
 def validate(args, hostvars):
     """The options, type-checked and with defaults; OptionError names the option and the value."""
     result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict(args))
-    if result.errors:
+    if result.error_messages:
         raise OptionError("; ".join(("unsupported options: " if isinstance(e, UnsupportedError) else "") + e.msg
-                                    for e in result.errors))
+                                    for e in result.errors.errors))
     options = result.validated_parameters
     if not options["dir"]:
         raise OptionError("dir: must not be empty")

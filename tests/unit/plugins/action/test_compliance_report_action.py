@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The compliance_report action: options, hostvars, atomic writes, check and diff mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import xml.etree.ElementTree as ET
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible_collections.lvs.realserver.plugins.action import compliance_report as action
+
+T = "2026-11-26T13:30:00Z"
+NAMES = ("compliance.json", "compliance.xml", "compliance.md")
+
+
+def lvs_facts(state="compliant", message="leaks"):
+    violations = [] if state == "compliant" else [{
+        "code": "arp_ignore_leak", "severity": "error", "interface": "eth0", "key": "arp_ignore",
+        "expected": "1 or 2", "actual": 0, "message": message, "fix": "set net.ipv4.conf.all.arp_ignore = 1"}]
+    return {"state": state, "mode": "dr", "collected_at": T, "arp_facing": ["eth0"],
+            "vips": [{"local": "198.51.100.100"}], "violations": violations,
+            "at_boot": {"compliant": not violations, "state": state, "violations": violations},
+            "hazards": [], "drift": []}
+
+
+def gathered(state="compliant", message="leaks"):
+    return {"changed": False, "ansible_facts": {"lvs_realserver": lvs_facts(state, message)}}
+
+
+def task_vars(**hosts):
+    """hostvars of the given hosts ({name: vars}); the play's hosts are all of them."""
+    return {"hostvars": hosts, "ansible_play_hosts_all": list(hosts)}
+
+
+def fleet_vars(message="leaks"):
+    return task_vars(
+        good={"__lvs_compliance_gather": gathered()},
+        bad={"__lvs_compliance_gather": gathered("non_compliant", message)},
+        down={"__lvs_compliance_gather": {"unreachable": True, "msg": "Connection refused"}},
+    )
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(action, "utc_now", lambda: T)
+
+
+@pytest.fixture
+def umask():
+    """A strict umask, so that the modes written are the action's own."""
+    old = os.umask(0o077)
+    yield
+    os.umask(old)
+
+
+def run(args, variables, check_mode=False, diff=False):
+    task = MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    task.action = "lvs.realserver.compliance_report"
+    plugin = action.ActionModule(task=task, connection=MagicMock(), play_context=MagicMock(), loader=MagicMock(),
+                                 templar=MagicMock(), shared_loader_obj=MagicMock())
+    return plugin.run(task_vars=variables)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def snapshot(directory):
+    """{name: (bytes, mtime_ns)} of everything in directory."""
+    return dict((p.name, (p.read_bytes(), p.stat().st_mtime_ns)) for p in sorted(directory.iterdir()))
+
+
+def test_writes_the_three_reports_and_returns_the_verdicts(tmp_path, umask):
+    out = tmp_path / "a" / "reports"
+    result = run({"dir": str(out)}, fleet_vars())
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert sorted(os.listdir(str(out))) == sorted(NAMES)  # no temporary file left behind
+    assert mode_of(out) == 0o755 and mode_of(out.parent) == 0o755
+    assert all(mode_of(out / name) == 0o644 for name in NAMES)
+    assert result["paths"] == {"json": str(out / "compliance.json"), "junit": str(out / "compliance.xml"),
+                               "markdown": str(out / "compliance.md")}
+    assert sorted(result["changed_files"]) == sorted(str(out / n) for n in NAMES)
+    assert result["failing"] == ["bad", "down"] == result["summary"]["failing"]
+    assert result["policy"] == {"fail": True, "fail_on_unreachable": True, "fail_on_boot": False}
+    assert (result["generated_at"], result["dir"]) == (T, str(out))
+
+    data = json.loads((out / "compliance.json").read_text())
+    assert data["generated_at"] == T and data["summary"] == result["summary"]
+    assert dict((h["host"], h["status"]) for h in data["hosts"]) == {"bad": "non_compliant", "down": "unreachable",
+                                                                      "good": "compliant"}
+    assert ET.parse(str(out / "compliance.xml")).getroot().get("failures") == "1"
+    markdown = (out / "compliance.md").read_text()
+    assert result["markdown_lines"] == markdown.splitlines()
+    assert "| down | **UNREACHABLE** | | | | Connection refused | | | |" in result["markdown_lines"]
+
+
+def test_an_unchanged_report_is_left_alone(tmp_path):
+    run({"dir": str(tmp_path)}, fleet_vars())
+    for name in NAMES:
+        os.utime(str(tmp_path / name), ns=(1_000_000_000, 1_000_000_000))
+    before = snapshot(tmp_path)
+    result = run({"dir": str(tmp_path)}, fleet_vars())
+    assert (result["changed"], result["changed_files"]) == (False, [])
+    assert snapshot(tmp_path) == before
+
+
+def test_a_new_verdict_rewrites_only_what_differs(tmp_path):
+    """Negative control for the test above: the same run with one host changed does write."""
+    run({"dir": str(tmp_path)}, fleet_vars())
+    for name in NAMES:
+        os.utime(str(tmp_path / name), ns=(1_000_000_000, 1_000_000_000))
+    result = run({"dir": str(tmp_path), "hosts": ["good"]}, fleet_vars())
+    assert result["changed"] is True
+    assert all(p.stat().st_mtime_ns != 1_000_000_000 for p in tmp_path.iterdir())
+    assert json.loads((tmp_path / "compliance.json").read_text())["summary"]["hosts"] == 1
+
+
+def test_a_wrong_mode_alone_is_fixed(tmp_path):
+    run({"dir": str(tmp_path)}, fleet_vars())
+    os.chmod(str(tmp_path / "compliance.md"), 0o600)
+    result = run({"dir": str(tmp_path)}, fleet_vars())
+    assert result["changed_files"] == [str(tmp_path / "compliance.md")]
+    assert mode_of(tmp_path / "compliance.md") == 0o644
+
+
+def test_check_mode_writes_nothing_and_says_what_would_change(tmp_path):
+    out = tmp_path / "reports"
+    result = run({"dir": str(out)}, fleet_vars(), check_mode=True)
+    assert result["changed"] is True
+    assert sorted(result["changed_files"]) == sorted(str(out / n) for n in NAMES)
+    assert not out.exists()
+    assert result["failing"] == ["bad", "down"]
+
+
+def test_check_mode_on_an_up_to_date_directory_changes_nothing(tmp_path):
+    run({"dir": str(tmp_path)}, fleet_vars())
+    result = run({"dir": str(tmp_path)}, fleet_vars(), check_mode=True)
+    assert result["changed"] is False
+
+
+def test_diff_mode_shows_before_and_after(tmp_path):
+    run({"dir": str(tmp_path)}, fleet_vars())
+    result = run({"dir": str(tmp_path), "hosts": ["good", "bad"]}, fleet_vars(), diff=True)
+    diffs = dict((d["after_header"], d) for d in result["diff"])
+    assert set(diffs) == set(result["changed_files"])
+    md = diffs[str(tmp_path / "compliance.md")]
+    assert "**UNREACHABLE**" in md["before"] and "**UNREACHABLE**" not in md["after"]
+    assert "diff" not in run({"dir": str(tmp_path)}, fleet_vars())
+
+
+@pytest.mark.parametrize("args, words", [
+    ({}, ["dir"]),
+    ({"dir": "DIR", "fail": "maybe"}, ["fail", "maybe"]),
+    ({"dir": "DIR", "fail_on_boot": "sometimes"}, ["fail_on_boot", "sometimes"]),
+    ({"dir": "DIR", "from_cache": [1]}, ["from_cache"]),
+    ({"dir": "DIR", "colour": "red"}, ["colour"]),
+    ({"dir": "DIR", "gather_var": "not a name"}, ["gather_var", "'not a name'"]),
+    ({"dir": "DIR", "hosts": ["good", "ghost"]}, ["hosts", "'ghost'"]),
+    ({"dir": ""}, ["dir"]),
+    ({"dir": "FILE"}, ["dir", "not a directory"]),
+])
+def test_bad_options_fail_naming_option_and_value_and_write_nothing(tmp_path, args, words):
+    out = tmp_path / "reports"
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    args = dict((k, {"DIR": str(out), "FILE": str(afile)}.get(v, v) if isinstance(v, str) else v)
+                for k, v in args.items())
+    result = run(args, fleet_vars())
+    assert result["failed"] is True
+    for word in words:
+        assert word in result["msg"], result["msg"]
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_failed_write_replaces_no_report(tmp_path, monkeypatch):
+    """Every file is staged before the first is replaced: a failure while staging leaves the old reports."""
+    run({"dir": str(tmp_path)}, fleet_vars())
+    before = snapshot(tmp_path)
+    real_stage = action.stage
+    calls = []
+
+    def failing_stage(directory, name, data):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_stage(directory, name, data)
+
+    monkeypatch.setattr(action, "stage", failing_stage)
+    result = run({"dir": str(tmp_path), "hosts": ["good"]}, fleet_vars())
+    assert result["failed"] is True and "No space left on device" in result["msg"] and str(tmp_path) in result["msg"]
+    assert snapshot(tmp_path) == before  # the first staged file was removed, nothing was replaced
+
+
+def test_xml_special_characters_in_a_violation_keep_the_junit_well_formed(tmp_path):
+    planted = 'value <0> & "1" \'2\' ]]> \x07'
+    run({"dir": str(tmp_path)}, fleet_vars(message=planted))
+    root = ET.parse(str(tmp_path / "compliance.xml")).getroot()
+    failure = next(tc for tc in root.iter("testcase") if tc.get("name") == "bad").find("failure")
+    assert 'value <0> & "1" \'2\' ]]> \ufffd' in failure.text
+
+
+def test_from_cache_reads_ansible_facts(tmp_path):
+    variables = task_vars(
+        good={"ansible_facts": {"lvs_realserver": lvs_facts()}, "__lvs_compliance_gather": {"skipped": True}},
+        empty={"ansible_facts": {}, "__lvs_compliance_gather": {"skipped": True}},
+    )
+    result = run({"dir": str(tmp_path), "from_cache": True}, variables)
+    hosts = json.loads((tmp_path / "compliance.json").read_text())["hosts"]
+    assert [(h["host"], h["status"], h["source"]) for h in hosts] == [("empty", "no_data", "cache"),
+                                                                      ("good", "compliant", "cache")]
+    assert result["summary"]["error"] == 1
+
+
+def test_a_host_without_the_registered_result_is_an_error(tmp_path):
+    variables = task_vars(good={"__lvs_compliance_gather": gathered()}, other={})
+    result = run({"dir": str(tmp_path)}, variables)
+    hosts = dict((h["host"], h) for h in json.loads((tmp_path / "compliance.json").read_text())["hosts"])
+    assert hosts["other"]["status"] == "error"
+    assert "__lvs_compliance_gather" in hosts["other"]["msg"]
+    assert result["failing"] == ["other"]
+
+
+def test_gather_var_and_policy_switches(tmp_path):
+    variables = task_vars(good={"mine": gathered()}, down={"mine": {"unreachable": True, "msg": "timeout"}})
+    result = run({"dir": str(tmp_path), "gather_var": "mine", "fail": "no", "fail_on_unreachable": False,
+                  "fail_on_boot": "yes"}, variables)
+    assert result["failing"] == []
+    assert result["policy"] == {"fail": False, "fail_on_unreachable": False, "fail_on_boot": True}
+    assert json.loads((tmp_path / "compliance.json").read_text())["policy"] == result["policy"]
+
+
+def test_a_relative_dir_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(str(tmp_path))
+    result = run({"dir": "reports"}, fleet_vars())
+    assert result["dir"] == str(tmp_path / "reports")
+    assert (tmp_path / "reports" / "compliance.md").is_file()
+
+
+def test_the_action_needs_no_connection():
+    assert action.ActionModule._requires_connection is False
+    assert action.ActionModule.TRANSFERS_FILES is False
