@@ -16,10 +16,13 @@ wrapper that enters the namespace):
 The report files, the printed table and the exit status are asserted for the
 default run, ``lvs_compliance_fail=false``, ``--limit``, the boot and
 unreachable switches, and a run from a jsonfile fact cache in which no host is
-contacted (their interpreters are replaced by ``/bin/false``).
+contacted (their interpreters are replaced by ``/bin/false``). A ``-vvv`` run
+shows that arp_facts is the only module executed and that the report play
+opens no connection and runs no command.
 """
 
 import json
+import re
 import shlex
 import subprocess
 import xml.etree.ElementTree as ET
@@ -226,6 +229,23 @@ def test_report_from_the_fact_cache_contacts_no_host(fleet, lvs_python):
     rc, output, out = play(fleet, lvs_python, "broken", inventory_file=inv)
     assert rc == 2
     assert set(statuses(load(out)[0]).values()) == {"error", "unreachable"}
+
+
+REPORT_TASKS = ["Write the JSON, JUnit XML and Markdown reports", "Show the compliance table",
+                "Fail when a host is not compliant"]
+
+
+def test_the_report_play_runs_no_module_and_opens_no_connection(fleet, lvs_python):
+    rc, output, out = play(fleet, lvs_python, "verbose", "-vvv")
+    assert rc == 2, output[-3000:]
+    assert load(out)[0]["summary"]["failing"] == ["down", "halfway", "leaky"]
+    # -vvv names every module it builds: arp_facts, once per reachable host, and nothing else
+    modules = re.findall(r"^Using module file (\S+)$", output, re.M)
+    assert sorted(m.rsplit("/", 1)[-1] for m in modules) == ["arp_facts.py"] * len(HOSTS), modules
+    report_play = output[output.index("PLAY [Report LVS real-server compliance]"):]
+    assert re.findall(r"^TASK \[(.+?)\]", report_play, re.M) == REPORT_TASKS
+    for trace in ("ESTABLISH", "EXEC ", "PUT ", "Using module file"):
+        assert trace not in report_play, trace
 
 
 GATHER_PLAY = """\
