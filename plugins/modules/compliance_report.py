@@ -17,8 +17,9 @@ short_description: Write the fleet's LVS real-server compliance reports (JSON, J
 version_added: 1.0.0
 description:
   - Builds one record per host from the result of M(lvs.realserver.arp_facts) registered on that host, or from
-    the host's cached C(ansible_facts['lvs_realserver']), and writes three reports into O(dir) on the controller, C(compliance.json), C(compliance.xml) (JUnit, one
-    test case per host) and C(compliance.md) (a table and the findings).
+    the host's cached C(ansible_facts['lvs_realserver']). Writes three reports into O(dir) on the controller,
+    C(compliance.json), C(compliance.xml) (JUnit, one test case per host) and C(compliance.md) (a table and the
+    findings).
   - Runs once for all hosts, inside the controller's worker process; it opens no connection and runs no module.
     Use it with C(run_once) in a play over the checked hosts, after the task that gathered the facts.
   - Each host gets a status. V(compliant), V(non_compliant) or V(exposed) is the host's verdict. V(unreachable)

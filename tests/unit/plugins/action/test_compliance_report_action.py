@@ -99,8 +99,8 @@ def test_writes_the_three_reports_and_returns_the_verdicts(tmp_path, umask):
 
     data = json.loads((out / "compliance.json").read_text())
     assert data["generated_at"] == T and data["summary"] == result["summary"]
-    assert dict((h["host"], h["status"]) for h in data["hosts"]) == {"bad": "non_compliant", "down": "unreachable",
-                                                                      "good": "compliant"}
+    statuses = dict((h["host"], h["status"]) for h in data["hosts"])
+    assert statuses == {"bad": "non_compliant", "down": "unreachable", "good": "compliant"}
     assert ET.parse(str(out / "compliance.xml")).getroot().get("failures") == "1"
     markdown = (out / "compliance.md").read_text()
     assert result["markdown_lines"] == markdown.splitlines()
