@@ -68,12 +68,20 @@ def validate(args, hostvars):
 def host_inputs(hostvars, host, gather_var, from_cache):
     """(registered gather result, cached lvs_realserver facts) of one host, as plain data."""
     host_vars = hostvars[host]
+    result = host_vars.get(gather_var)  # each lookup templates the variable: once is enough
     if from_cache:
         facts = host_vars.get("ansible_facts") or {}
-        return report.plain(host_vars.get(gather_var) or {}), report.plain(facts.get("lvs_realserver") or {})
-    if gather_var not in host_vars:
+        return report.plain(result or {}), report.plain(facts.get("lvs_realserver") or {})
+    if result is None:
         return {"msg": "no result registered as %s for this host" % gather_var}, None
-    return report.plain(host_vars[gather_var]), None
+    return report.plain(result), None
+
+
+def collect_records(hostvars, hosts, gather_var, from_cache):
+    """The report records of ``hosts``, sorted by name."""
+    return report.sort_records(
+        report.build_record(host, *host_inputs(hostvars, host, gather_var, from_cache), from_cache=from_cache)
+        for host in hosts)
 
 
 def read_file(path):
@@ -83,6 +91,16 @@ def read_file(path):
             return handle.read(), stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
     except FileNotFoundError:
         return None, None
+
+
+def pending_changes(contents):
+    """``contents`` (path -> bytes) reduced to [(path, old bytes or None, new bytes)] where content or mode differs."""
+    changes = []
+    for path, data in contents.items():
+        before, mode = read_file(path)
+        if before != data or mode != FILE_MODE:
+            changes.append((path, before, data))
+    return changes
 
 
 def missing_dirs(path):
@@ -119,7 +137,7 @@ def write_files(directory, changes):
         os.chmod(path, DIR_MODE)
     staged = []
     try:
-        for path, data in changes:
+        for path, _before, data in changes:
             staged.append((stage(directory, os.path.basename(path), data), path))
     except BaseException:
         for temp, _path in staged:
@@ -151,14 +169,12 @@ class ActionModule(ActionBase):
         try:
             options = validate(self._task.args, hostvars)
         except OptionError as exc:
-            result.update(failed=True, msg="compliance_report: %s" % exc)
-            return result
+            return dict(result, failed=True, msg="compliance_report: %s" % exc)
 
-        hosts = options["hosts"] if options["hosts"] is not None else list(task_vars.get("ansible_play_hosts_all") or ())
-        records = report.sort_records(
-            report.build_record(host, *host_inputs(hostvars, host, options["gather_var"], options["from_cache"]),
-                                from_cache=options["from_cache"])
-            for host in hosts)
+        hosts = options["hosts"]
+        if hosts is None:
+            hosts = list(task_vars.get("ansible_play_hosts_all") or ())
+        records = collect_records(hostvars, hosts, options["gather_var"], options["from_cache"])
         summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"])
         policy = dict((k, options[k]) for k in ("fail", "fail_on_unreachable", "fail_on_boot"))
         generated_at = utc_now()
@@ -166,37 +182,25 @@ class ActionModule(ActionBase):
 
         directory = os.path.abspath(options["dir"])
         paths = dict((kind, os.path.join(directory, name)) for kind, name in report.REPORT_FILES.items())
-        changes, diffs = [], []
-        for kind, path in paths.items():
-            data = texts[kind].encode("utf-8")
-            try:
-                before, mode = read_file(path)
-            except OSError as exc:
-                result.update(failed=True, msg="compliance_report: cannot read %s: %s" % (path, exc.strerror or exc))
-                return result
-            if before != data or mode != FILE_MODE:
-                changes.append((path, data))
-                diffs.append(file_diff(path, before, data))
-
-        if changes and not self._task.check_mode:
-            try:
+        try:
+            changes = pending_changes(dict((paths[kind], texts[kind].encode("utf-8")) for kind in paths))
+            if changes and not self._task.check_mode:
                 write_files(directory, changes)
-            except OSError as exc:
-                result.update(failed=True, msg="compliance_report: cannot write the reports in %s (dir): %s"
-                              % (directory, exc))
-                return result
+        except OSError as exc:
+            return dict(result, failed=True, msg="compliance_report: cannot write the reports in %s (dir): %s"
+                        % (directory, exc))
 
         result.update(
             changed=bool(changes),
             dir=directory,
             paths=paths,
-            changed_files=[path for path, _data in changes],
+            changed_files=[path for path, _before, _data in changes],
             generated_at=generated_at,
             summary=summary,
             failing=summary["failing"],
             policy=policy,
             markdown_lines=texts["markdown"].splitlines(),
         )
-        if self._task.diff and diffs:
-            result["diff"] = diffs
+        if self._task.diff and changes:
+            result["diff"] = [file_diff(*change) for change in changes]
         return result
