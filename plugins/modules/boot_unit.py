@@ -132,21 +132,10 @@ systemctl:
   sample: [[daemon-reload], [enable, lvs-realserver-vips.service], [start, lvs-realserver-vips.service]]
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
-from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
-from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
-from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
-
-# Installed on the host beside the controller; importing them also puts them in the AnsiballZ payload.
-LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime, "_vipctl.py": _vipctl}
 
 
 def build_module():
@@ -166,47 +155,11 @@ def build_module():
     )
 
 
-def source_of(module):
-    """The source text of one of this collection's module_utils (from a file or the AnsiballZ zip)."""
-    loader = getattr(module, "__loader__", None)
-    text = loader.get_source(module.__name__) if hasattr(loader, "get_source") else None
-    if text is None:
-        with open(module.__file__, "rb") as handle:
-            text = handle.read()
-    # Ansible's collection loader returns bytes, zipimport and files give text
-    return text.decode("utf-8") if isinstance(text, bytes) else text
-
-
-def unit_status(module, systemctl, systemd_running):
-    """``(enabled, active)`` of the unit."""
-    if not systemctl:
-        return False, False
-    rc, out, _err = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
-    enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime")
-    active = False
-    if systemd_running:
-        rc, out, _err = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
-        active = out.strip() in ("active", "activating", "reloading")
-    return enabled, active
-
-
-def fail_systemctl(module, systemctl, argv, rc, out, err, result):
-    journal = ""
-    journalctl = module.get_bin_path("journalctl")
-    if journalctl and argv[1:2] == ["start"]:
-        journal = module.run_command([journalctl, "--no-pager", "-n", "20", "-u", boot.UNIT_NAME])[1]
-    module.fail_json(
-        msg="%s failed (rc=%d): %s%s" % (
-            " ".join(argv), rc, (err or out).strip(), "; journal:\n" + journal if journal else ""),
-        rc=rc, stdout=out, stderr=err, cmd=argv, **result)
-
-
 def main():
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
     p = module.params
-    label = p["label"]
-    errors, desired = _vip_plan.validate(p["addresses"], p["device"], "present", label, p["scope"])
+    errors, desired = _vip_plan.validate(p["addresses"], p["device"], "present", p["label"], p["scope"])
     if p["device"] == "tunl0" and p["mode"] != "tun":
         errors.append("device: 'tunl0' needs mode=tun (got mode=%r)" % p["mode"])
     if p["state"] == "present" and not p["addresses"]:
@@ -214,72 +167,9 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)
 
-    if p["state"] == "present":
-        wanted = boot.desired_files(
-            [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"], p["mode"],
-            p["python"], dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()))
-        stale = [] if p["mode"] == "tun" else [boot.MODULES_LOAD_PATH]
-    else:
-        wanted, stale = {}, boot.all_paths()
-
-    current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
-    writes = [path for path, (text, mode) in sorted(wanted.items()) if files.needs_write(
-        current[path][0], current[path][1], text, mode)]
-    removals = [path for path in stale if current[path][0] is not None]
-
-    systemd_running = os.path.isdir("/run/systemd/system")
-    systemctl = module.get_bin_path("systemctl")
-    enabled, active = unit_status(module, systemctl, systemd_running)
-    unit_changed = boot.UNIT_PATH in writes or boot.UNIT_PATH in removals
-    verbs = boot.systemctl_plan(p["state"], unit_changed, systemd_running, enabled, active,
-                                p["enabled"], p["start"]) if systemctl else []
-    result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
-                  systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
-    if not systemctl:
-        module.warn("systemctl not found: the unit files are installed but cannot be enabled")
-    elif not systemd_running and p["state"] == "present":
-        module.warn("systemd is not running here: %s is enabled for the next boot but not started now (no running systemd)"
-                    % boot.UNIT_NAME)
-    if module._diff:
-        result["diff"] = [
-            dict(before=boot.diff_text(path, current[path][0]),
-                 after=boot.diff_text(path, wanted[path][0] if path in wanted else None),
-                 before_header=path, after_header=path)
-            for path in writes + removals
-        ]
-    if module.check_mode:
-        module.exit_json(**result)
-
-    if p["state"] == "absent":
-        # stop (which removes the VIPs) and disable while the unit file still exists, reload after
-        _run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], result)
-        for path in removals:
-            os.unlink(path)
-        remove_owned_dirs()
-        _run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], result)
-        module.exit_json(**result)
-    for path in writes:
-        files.write_atomic(module, path, wanted[path][0], wanted[path][1])
-    for path in removals:
-        os.unlink(path)
-    _run_verbs(module, systemctl, verbs, result)
-    module.exit_json(**result)
-
-
-def remove_owned_dirs():
-    """Drop the module's directories once empty (a stale __pycache__ from older releases included)."""
-    for directory in boot.owned_dirs():
-        shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
-        if os.path.isdir(directory) and not os.listdir(directory):
-            os.rmdir(directory)
-
-
-def _run_verbs(module, systemctl, verbs, result):
-    for verb in verbs:
-        argv = [systemctl] + verb
-        rc, out, err = module.run_command(argv)
-        if rc != 0:
-            fail_systemctl(module, systemctl, argv, rc, out, err, result)
+    module.exit_json(**apply.converge(
+        module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"],
+        p["mode"], p["python"], p["enabled"], p["start"]))
 
 
 if __name__ == "__main__":

@@ -111,16 +111,37 @@ options:
       - With V(false) the VIP is added anyway and the problems are returned as a warning. Only for labs.
     type: bool
     default: true
-  facts_mode:
+  mode:
     description:
-      - When set, the module also returns the host's ARP state and compliance verdict as
-        RV(ansible_facts.lvs_realserver), exactly as M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode)
-        set to this value and O(lvs.realserver.arp_facts#module:vips) set to O(addresses) (no expected VIPs with O(state=absent)).
-      - It is read after the addresses are changed, in the same process, which saves the module round trip
-        of a separate M(lvs.realserver.arp_facts) task. The C(lvs.realserver.realserver) role uses it for its verdict.
-      - In check mode the facts describe the host as it is, not as this task would leave it.
+      - The LVS forwarding method, V(dr) or V(tun). It only matters with O(facts) (the mode the verdict judges)
+        and O(boot_unit) (V(tun) also loads C(ipip) at boot).
     type: str
     choices: [dr, tun]
+    default: dr
+  facts:
+    description:
+      - Also return the host's ARP state and compliance verdict as RV(ansible_facts.lvs_realserver), exactly as
+        M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode=O(mode)) and
+        O(lvs.realserver.arp_facts#module:vips) set to O(addresses) (no expected VIPs with O(state=absent)).
+      - They are read after the addresses (and the boot unit) are changed, in the same process, which saves the
+        module round trip of a separate M(lvs.realserver.arp_facts) task. The C(lvs.realserver.realserver) role uses
+        it for its verdict.
+      - In check mode the facts describe the host as it is, not as this task would leave it.
+    type: bool
+    default: false
+  boot_unit:
+    description:
+      - Also install, enable and (where systemd runs) start C(lvs-realserver-vips.service) for exactly these
+        addresses, as M(lvs.realserver.boot_unit) with O(lvs.realserver.boot_unit#module:state=present) does,
+        after the addresses are in place and in the same module run. RV(boot_unit) reports what it did.
+      - Needs O(state=exact), because the unit re-adds exactly the listed addresses at every boot.
+      - V(false) leaves the unit alone; remove it with M(lvs.realserver.boot_unit).
+    type: bool
+    default: false
+  boot_unit_python:
+    description: The interpreter the boot unit runs its guard with (O(boot_unit=true) only).
+    type: path
+    default: /usr/bin/python3
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
@@ -163,11 +184,12 @@ EXAMPLES = r"""
     addresses: [192.0.2.10]
     state: absent
 
-- name: Put the VIP on lo and get the compliance verdict from the same module run
+- name: Put the VIP on lo, keep it across reboots and get the compliance verdict, all in one module run
   lvs.realserver.loopback_vip:
     addresses: [192.0.2.10]
     state: exact
-    facts_mode: dr
+    boot_unit: true
+    facts: true
 
 - name: Fail unless the host is compliant now and after the next boot
   ansible.builtin.assert:
@@ -293,7 +315,7 @@ label:
   sample: lo:lvs
 ansible_facts:
   description: Facts set on the host.
-  returned: when O(facts_mode) is set and the module succeeded
+  returned: when O(facts=true) and the module succeeded
   type: dict
   contains:
     lvs_realserver:
@@ -308,6 +330,33 @@ ansible_facts:
         mode: dr
         violations: []
         at_boot: {compliant: true, state: compliant, violations: []}
+boot_unit:
+  description: What was done to the boot unit, as M(lvs.realserver.boot_unit) returns it.
+  returned: when O(boot_unit=true) and the addresses were changed (or were right) without error
+  type: dict
+  contains:
+    changed:
+      description: Whether a unit file was written or a systemctl call made (or would be, in check mode).
+      type: bool
+      sample: false
+    unit:
+      description: The unit name.
+      type: str
+      sample: lvs-realserver-vips.service
+    systemd_running:
+      description: Whether systemd runs as init here; when false the unit was enabled but not started.
+      type: bool
+      sample: true
+    files:
+      description: The files written.
+      type: list
+      elements: str
+      sample: [/etc/lvs-realserver/vips.json]
+    systemctl:
+      description: The systemctl calls made (or that would be made in check mode).
+      type: list
+      elements: list
+      sample: [[daemon-reload], [enable, lvs-realserver-vips.service]]
 not_done:
   description: When an C(ip) command failed, the operations that were not run (the failing one first).
   returned: when an C(ip) command failed
@@ -341,6 +390,7 @@ stderr:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
@@ -356,7 +406,10 @@ def build_module():
             label=dict(type="str"),
             scope=dict(type="str", choices=list(planner.SCOPES), default="host"),
             require_arp_protection=dict(type="bool", default=True),
-            facts_mode=dict(type="str", choices=list(rules.MODES)),
+            mode=dict(type="str", choices=list(rules.MODES), default="dr"),
+            facts=dict(type="bool", default=False),
+            boot_unit=dict(type="bool", default=False),
+            boot_unit_python=dict(type="path", default="/usr/bin/python3"),
         ),
         supports_check_mode=True,
     )
@@ -394,11 +447,12 @@ def partial_after(before, done, desired):
 
 def main():
     module = build_module()
-    module.run_command_environ_update = dict(LANG="C", LC_ALL="C")
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
     params = module.params
 
     errors, desired = planner.validate(
         params["addresses"], params["device"], params["state"], params["label"], params["scope"])
+    errors.extend(boot_unit_errors(params))
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
@@ -422,7 +476,7 @@ def main():
         result["diff"] = dict(before=planner.vip_lines(plan["before"]), after=planner.vip_lines(plan["after"]),
                               before_header=header, after_header=header)
     if module.check_mode or not plan["operations"]:
-        exit_with_facts(module, result, conf, interfaces)
+        finish(module, result, desired, conf, lambda: interfaces)
 
     done, failure = apply(module, plan["operations"])
     if failure:
@@ -444,17 +498,39 @@ def main():
                 ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
                 ", ".join(not_done)),
             **result)
-    changed_interfaces = _host_state.read_interfaces(module, ip_bin) if params["facts_mode"] else None
-    exit_with_facts(module, result, conf, changed_interfaces)
+    finish(module, result, desired, conf, lambda: _host_state.read_interfaces(module, ip_bin))
 
 
-def exit_with_facts(module, result, conf, interfaces):
-    """Exit, with the ARP facts of ``interfaces`` (the addresses as they are now) when ``facts_mode`` asks for them."""
+def boot_unit_errors(params):
+    if not params["boot_unit"]:
+        return []
+    errors = []
+    if params["state"] != "exact":
+        errors.append("boot_unit: true needs state=exact (the unit re-adds exactly the listed addresses at every boot); "
+                      "got state=%r" % params["state"])
+    if not params["addresses"]:
+        errors.append("addresses: [] is empty; boot_unit: true needs at least one VIP")
+    if params["device"] == "tunl0" and params["mode"] != "tun":
+        errors.append("device: 'tunl0' needs mode=tun with boot_unit: true (got mode=%r)" % params["mode"])
+    return errors
+
+
+def finish(module, result, desired, conf, interfaces_now):
+    """The addresses are in place: the boot unit, then the facts (of ``interfaces_now()``), then exit."""
     params = module.params
-    if params["facts_mode"]:
+    if params["boot_unit"]:
+        unit = _boot_unit_apply.converge(
+            module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
+            desired["label"], params["mode"], params["boot_unit_python"])
+        unit_diff = unit.pop("diff", [])
+        if module._diff:
+            result["diff"] = [result["diff"]] + unit_diff
+        result["boot_unit"] = unit
+        result["changed"] = result["changed"] or unit["changed"]
+    if params["facts"]:
         expected = [] if params["state"] == "absent" else params["addresses"]
         result["ansible_facts"] = {_facts.FACTS_KEY: _host_state.gather_facts(
-            conf, interfaces, mode=params["facts_mode"], expected_vips=expected)}
+            conf, interfaces_now(), mode=params["mode"], expected_vips=expected)}
     module.exit_json(**result)
 
 

@@ -12,46 +12,18 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.modules import boot_unit
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
+    SYSTEMCTL,
+    UNIT,
     AnsibleExitJson,
     AnsibleFailJson,
+    FakeFiles,
     RunCommandMock,
     set_module_args,
+    systemctl_status as status,
 )
-
-UNIT = boot.UNIT_NAME
-SYSTEMCTL = "/testbin/systemctl"
-
-
-class FakeFiles(object):
-    def __init__(self, monkeypatch, existing=None, systemd_running=True):
-        self.files = dict(existing or {})
-        self.written = []
-        self.removed = []
-        monkeypatch.setattr(boot_unit.files, "read_text", self.read_text)
-        monkeypatch.setattr(boot_unit.files, "write_atomic", self.write)
-        monkeypatch.setattr(boot_unit.os, "unlink", self.unlink)
-        monkeypatch.setattr(boot_unit.os.path, "isdir", lambda p: systemd_running if p == "/run/systemd/system" else False)
-        self.warnings = []
-        monkeypatch.setattr(boot_unit.AnsibleModule, "warn", lambda m, msg: self.warnings.append(msg))
-
-    def read_text(self, path):
-        if path not in self.files:
-            return None, None
-        text, mode = self.files[path]
-
-        class Stat(object):
-            st_mode, st_uid, st_gid = 0o100000 | mode, 0, 0
-        return text, Stat()
-
-    def write(self, module, path, text, mode):
-        self.written.append(path)
-        self.files[path] = (text, mode)
-
-    def unlink(self, path):
-        self.removed.append(path)
-        del self.files[path]
 
 
 def run(monkeypatch, args, calls, check=False):
@@ -62,13 +34,6 @@ def run(monkeypatch, args, calls, check=False):
             boot_unit.main()
     mock.assert_done()
     return info.value
-
-
-def status(enabled, active):
-    return [
-        ([SYSTEMCTL, "is-enabled", UNIT], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
-        ([SYSTEMCTL, "is-active", UNIT], (0 if active else 3, "active\n" if active else "inactive\n", "")),
-    ]
 
 
 def test_install_enable_start(monkeypatch, get_bin_path):
@@ -86,7 +51,7 @@ def test_install_enable_start(monkeypatch, get_bin_path):
     assert "_vipctl.main(" in fs.files[boot.CLI_PATH][0]
     assert "def guard_problems" in fs.files[boot.LIBEXEC + "/_vipctl.py"][0]  # the real controller source
     assert "def evaluate(" in fs.files[boot.LIBEXEC + "/_arp_rules.py"][0]
-    assert sorted(boot_unit.LIBRARY_MODULES) == sorted(boot.LIBRARY)
+    assert sorted(apply.LIBRARY_MODULES) == sorted(boot.LIBRARY)
 
 
 def test_second_run_is_a_no_op(monkeypatch, get_bin_path):
@@ -163,6 +128,6 @@ def test_remove_owned_dirs_only_when_empty(tmp_path, monkeypatch):
     etc.mkdir()
     (etc / "local-notes.txt").write_text("keep me\n")
     monkeypatch.setattr(boot, "owned_dirs", lambda: [str(libexec), str(etc)])
-    boot_unit.remove_owned_dirs()
+    apply.remove_owned_dirs()
     assert not libexec.exists()
     assert (etc / "local-notes.txt").read_text() == "keep me\n"

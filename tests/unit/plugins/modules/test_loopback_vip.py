@@ -15,14 +15,19 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.modules import loopback_vip
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
+    SYSTEMCTL,
+    UNIT,
     AnsibleExitJson,
     AnsibleFailJson,
+    FakeFiles,
     RunCommandMock,
     set_module_args,
+    systemctl_status,
 )
 
 IP = "/testbin/ip"
@@ -369,11 +374,11 @@ def test_c_locale_and_ip_from_path(host, monkeypatch):
         return module
     monkeypatch.setattr(loopback_vip, "build_module", spy)
     run_module({"addresses": ["198.51.100.100"]})
-    assert built[0].run_command_environ_update == {"LANG": "C", "LC_ALL": "C"}
+    assert built[0].run_command_environ_update == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
 
 # --------------------------------------------------------------------------
-# facts_mode: the verdict from the same process
+# facts: the verdict from the same process
 # --------------------------------------------------------------------------
 
 NO_FILES = dict(candidates=[], sysctl_conf_text=None, networkd=[], networkd_dropins=[], netplan=[], nm=[],
@@ -393,7 +398,7 @@ def test_no_facts_unless_asked(host, no_files):
 
 def test_facts_after_adding_read_the_addresses_again(host, no_files):
     mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json([VIP4]), ""))])
-    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"})
+    result = run_module({"addresses": ["198.51.100.100"], "facts": True})
     mock.assert_done()
     facts = result["ansible_facts"]["lvs_realserver"]
     assert result["changed"] is True
@@ -406,7 +411,7 @@ def test_facts_after_adding_read_the_addresses_again(host, no_files):
 
 def test_facts_of_an_idempotent_run_reuse_the_one_ip_call(host, no_files):
     mock = host([(SHOW, (0, ip_json([VIP4]), ""))])
-    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "facts_mode": "tun"})
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "facts": True, "mode": "tun"})
     mock.assert_done()
     assert result["changed"] is False
     assert result["ansible_facts"]["lvs_realserver"]["mode"] == "tun"
@@ -415,7 +420,7 @@ def test_facts_of_an_idempotent_run_reuse_the_one_ip_call(host, no_files):
 def test_facts_report_a_missing_vip_as_the_arp_facts_module_does(host, no_files):
     """Negative control: the expected VIPs are the task's addresses, so a VIP the ip call does not show is missing."""
     mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json(), ""))])
-    facts = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"})["ansible_facts"]["lvs_realserver"]
+    facts = run_module({"addresses": ["198.51.100.100"], "facts": True})["ansible_facts"]["lvs_realserver"]
     mock.assert_done()
     assert facts["compliant"] is False
     assert "vip_missing" in [v["code"] for v in facts["violations"]]
@@ -423,7 +428,7 @@ def test_facts_report_a_missing_vip_as_the_arp_facts_module_does(host, no_files)
 
 def test_facts_in_check_mode_describe_the_host_as_it_is(host, no_files):
     mock = host([(SHOW, (0, ip_json(), ""))])
-    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr", "_ansible_check_mode": True})
+    result = run_module({"addresses": ["198.51.100.100"], "facts": True, "_ansible_check_mode": True})
     mock.assert_done()
     assert result["changed"] is True
     assert result["ansible_facts"]["lvs_realserver"]["vips"] == []
@@ -433,7 +438,7 @@ def test_facts_judge_a_leak_the_override_let_through(host, no_files):
     """Negative control: with the guard overridden, the facts still say what the kernel would do."""
     mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (SHOW, (0, ip_json([VIP4]), ""))],
                 proc(all_ignore=0, all_announce=0))
-    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr", "require_arp_protection": False})
+    result = run_module({"addresses": ["198.51.100.100"], "facts": True, "require_arp_protection": False})
     mock.assert_done()
     facts = result["ansible_facts"]["lvs_realserver"]
     assert facts["compliant"] is False and facts["state"] == "exposed"
@@ -442,7 +447,7 @@ def test_facts_judge_a_leak_the_override_let_through(host, no_files):
 
 def test_facts_after_absent_expect_no_vip(host, no_files):
     mock = host([(SHOW, (0, ip_json([VIP4]), "")), (DEL4, OK), (SHOW, (0, ip_json(), ""))])
-    result = run_module({"addresses": ["198.51.100.100"], "state": "absent", "facts_mode": "dr"})
+    result = run_module({"addresses": ["198.51.100.100"], "state": "absent", "facts": True})
     mock.assert_done()
     facts = result["ansible_facts"]["lvs_realserver"]
     assert facts["vips"] == [] and facts["compliant"] is True
@@ -450,6 +455,99 @@ def test_facts_after_absent_expect_no_vip(host, no_files):
 
 def test_no_facts_when_an_ip_command_fails(host, no_files):
     mock = host([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))])
-    result = run_module({"addresses": ["198.51.100.100"], "facts_mode": "dr"}, AnsibleFailJson)
+    result = run_module({"addresses": ["198.51.100.100"], "facts": True}, AnsibleFailJson)
     mock.assert_done()
     assert "ansible_facts" not in result
+
+
+# --------------------------------------------------------------------------
+# boot_unit: the unit from the same process, after the addresses
+# --------------------------------------------------------------------------
+
+INSTALL = [([SYSTEMCTL, "daemon-reload"], OK), ([SYSTEMCTL, "enable", UNIT], OK), ([SYSTEMCTL, "start", UNIT], OK)]
+
+
+def test_boot_unit_is_installed_after_the_vips(host, monkeypatch):
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK)] + systemctl_status(False, False) + INSTALL)
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True, "_ansible_diff": True})
+    mock.assert_done()
+    assert result["changed"] is True
+    assert result["boot_unit"]["changed"] is True and result["boot_unit"]["unit"] == UNIT
+    assert result["boot_unit"]["systemctl"] == [["daemon-reload"], ["enable", UNIT], ["start", UNIT]]
+    assert boot.UNIT_PATH in fs.written and '"198.51.100.100"' in fs.files["/etc/lvs-realserver/vips.json"][0]
+    assert boot.MODULES_LOAD_PATH not in fs.written
+    # the addresses' diff first, then one per unit file
+    assert result["diff"][0]["before_header"] == "lo (addresses)"
+    assert set(d["before_header"] for d in result["diff"][1:]) == set(fs.written)
+
+
+def test_boot_unit_in_tun_mode_loads_ipip_at_boot(host, monkeypatch):
+    fs = FakeFiles(monkeypatch)
+    host([(SHOW, (0, ip_json([VIP4]), ""))] + systemctl_status(False, False) + INSTALL)
+    run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True, "mode": "tun"})
+    assert boot.MODULES_LOAD_PATH in fs.written
+
+
+def test_boot_unit_second_run_changes_nothing(host, monkeypatch):
+    fs = FakeFiles(monkeypatch)
+    host([(SHOW, (0, ip_json([VIP4]), ""))] + systemctl_status(False, False) + INSTALL)
+    args = {"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True}
+    assert run_module(args)["changed"] is True
+    fs.written = []
+    mock = host([(SHOW, (0, ip_json([VIP4]), ""))] + systemctl_status(True, True))
+    result = run_module(args)
+    mock.assert_done()
+    assert result["changed"] is False and result["boot_unit"]["changed"] is False and fs.written == []
+
+
+def test_boot_unit_in_check_mode_writes_nothing(host, monkeypatch):
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), ""))] + systemctl_status(False, False))
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True,
+                         "_ansible_check_mode": True})
+    mock.assert_done()
+    assert result["changed"] is True and result["boot_unit"]["changed"] is True
+    assert fs.written == [] and fs.files == {}
+
+
+def test_no_boot_unit_when_the_guard_refuses(host, monkeypatch):
+    """Fail closed: a refused VIP installs no unit either (no systemctl call, no file)."""
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0))
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True}, AnsibleFailJson)
+    mock.assert_done()
+    assert result["guard"]["verdict"] == "fail" and "boot_unit" not in result
+    assert fs.written == []
+
+
+def test_no_boot_unit_when_an_ip_command_fails(host, monkeypatch):
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True}, AnsibleFailJson)
+    mock.assert_done()
+    assert "boot_unit" not in result and fs.written == []
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"addresses": ["198.51.100.100"], "boot_unit": True}, "boot_unit: true needs state=exact"),
+    ({"addresses": ["198.51.100.100"], "state": "absent", "boot_unit": True}, "got state='absent'"),
+    ({"addresses": [], "state": "exact", "boot_unit": True}, "addresses: [] is empty; boot_unit: true needs"),
+    ({"addresses": ["198.51.100.100"], "state": "exact", "device": "tunl0", "boot_unit": True},
+     "device: 'tunl0' needs mode=tun with boot_unit: true"),
+])
+def test_boot_unit_bad_combinations_change_nothing(host, monkeypatch, args, fragment):
+    fs = FakeFiles(monkeypatch)
+    mock = host([])
+    result = run_module(args, AnsibleFailJson)
+    mock.assert_done()
+    assert fragment in result["msg"] and fs.written == []
+
+
+def test_facts_come_after_the_boot_unit(host, monkeypatch, no_files):
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK)] + systemctl_status(False, False) + INSTALL
+                + [(SHOW, (0, ip_json([VIP4]), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True, "facts": True})
+    mock.assert_done()
+    assert result["ansible_facts"]["lvs_realserver"]["compliant"] is True and fs.written

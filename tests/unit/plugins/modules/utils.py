@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Shared helpers for the module unit tests (generic: no module-specific code here).
+"""Shared helpers for the module unit tests.
 
 * ``set_module_args(args)``: a context manager exposing ``args`` to every
   ``AnsibleModule`` built inside it. It uses ansible-core's
@@ -18,6 +18,8 @@
   patches them on ``AnsibleModule`` for every test in this directory).
 * ``RunCommandMock``: a ``run_command`` replacement that asserts the exact
   argv list of each call, in order, and records every call.
+* ``FakeFiles`` / ``systemctl_status``: the boot unit's files and systemctl
+  queries, for ``boot_unit`` and ``loopback_vip`` (``boot_unit: true``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,6 +31,9 @@ import json
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 
 
 class AnsibleExitJson(Exception):
@@ -109,3 +114,48 @@ class RunCommandMock(object):
     def assert_done(self):
         assert len(self.calls) == len(self.expected), "expected %d run_command calls, got %d: %r" % (
             len(self.expected), len(self.calls), self.calls)
+
+
+# The boot unit (lvs.realserver.boot_unit, and loopback_vip with boot_unit: true)
+UNIT = boot.UNIT_NAME
+SYSTEMCTL = "/testbin/systemctl"
+
+
+class FakeFiles(object):
+    """The boot unit's files in a dict, and whether systemd runs, for ``_boot_unit_apply``."""
+
+    def __init__(self, monkeypatch, existing=None, systemd_running=True):
+        self.files = dict(existing or {})
+        self.written = []
+        self.removed = []
+        monkeypatch.setattr(apply.files, "read_text", self.read_text)
+        monkeypatch.setattr(apply.files, "write_atomic", self.write)
+        monkeypatch.setattr(apply.os, "unlink", self.unlink)
+        monkeypatch.setattr(apply.os.path, "isdir", lambda p: systemd_running if p == "/run/systemd/system" else False)
+        self.warnings = []
+        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda m, msg: self.warnings.append(msg))
+
+    def read_text(self, path):
+        if path not in self.files:
+            return None, None
+        text, mode = self.files[path]
+
+        class Stat(object):
+            st_mode, st_uid, st_gid = 0o100000 | mode, 0, 0
+        return text, Stat()
+
+    def write(self, module, path, text, mode):
+        self.written.append(path)
+        self.files[path] = (text, mode)
+
+    def unlink(self, path):
+        self.removed.append(path)
+        del self.files[path]
+
+
+def systemctl_status(enabled, active):
+    """The two systemctl queries ``_boot_unit_apply`` makes on a host where systemd runs."""
+    return [
+        ([SYSTEMCTL, "is-enabled", UNIT], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
+        ([SYSTEMCTL, "is-active", UNIT], (0 if active else 3, "active\n" if active else "inactive\n", "")),
+    ]
