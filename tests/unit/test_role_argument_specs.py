@@ -166,14 +166,24 @@ def _module_calls(role, tasks_file):
     return calls
 
 
+def _task_args(role, tasks_file, module):
+    tasks = yaml.safe_load(_load(role, "tasks", tasks_file)) or []
+    return [task["lvs.realserver." + module] for task in tasks if "lvs.realserver." + module in task]
+
+
 def test_realserver_present_order():
     calls = [c for c in _module_calls("realserver", "present.yml") if c != ("boot_unit", "absent")]
     assert calls == [
         ("arp_sysctl", "present"),
         ("loopback_vip", "exact"),
-        ("boot_unit", "present"),
-        ("arp_facts", None),
+        ("arp_facts", None),  # only when the VIP task did not run (--tags)
     ]
+    # The VIP task also installs the boot unit (after the VIPs, in the same
+    # module run) and reads the verdict's facts (after both).
+    vip_task = _task_args("realserver", "present.yml", "loopback_vip")[0]
+    assert vip_task["boot_unit"] == "{{ realserver_boot_unit }}"
+    assert vip_task["facts"] == "{{ realserver_compliance_check }}"
+    assert vip_task["mode"] == "{{ realserver_mode }}"
     # A boot unit that is no longer wanted goes before the VIPs are set
     # (stopping it removes them), and never after.
     names = _module_calls("realserver", "present.yml")
