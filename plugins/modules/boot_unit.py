@@ -86,7 +86,9 @@ options:
     default: /usr/bin/python3
 notes:
   - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
-    and remove VIPs at runtime with M(lvs.realserver.loopback_vip), which the role does before this module.
+    and remove VIPs at runtime with M(lvs.realserver.loopback_vip). Its O(lvs.realserver.loopback_vip#module:boot_unit)
+    option installs this unit right after the VIPs, in the same module run (the C(lvs.realserver.realserver) role
+    uses it); this module is for removing the unit, or for installing it on its own.
 seealso:
   - module: lvs.realserver.loopback_vip
   - module: lvs.realserver.arp_sysctl

@@ -121,7 +121,7 @@ options:
   facts:
     description:
       - Also return the host's ARP state and compliance verdict as RV(ansible_facts.lvs_realserver), exactly as
-        M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode=O(mode)) and
+        M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode) set to O(mode) and
         O(lvs.realserver.arp_facts#module:vips) set to O(addresses) (no expected VIPs with O(state=absent)).
       - They are read after the addresses (and the boot unit) are changed, in the same process, which saves the
         module round trip of a separate M(lvs.realserver.arp_facts) task. The C(lvs.realserver.realserver) role uses
@@ -145,8 +145,9 @@ options:
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
-  - VIPs added with C(ip) do not survive a reboot by themselves; the C(lvs.realserver.realserver) role installs a
-    boot unit that re-adds them after C(systemd-sysctl) and fails closed the same way.
+  - VIPs added with C(ip) do not survive a reboot by themselves. O(boot_unit=true) (which the
+    C(lvs.realserver.realserver) role uses) installs a boot unit that re-adds them after C(systemd-sysctl) and fails
+    closed the same way.
   - A network manager that manages C(lo) (a systemd-networkd C(.network) matching C(lo), netplan listing C(lo),
     a NetworkManager loopback profile) may delete the VIPs; M(lvs.realserver.arp_facts) reports such hazards.
   - If one C(ip) command fails, the module stops, reports what was and was not done, and the failing
