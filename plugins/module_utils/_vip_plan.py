@@ -222,6 +222,14 @@ def guard_message(violations, vips, device):
             ", ".join(vips), device, "; ".join(_violation_text(v) for v in violations)))
 
 
+def with_runtime_changes(conf, changes):
+    """``conf`` as it will be once ``changes`` (``arp_sysctl``'s ``runtime_changes``) are written; a new dict."""
+    merged = dict((interface, dict(keys)) for interface, keys in conf.items())
+    for change in changes:
+        merged.setdefault(change["interface"], {})[change["key"]] = change["after"]
+    return merged
+
+
 def plan(desired, interfaces, conf, ip_bin, require_arp_protection=True):
     """Work out what to do.
 

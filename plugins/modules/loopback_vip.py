@@ -111,6 +111,37 @@ options:
       - With V(false) the VIP is added anyway and the problems are returned as a warning. Only for labs.
     type: bool
     default: true
+  check_mode_runtime_changes:
+    description:
+      - Check mode only. The running ARP values an earlier task of the same check-mode run would have written
+        first, as M(lvs.realserver.arp_sysctl) returns them in
+        RV(lvs.realserver.arp_sysctl#module:runtime_changes) (each with C(interface), C(key) and C(after)).
+      - The guard then judges the host as a real run would find it, so a check-mode run fails or passes exactly
+        where the real run would, instead of judging values that are about to be replaced.
+        The C(lvs.realserver.realserver) role passes them.
+      - Ignored outside check mode, where the module always judges the values it reads from C(/proc/sys).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      interface:
+        description: The interface part of the key (C(all), C(default) or an interface name).
+        type: str
+        required: true
+      key:
+        description: The key within the interface, for example C(arp_ignore).
+        type: str
+        required: true
+      after:
+        description: The value the earlier task writes.
+        type: int
+        required: true
+      name:
+        description: The dotted key; ignored (accepted so that RV(lvs.realserver.arp_sysctl#module:runtime_changes) can be passed as is).
+        type: str
+      before:
+        description: The value before; ignored (accepted for the same reason).
+        type: int
   mode:
     description:
       - The LVS forwarding method, V(dr) or V(tun). It only matters with O(facts) (the mode the verdict judges)
@@ -197,6 +228,16 @@ EXAMPLES = r"""
     that:
       - ansible_facts['lvs_realserver']['compliant']
       - ansible_facts['lvs_realserver']['at_boot']['compliant']
+
+- name: Set the ARP sysctls (in check mode this only predicts the values it would write)
+  lvs.realserver.arp_sysctl:
+    conf: {all: {arp_ignore: 1, arp_announce: 2}}
+  register: sysctl_result
+
+- name: Add the VIP; in check mode, judge the values the task above would have written
+  lvs.realserver.loopback_vip:
+    addresses: [192.0.2.10]
+    check_mode_runtime_changes: "{{ sysctl_result.runtime_changes }}"
 
 - name: Check what would change, without changing anything
   lvs.realserver.loopback_vip:
@@ -407,6 +448,13 @@ def build_module():
             label=dict(type="str"),
             scope=dict(type="str", choices=list(planner.SCOPES), default="host"),
             require_arp_protection=dict(type="bool", default=True),
+            check_mode_runtime_changes=dict(type="list", elements="dict", default=[], options=dict(
+                interface=dict(type="str", required=True),
+                key=dict(type="str", required=True),
+                after=dict(type="int", required=True),
+                name=dict(type="str"),
+                before=dict(type="int"),
+            )),
             mode=dict(type="str", choices=list(rules.MODES), default="dr"),
             facts=dict(type="bool", default=False),
             boot_unit=dict(type="bool", default=False),
@@ -454,13 +502,15 @@ def main():
     errors, desired = planner.validate(
         params["addresses"], params["device"], params["state"], params["label"], params["scope"])
     errors.extend(boot_unit_errors(params))
+    errors.extend(runtime_change_errors(params["check_mode_runtime_changes"]))
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
     ip_bin = module.get_bin_path("ip", required=True)
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
-    plan = planner.plan(desired, interfaces, conf, ip_bin, params["require_arp_protection"])
+    guard_conf = planner.with_runtime_changes(conf, params["check_mode_runtime_changes"]) if module.check_mode else conf
+    plan = planner.plan(desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"])
 
     result = dict(
         changed=False, added=[], removed=[], device=desired["device"], label=desired["label"],
@@ -500,6 +550,15 @@ def main():
                 ", ".join(not_done)),
             **result)
     finish(module, result, desired, conf, lambda: _host_state.read_interfaces(module, ip_bin))
+
+
+def runtime_change_errors(changes):
+    errors = []
+    for index, change in enumerate(changes):
+        reason = _iproute.interface_name_error(change["interface"])
+        if reason:
+            errors.append("check_mode_runtime_changes[%d].interface: %r %s" % (index, change["interface"], reason))
+    return errors
 
 
 def boot_unit_errors(params):

@@ -394,3 +394,13 @@ def test_vip_also_on_an_arp_facing_interface_warns():
     eth0 = [ETH0, _iproute.address("198.51.100.100", 32, label="eth0")]
     result = run(["198.51.100.100"], host(eth0=eth0))
     assert any("198.51.100.100 is also on eth0" in w for w in result["warnings"])
+
+
+def test_with_runtime_changes_overlays_a_copy():
+    conf = {"all": {"arp_ignore": 0, "arp_announce": 0}, "eth0": {"arp_ignore": 0}}
+    merged = planner.with_runtime_changes(conf, [
+        {"interface": "all", "key": "arp_ignore", "after": 1},
+        {"interface": "eth1", "key": "arp_announce", "after": 2},
+    ])
+    assert merged == {"all": {"arp_ignore": 1, "arp_announce": 0}, "eth0": {"arp_ignore": 0}, "eth1": {"arp_announce": 2}}
+    assert conf["all"]["arp_ignore"] == 0

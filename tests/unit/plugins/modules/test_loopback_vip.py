@@ -551,3 +551,58 @@ def test_facts_come_after_the_boot_unit(host, monkeypatch, no_files):
     result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True, "facts": True})
     mock.assert_done()
     assert result["ansible_facts"]["lvs_realserver"]["compliant"] is True and fs.written
+
+
+# --------------------------------------------------------------------------
+# check_mode_runtime_changes: check mode judges what a real run would find
+# --------------------------------------------------------------------------
+
+SYSCTL_CHANGES = [
+    {"name": "net.ipv4.conf.all.arp_ignore", "interface": "all", "key": "arp_ignore", "before": 0, "after": 1},
+    {"name": "net.ipv4.conf.all.arp_announce", "interface": "all", "key": "arp_announce", "before": 0, "after": 2},
+]
+
+
+def test_check_mode_judges_the_values_the_sysctl_task_would_write(host):
+    mock = host([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0))
+    result = run_module({"addresses": ["198.51.100.100"], "check_mode_runtime_changes": SYSCTL_CHANGES,
+                         "_ansible_check_mode": True})
+    mock.assert_done()
+    assert result["changed"] is True and result["guard"]["verdict"] == "pass"
+
+
+def test_check_mode_still_fails_where_the_real_run_would(host):
+    """Negative control: the predicted values do not cover eth0's own arp_ignore=4 (max rule): refused."""
+    mock = host([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0, eth0_ignore=4))
+    result = run_module({"addresses": ["198.51.100.100"], "check_mode_runtime_changes": SYSCTL_CHANGES,
+                         "_ansible_check_mode": True}, AnsibleFailJson)
+    mock.assert_done()
+    assert result["guard"]["verdict"] == "fail" and "eth0" in result["msg"]
+
+
+def test_without_the_changes_check_mode_judges_the_running_values(host):
+    host([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0))
+    result = run_module({"addresses": ["198.51.100.100"], "_ansible_check_mode": True}, AnsibleFailJson)
+    assert result["guard"]["verdict"] == "fail"
+
+
+def test_the_changes_are_ignored_outside_check_mode(host):
+    """A real run judges /proc as it is: values merely announced by an earlier task count for nothing."""
+    mock = host([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0))
+    result = run_module({"addresses": ["198.51.100.100"], "check_mode_runtime_changes": SYSCTL_CHANGES},
+                        AnsibleFailJson)
+    mock.assert_done()
+    assert result["guard"]["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ([{"interface": "eth0;reboot", "key": "arp_ignore", "after": 1}], "check_mode_runtime_changes[0].interface: 'eth0;reboot'"),
+    ([{"interface": "all", "key": "arp_ignore"}], "after"),
+    ([{"interface": "all", "key": "arp_ignore", "after": "one"}], "after"),
+])
+def test_bad_runtime_changes_are_refused(host, changes, fragment):
+    mock = host([])
+    result = run_module({"addresses": ["198.51.100.100"], "check_mode_runtime_changes": changes,
+                         "_ansible_check_mode": True}, AnsibleFailJson)
+    mock.assert_done()
+    assert fragment in result["msg"]
