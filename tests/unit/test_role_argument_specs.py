@@ -157,12 +157,12 @@ def _module_calls(role, tasks_file):
     calls = []
     for task in tasks:
         for key in task:
-            if key.startswith("lvs.realserver.") or key.startswith("ansible.builtin.import_tasks"):
-                if key == "ansible.builtin.import_tasks":
-                    calls.extend(_module_calls(role, task[key].replace("{{ role_path }}/tasks/", "")))
-                else:
-                    state = task[key].get("state") if isinstance(task[key], dict) else None
-                    calls.append((key.split(".")[-1], state))
+            if key in ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks"):
+                included = task[key]["file"] if isinstance(task[key], dict) else task[key]
+                calls.extend(_module_calls(role, included.replace("{{ role_path }}/tasks/", "")))
+            elif key.startswith("lvs.realserver."):
+                state = task[key].get("state") if isinstance(task[key], dict) else None
+                calls.append((key.split(".")[-1], state))
     return calls
 
 
