@@ -157,6 +157,14 @@ def boot_conf(conf, effective):
     return result
 
 
+def boot_source(boot, effective, name, key):
+    """``(file, line)`` that gives ``name``'s ``key`` its boot value (``default``'s for an interface key no file sets)."""
+    if effective[name][key][1] == "default":
+        name = "default"
+    entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(name, key))]
+    return entry["file"], entry["line"]
+
+
 def at_boot(conf, interfaces, mode, expected_vips, judge, effective):
     """The evaluator's verdict over the boot values (same interfaces and VIPs as now)."""
     report = rules.evaluate(boot_conf(conf, effective), interfaces, mode, expected_vips, judge)
@@ -495,15 +503,12 @@ def tun_hazards(conf, interfaces, boot, effective):
             "value cannot undo it and decapsulated packets are dropped" % (live_all, where),
             "set net.ipv4.conf.all.rp_filter = 0 in a sysctl.d file that sorts last (lvs.realserver.arp_sysctl)",
             severity="error", file=all_entry["file"], line=all_entry["line"], interface=rules.TUN_DEVICE))
-    tun_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(rules.TUN_DEVICE, "rp_filter"))]
     tun_value, basis = effective[rules.TUN_DEVICE]["rp_filter"]
     if _breaks_tun(0, tun_value, tunl0):
+        file, line = boot_source(boot, effective, rules.TUN_DEVICE, "rp_filter")
         if basis == "default":
-            default_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key("default", "rp_filter"))]
-            file, line = default_entry["file"], default_entry["line"]
             how = "inherited from net.ipv4.conf.default.rp_filter (%s:%s)" % (file, line)
         else:
-            file, line = tun_entry["file"], tun_entry["line"]
             how = "set by %s:%s" % (file, line)
         found.append(hazard(
             "tunl0_rp_filter_at_boot",
