@@ -9,8 +9,9 @@
 """Pure assembly of ``ansible_facts['lvs_realserver']`` (the arp_facts module).
 
 Everything here is a function of values the module has already read: the
-``/proc`` values, the ``ip -j -d addr`` topology, the sysctl.d tree, and the
-texts of the network managers' configuration files. No I/O.
+``/proc`` values, the ``ip -j -d addr`` topology, the text of ``/proc/net/route``,
+the sysctl.d tree, and the texts of the network managers' configuration files.
+No I/O.
 
 The verdict itself comes from the shared evaluator (``_arp_rules``) and the
 boot values from the shared resolver (``_sysctl_d``); this file only adds:
@@ -20,8 +21,9 @@ boot values from the shared resolver (``_sysctl_d``); this file only adds:
 * ``at_boot``: the evaluator's verdict over the boot values (same VIPs and
   interfaces), i.e. "would this host leak after a reboot?";
 * ``hazards``: configuration that can undo the protection later (a network
-  manager owning ``lo``, ``rp_filter`` breaking TUN, a VIP on an ARP-facing
-  interface, ``/etc/sysctl.conf`` read differently by procps).
+  manager owning ``lo``, ``rp_filter`` breaking TUN, or dropping DR clients'
+  packets when the default route leaves through another interface, a VIP on
+  an ARP-facing interface, ``/etc/sysctl.conf`` read differently by procps).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -518,6 +520,110 @@ def tun_hazards(conf, interfaces, boot, effective):
     return found
 
 
+PROC_NET_ROUTE = "/proc/net/route"
+
+DefaultRoute = namedtuple("DefaultRoute", "interface metric")
+"""An IPv4 default route of the main routing table."""
+
+
+def parse_default_routes(text):
+    """The default routes listed in ``/proc/net/route`` (the kernel lists the main table there).
+
+    Columns: Iface, Destination, Gateway, Flags, RefCnt, Use, Metric (decimal),
+    Mask, ...; a default route has Destination and Mask 00000000. The header and
+    lines that do not parse are skipped, and so are routes without a device
+    (Iface ``*``: unreachable, prohibit, blackhole), which send nothing back.
+    Only the first nexthop of a multipath route is listed there.
+    """
+    routes = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 8 or fields[0] == "*":
+            continue
+        try:
+            destination, metric, mask = int(fields[1], 16), int(fields[6]), int(fields[7], 16)
+        except ValueError:
+            continue
+        if destination == 0 and mask == 0:
+            routes.append(DefaultRoute(fields[0], metric))
+    return routes
+
+
+def preferred_default_interfaces(routes):
+    """Interfaces of the default routes a lookup picks (the lowest metric); empty without a default route."""
+    if not routes:
+        return []
+    best = min(r.metric for r in routes)
+    return sorted(set(r.interface for r in routes if r.metric == best))
+
+
+def rp_filter_drops_asymmetric(effective, numbered):
+    """Whether source validation drops a packet whose route back leaves through another interface.
+
+    Strict mode (exactly 1) always does; loose mode (any other non-zero value)
+    does too on an interface without an IPv4 address (``__fib_validate_source``:
+    ``no_addr`` goes to ``last_resort``, which fails for any non-zero value).
+    """
+    return effective == 1 or (not numbered and effective != 0)
+
+
+def _effective_rp_filter(conf, name):
+    return rules.combine("max", conf.get("all", {}).get("rp_filter"), conf.get(name, {}).get("rp_filter"))
+
+
+def _rp_filter_fix(name, numbered):
+    key = sysctl_d.dotted_key(sysctl_d.conf_key(name, "rp_filter"))
+    if numbered:
+        return ("set %s = 2 (loose) in a sysctl.d file that sorts last, or net.ipv4.conf.all.rp_filter = 2 for "
+                "every interface: the kernel uses max(all, %s), so a 2 on either side beats a 1, while 0 does not"
+                % (key, name))
+    return ("set %s = 0 and net.ipv4.conf.all.rp_filter = 0 (the kernel uses max(all, %s), and without an IPv4 "
+            "address only 0 lets the packet in), or give %s an IPv4 address and use 2" % (key, name, name))
+
+
+def dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effective):
+    """DR: reverse-path filtering that drops clients' packets on an ARP-facing interface the default route avoids.
+
+    The director forwards a client's packet to a VIP unchanged, so it arrives
+    with the client's source on the interface facing the director. If the route
+    back to the client (the default route) leaves through another interface,
+    ``max(all, I).rp_filter`` == 1 drops it (any non-zero value when I has no
+    IPv4 address). Which interfaces VIP traffic arrives on cannot be known, so
+    every ARP-facing interface that carries no preferred default route is
+    checked, now and with the boot values (and today's routes).
+    """
+    routes_out = preferred_default_interfaces(default_routes or [])
+    if not routes_out:
+        return []
+    after_boot = boot_conf(conf, effective)
+    by_name = dict((iface.name, iface) for iface in interfaces)
+    found = []
+    for name in report["arp_facing"]:
+        if name in routes_out:
+            continue
+        numbered = any(a.family == "inet" for a in by_name[name].addresses)
+        now, at_next_boot = _effective_rp_filter(conf, name), _effective_rp_filter(after_boot, name)
+        drops_at_boot = rp_filter_drops_asymmetric(at_next_boot, numbered)
+        if not (rp_filter_drops_asymmetric(now, numbered) or drops_at_boot):
+            continue
+        file, line = None, None
+        if drops_at_boot:
+            blamed = "all" if after_boot["all"].get("rp_filter", 0) >= after_boot[name].get("rp_filter", 0) else name
+            file, line = boot_source(boot, effective, blamed, "rp_filter")
+        filtering = "strict reverse-path filtering on %s" % name if numbered else (
+            "reverse-path filtering on %s, which has no IPv4 address (so even loose mode drops)" % name)
+        found.append(hazard(
+            "dr_rp_filter_asymmetric",
+            "%s: max(all, %s).rp_filter is %s now and %s after the next boot%s, while the default route leaves "
+            "through %s, so a client's packet to a VIP that arrives on %s (as the director forwards it) is "
+            "dropped: the route back to the client does not leave through %s" % (
+                filtering, name, now, at_next_boot, " (%s:%s)" % (file, line) if file else "",
+                " and ".join(routes_out), name, name),
+            _rp_filter_fix(name, numbered),
+            file=file, line=line, interface=name))
+    return found
+
+
 def sysctl_conf_hazards(systemd, procps, names):
     """Keys that procps ``sysctl --system`` resolves differently because it reads /etc/sysctl.conf last."""
     found = []
@@ -563,7 +669,7 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None):
+             unreadable=(), collected_at=None, default_routes=None):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
@@ -590,6 +696,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     hazards.extend(vip_hazards(report, interfaces, expected_vips))
     if mode == "tun":
         hazards.extend(tun_hazards(conf, interfaces, boot, effective))
+    else:
+        hazards.extend(dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effective))
     if sysctl_conf_text is not None:
         procps = sysctl_d.resolve(sysctl_d.boot_files(list(candidates), sysctl_conf_text))
         hazards.extend(sysctl_conf_hazards(systemd, procps, names))

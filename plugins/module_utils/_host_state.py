@@ -9,7 +9,7 @@
 """Thin I/O edges the modules share to read a host: its interfaces, its ARP values, its configuration files.
 
 One ``ip -j -d addr show`` process gives the topology; /proc/sys gives the
-running values; the sysctl.d, networkd, netplan and NetworkManager files give
+running values; /proc/net/route the default routes; the sysctl.d, networkd, netplan and NetworkManager files give
 the boot state and the hazards. Every path is read below ``root`` (``/`` on a
 host; unit tests point it at a fake tree). ``gather_facts`` turns what was
 read into ``ansible_facts['lvs_realserver']`` with the one evaluator.
@@ -112,8 +112,23 @@ def read_networkd_dropins(root, units, unreadable):
     return dropins
 
 
+def read_default_routes(root, unreadable):
+    """The default routes of the main table from /proc/net/route; None when it cannot be read (not judged then).
+
+    A missing file (a tree without IPv4, or a test's fake root) is not
+    reported; an unreadable one is collected in ``unreadable``.
+    """
+    try:
+        text = read_text(under(root, _facts.PROC_NET_ROUTE))
+    except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) != errno.ENOENT:
+            unreadable.append(_facts.PROC_NET_ROUTE)
+        return None
+    return _facts.parse_default_routes(text)
+
+
 def read_fact_sources(root="/"):
-    """The configuration files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments."""
+    """The files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments."""
     unreadable = []
     networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
     return dict(
@@ -123,6 +138,7 @@ def read_fact_sources(root="/"):
         networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
         netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
         nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
+        default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
     )
 

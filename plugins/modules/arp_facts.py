@@ -25,8 +25,9 @@ description:
     value differs (drift), and the verdict the same evaluator gives for the boot values.
   - Reports hazards that would undo the protection later, with the file, the line and a one-line
     fix each; see RV(ansible_facts.lvs_realserver.hazards).
-  - Read-only. One C(ip -j -d addr show) process, reads under C(/proc/sys) and configuration files,
-    no per-key subprocess. Identical under check mode. Needs no facts from M(ansible.builtin.setup).
+  - Read-only. One C(ip -j -d addr show) process, reads under C(/proc/sys), C(/proc/net/route) and
+    configuration files, no per-key subprocess. Identical under check mode. Needs no facts from
+    M(ansible.builtin.setup).
   - Works without parameters, so it can be a facts module run by C(gather_facts); see the examples.
 author:
   - lvs.realserver developers (@lvs-realserver)
@@ -83,6 +84,8 @@ notes:
     C(ansible.cfg), or C(ANSIBLE_FACTS_MODULES=ansible.builtin.setup,lvs.realserver.arp_facts), or the
     C(ansible_facts_modules) variable. Facts are read as C(ansible_facts['lvs_realserver']); nothing
     relies on injected C(ansible_*) variables.
+  - The default routes come from C(/proc/net/route), which lists the main table only and the first
+    nexthop of a multipath route; policy routing rules are not followed.
   - NetworkManager keyfiles are only readable by root; without root those hazards are reported as
     not checked in RV(ansible_facts.lvs_realserver.warnings).
 seealso:
@@ -278,7 +281,12 @@ ansible_facts:
               (V(error), V(warning), V(info)), C(file), C(line), C(interface), C(message) and C(fix).
             - Codes are V(networkd_manages_lo), V(netplan_lists_lo), V(networkmanager_loopback_profile),
               V(vip_on_arp_interface), V(all_rp_filter_breaks_tun), V(tunl0_rp_filter_at_boot),
-              V(sysctl_conf_overrides), V(sysctl_bad_value).
+              V(dr_rp_filter_asymmetric), V(sysctl_conf_overrides), V(sysctl_bad_value).
+            - V(dr_rp_filter_asymmetric) (DR mode, a warning) names an ARP-facing interface whose
+              C(max(all, interface).rp_filter) is 1, now or after the next boot, while the preferred IPv4
+              default route of the main table leaves through another interface; a client's packet to a VIP
+              that arrives there is dropped. Without an IPv4 address on the interface any non-zero value
+              drops it. Not reported when there is no default route or C(/proc/net/route) is unreadable.
           type: list
           elements: dict
           sample:

@@ -561,6 +561,133 @@ def test_no_tun_hazards_in_dr_mode():
     assert not [h for h in report["hazards"] if "rp_filter" in h["code"]]
 
 
+# --------------------------------------------------------------------------
+# hazards: DR, strict rp_filter where the default route leaves through another interface
+# --------------------------------------------------------------------------
+
+ROUTE_HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\n"
+
+
+def route_line(iface, destination="00000000", mask="00000000", metric=0, gateway="017100CB", flags="0003"):
+    """One /proc/net/route line (addresses in host byte order, as the kernel prints them)."""
+    return "%s\t%s\t%s\t%s\t0\t0\t%d\t%s\t0\t0\t0\n" % (iface, destination, gateway, flags, metric, mask)
+
+
+@pytest.mark.parametrize("text, routes", [
+    ("", []),
+    (ROUTE_HEADER, []),
+    (ROUTE_HEADER + route_line("eth1"), [("eth1", 0)]),
+    (ROUTE_HEADER + route_line("eth0", "00640033", "00FFFFFF", gateway="00000000", flags="0001") + route_line("eth1"),
+     [("eth1", 0)]),
+    (ROUTE_HEADER + route_line("eth1", metric=100) + route_line("eth0", metric=200), [("eth1", 100), ("eth0", 200)]),
+    (ROUTE_HEADER + route_line("eth0", mask="FFFFFFFF"), []),  # 0.0.0.0/32 is no default route
+    (ROUTE_HEADER + route_line("*", gateway="00000000", flags="0201"), []),  # unreachable default: no device
+    (route_line("eth0.100"), [("eth0.100", 0)]),  # no header
+    (ROUTE_HEADER + "eth0\t00000000\n" + "garbage\n\n" + "eth0\tzz000000\t0\t0003\t0\t0\t0\t00000000\n"
+     + "eth0\t00000000\t0\t0003\t0\t0\tx\t00000000\n" + route_line("eth1"), [("eth1", 0)]),
+])
+def test_parse_default_routes(text, routes):
+    assert facts.parse_default_routes(text) == [facts.DefaultRoute(*r) for r in routes]
+
+
+@pytest.mark.parametrize("routes, preferred", [
+    ([], []),
+    ([("eth1", 0)], ["eth1"]),
+    ([("eth0", 200), ("eth1", 100)], ["eth1"]),  # the lookup takes the lowest metric
+    ([("eth1", 100), ("eth0", 100), ("eth1", 100)], ["eth0", "eth1"]),
+])
+def test_preferred_default_interfaces(routes, preferred):
+    assert facts.preferred_default_interfaces([facts.DefaultRoute(*r) for r in routes]) == preferred
+
+
+def two_nics(numbered=True, **values):
+    """eth0 faces the director, eth1 the router; ``values``: rp_filter per all/eth0/eth1."""
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2, "rp_filter": values.get("all", 0)},
+                   eth0={"rp_filter": values.get("eth0", 0)}, eth1={"rp_filter": values.get("eth1", 0)})
+    return conf, [lo(VIP), nic("eth0", RIP if numbered else None), nic("eth1", "203.0.113.21")]
+
+
+def defaults(*routes):
+    return [facts.DefaultRoute(*r) if isinstance(r, tuple) else facts.DefaultRoute(r, 0) for r in routes]
+
+
+def rp_hazards(report):
+    return [h for h in report["hazards"] if h["code"] == "dr_rp_filter_asymmetric"]
+
+
+@pytest.mark.parametrize("values, routes, numbered, mode, flagged", [
+    ({"eth0": 1}, ["eth1"], True, "dr", ["eth0"]),  # asymmetric, strict
+    ({"eth0": 1}, ["eth0"], True, "dr", []),  # symmetric
+    ({"eth0": 2}, ["eth1"], True, "dr", []),  # loose
+    ({"eth0": 7}, ["eth1"], True, "dr", []),  # any other non-zero value is loose too
+    ({"all": 1}, ["eth1"], True, "dr", ["eth0"]),  # max rule: all=1 with eth0=0; eth1 carries the route
+    ({"all": -1, "eth0": 1}, ["eth1"], True, "dr", ["eth0"]),
+    ({"all": 1, "eth0": 2}, ["eth1"], True, "dr", []),  # max(1, 2) = 2: the interface's 2 wins
+    ({"all": 1}, ["wg0"], True, "dr", ["eth0", "eth1"]),  # the route leaves through a non-ARP interface
+    ({"eth0": 1}, ["eth1"], True, "tun", []),  # TUN traffic arrives on tunl0 (rule 9)
+    ({"all": 1}, [], True, "dr", []),  # no default route
+    ({"eth0": 1}, [("eth1", 100), ("eth0", 200)], True, "dr", ["eth0"]),  # the lookup takes eth1
+    ({"all": 1}, [("eth1", 100), ("eth0", 100)], True, "dr", []),  # both carry a preferred default route
+    ({"eth0": 2}, ["eth1"], False, "dr", ["eth0"]),  # no IPv4 address: loose drops too
+    ({"all": 0}, ["eth1"], False, "dr", []),
+])
+def test_dr_rp_filter_asymmetric(values, routes, numbered, mode, flagged):
+    conf, interfaces = two_nics(numbered, **values)
+    report = run(conf, interfaces, mode=mode, default_routes=defaults(*routes))
+    assert [h["interface"] for h in rp_hazards(report)] == flagged
+
+
+def test_dr_rp_filter_hazard_is_a_warning_with_a_fix_and_leaves_the_verdict_alone():
+    conf, interfaces = two_nics(all=1)
+    report = run(conf, interfaces, default_routes=defaults("eth1"))
+    assert report["compliant"] is True and report["state"] == "compliant"
+    assert report["compliant"] == run(conf, interfaces)["compliant"]
+    found = rp_hazards(report)
+    assert len(found) == 1 and report["hazard_count"] == 1
+    assert (found[0]["severity"], found[0]["interface"], found[0]["file"], found[0]["line"]) == (
+        "warning", "eth0", None, None)
+    assert found[0]["message"].startswith(
+        "strict reverse-path filtering on eth0: max(all, eth0).rp_filter is 1 now and 0 after the next boot, "
+        "while the default route leaves through eth1")
+    assert found[0]["fix"].startswith("set net.ipv4.conf.eth0.rp_filter = 2 (loose)")
+    assert "max(all, eth0), so a 2 on either side beats a 1, while 0 does not" in found[0]["fix"]
+
+
+def test_dr_rp_filter_fix_for_an_unnumbered_interface_and_a_dotted_name():
+    conf = conf_of({"arp_ignore": 1, "arp_announce": 2}, **{"eth0.100": {"rp_filter": 2}, "eth1": {}})
+    interfaces = [lo(VIP), nic("eth0.100", None), nic("eth1", "203.0.113.21")]
+    found = rp_hazards(run(conf, interfaces, default_routes=defaults("eth1")))
+    assert "which has no IPv4 address (so even loose mode drops)" in found[0]["message"]
+    assert found[0]["fix"].startswith(
+        "set net.ipv4.conf.eth0/100.rp_filter = 0 and net.ipv4.conf.all.rp_filter = 0")
+
+
+@pytest.mark.parametrize("text, live, line, blamed", [
+    ("net.ipv4.conf.all.rp_filter = 1\n", {}, 1, "all"),
+    ("net.ipv4.conf.default.rp_filter = 1\n", {}, 1, "default"),  # eth0 inherits default at boot
+    ("\nnet.ipv4.conf.eth0.rp_filter = 1\n", {}, 2, "eth0"),
+    ("net.ipv4.conf.*.rp_filter = 2\n", {"eth0": 1}, None, None),  # drops now only: fixed at boot
+])
+def test_dr_rp_filter_hazard_at_the_next_boot(text, live, line, blamed):
+    conf, interfaces = two_nics(**live)
+    report = run(conf, interfaces, candidates=[cand(ETC, "30-rpf.conf", text)], default_routes=defaults("eth1"))
+    found = rp_hazards(report)
+    assert [h["interface"] for h in found] == ["eth0"]
+    if line is None:
+        assert (found[0]["file"], found[0]["line"]) == (None, None)
+        assert "is 1 now and 2 after the next boot," in found[0]["message"]
+    else:
+        assert (found[0]["file"], found[0]["line"]) == (ETC + "/30-rpf.conf", line)
+        assert "is 0 now and 1 after the next boot (%s/30-rpf.conf:%d)" % (ETC, line) in found[0]["message"]
+        assert report["boot"]["net.ipv4.conf.%s.rp_filter" % blamed]["file"] == ETC + "/30-rpf.conf"
+
+
+def test_dr_rp_filter_checks_only_the_judged_interfaces():
+    conf, interfaces = two_nics(all=1)
+    assert rp_hazards(run(conf, interfaces, judge=["eth1"], default_routes=defaults("eth0"))) != []
+    assert rp_hazards(run(conf, interfaces, judge=["eth1"], default_routes=defaults("eth1"))) == []
+
+
 def test_etc_sysctl_conf_read_last_by_procps_is_a_hazard():
     candidates = [cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
     report = run(candidates=candidates, sysctl_conf_text="# local\nnet.ipv4.conf.all.arp_ignore = 0\n")

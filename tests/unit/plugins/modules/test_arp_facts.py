@@ -222,6 +222,44 @@ def test_unlistable_directory_is_a_warning(root, monkeypatch):
     assert "/etc/NetworkManager/system-connections: not readable, hazards there are not checked" in facts["warnings"]
 
 
+PROC_NET_ROUTE = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\n"
+    "br0\t00000000\t017100CB\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    "eth0\t00643336\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+)
+
+
+def test_dr_rp_filter_hazard_from_proc_net_route(root, monkeypatch):
+    write(root, "/proc/net/route", PROC_NET_ROUTE)
+    write_proc(root, {"eth0": {"rp_filter": 1}})
+    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    assert [(h["code"], h["interface"], h["severity"]) for h in facts["hazards"]] == [
+        ("dr_rp_filter_asymmetric", "eth0", "warning")]
+    assert "the default route leaves through br0" in facts["hazards"][0]["message"]
+    assert facts["compliant"] is True
+    write_proc(root, {"eth0": {"rp_filter": 2}})
+    assert facts_of(run_module(monkeypatch=monkeypatch)[0])["hazards"] == []
+
+
+def test_unreadable_proc_net_route_is_a_warning_and_no_hazard(root, monkeypatch):
+    path = write(root, "/proc/net/route", PROC_NET_ROUTE)
+    write_proc(root, {"eth0": {"rp_filter": 1}})
+    real = _host_state.read_text
+
+    def deny(full):
+        if full == path:
+            raise IOError(13, "Permission denied")
+        return real(full)
+    monkeypatch.setattr(_host_state, "read_text", deny)
+    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    assert facts["hazards"] == []
+    assert "/proc/net/route: not readable, hazards there are not checked" in facts["warnings"]
+    monkeypatch.setattr(_host_state, "read_text", real)
+    os.unlink(path)  # missing (a fake tree): nothing to warn about
+    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    assert facts["hazards"] == [] and not [w for w in facts["warnings"] if "/proc/net/route" in w]
+
+
 def test_tun_mode_with_expected_vips_and_judged_interfaces(root, monkeypatch):
     write_proc(root, {"tunl0": {"rp_filter": 2}})
     args = {"mode": "tun", "vips": ["198.51.100.100/32", "198.51.100.101"], "interfaces": ["eth0"]}
