@@ -577,7 +577,7 @@ def route_line(iface, destination="00000000", mask="00000000", metric=0, gateway
     ("", []),
     (ROUTE_HEADER, []),
     (ROUTE_HEADER + route_line("eth1"), [("eth1", 0)]),
-    (ROUTE_HEADER + route_line("eth0", "00640033", "00FFFFFF", gateway="00000000", flags="0001") + route_line("eth1"),
+    (ROUTE_HEADER + route_line("eth0", "006433C6", "00FFFFFF", gateway="00000000", flags="0001") + route_line("eth1"),
      [("eth1", 0)]),
     (ROUTE_HEADER + route_line("eth1", metric=100) + route_line("eth0", metric=200), [("eth1", 100), ("eth0", 200)]),
     (ROUTE_HEADER + route_line("eth0", mask="FFFFFFFF"), []),  # 0.0.0.0/32 is no default route

@@ -195,8 +195,8 @@ def test_dev_null_link_masks_a_network_file(root, monkeypatch):
     assert facts["hazards"] == []
 
 
-def test_unreadable_files_are_warnings_not_failures(root, monkeypatch):
-    path = write(root, "/etc/NetworkManager/system-connections/lo.nmconnection", "[connection]\ntype=loopback\n")
+def deny_reading(monkeypatch, path):
+    """``_host_state.read_text`` fails with EACCES for ``path``; returns the real one."""
     real = _host_state.read_text
 
     def deny(full):
@@ -204,6 +204,12 @@ def test_unreadable_files_are_warnings_not_failures(root, monkeypatch):
             raise IOError(13, "Permission denied")
         return real(full)
     monkeypatch.setattr(_host_state, "read_text", deny)
+    return real
+
+
+def test_unreadable_files_are_warnings_not_failures(root, monkeypatch):
+    deny_reading(monkeypatch, write(root, "/etc/NetworkManager/system-connections/lo.nmconnection",
+                                    "[connection]\ntype=loopback\n"))
     facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
     assert facts["hazards"] == []
     assert "/etc/NetworkManager/system-connections/lo.nmconnection: not readable, hazards there are not checked" in facts["warnings"]
@@ -225,7 +231,7 @@ def test_unlistable_directory_is_a_warning(root, monkeypatch):
 PROC_NET_ROUTE = (
     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\n"
     "br0\t00000000\t017100CB\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-    "eth0\t00643336\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "eth0\t006433C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
 )
 
 
@@ -244,13 +250,7 @@ def test_dr_rp_filter_hazard_from_proc_net_route(root, monkeypatch):
 def test_unreadable_proc_net_route_is_a_warning_and_no_hazard(root, monkeypatch):
     path = write(root, "/proc/net/route", PROC_NET_ROUTE)
     write_proc(root, {"eth0": {"rp_filter": 1}})
-    real = _host_state.read_text
-
-    def deny(full):
-        if full == path:
-            raise IOError(13, "Permission denied")
-        return real(full)
-    monkeypatch.setattr(_host_state, "read_text", deny)
+    real = deny_reading(monkeypatch, path)
     facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
     assert facts["hazards"] == []
     assert "/proc/net/route: not readable, hazards there are not checked" in facts["warnings"]
