@@ -34,6 +34,7 @@ Helper API (see the docstrings):
     arp_probe(client_ns, iface, target_ip, sender_ip) -> ("REPLY", mac) | ("NOREPLY", None)
     arp_probe_macs(...) -> list[str]
     arp_sender_for_traffic(rs_ns, client_ns, src_ip, dst_ip, ...) -> str | None
+    capture_first(ns, iface, bpf, action, timeout=2.0) -> str | None   (tcpdump -c 1 around action())
     run_module(ns, fqcn, args, check=False, diff=False, method="direct"|"ansible", ...)
         -> ModuleResult (a dict with .status/.rc/.stdout/.stderr/.argv)
     load_sysctl_config(ns, tool="sysctl") -> CompletedProcess   (guarded sysctl --system)
@@ -709,28 +710,16 @@ _UDP_SEND = ("import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM
              "s.bind((sys.argv[1],0));s.sendto(b'lvst',(sys.argv[2],9))")
 
 
-def arp_sender_for_traffic(rs_ns: str, client_ns: str, src_ip: str, dst_ip: str,
-                           client_iface: str = "eth0", timeout: float = 2.0,
-                           send_argv=None) -> str | None:
-    """Which sender address does ``rs_ns`` put in its ARP request when it
-    sends traffic from ``src_ip`` to ``dst_ip``?
-
-    Flushes both neighbour caches, starts ``tcpdump`` in ``client_ns`` on
-    ``client_iface`` for the first ARP request whose target is ``dst_ip``
-    and waits until it is listening, then makes ``rs_ns`` send one UDP
-    datagram bound to ``src_ip`` to ``dst_ip`` port 9 (the equivalent of
-    ``ping -I src_ip dst_ip``; ping is not installed here), or runs
-    ``send_argv`` in ``rs_ns`` instead.  Returns the
-    ``tell`` address (e.g. the VIP when it leaks, the RIP when
-    arp_announce protects, ``0.0.0.0``), or None when no request was seen
-    within ``timeout`` seconds.  The capture is always killed (its pid).
+def capture_first(ns: str, iface: str, bpf: str, action, timeout: float = 2.0) -> str | None:
+    """Start ``tcpdump -c 1`` on ``iface`` in ``ns`` for the first packet
+    matching the filter ``bpf``, wait until it is listening, call
+    ``action()``, and return tcpdump's output (the packet's line), or None
+    when no such packet came within ``timeout`` seconds.  The capture is
+    always killed (its pid).
     """
-    flush_neigh(rs_ns)
-    flush_neigh(client_ns)
-    flt = f"arp[6:2] = 1 and arp[24:4] = {_ip_to_hex(dst_ip)}"
     cap = subprocess.Popen(
-        ns_argv(client_ns, ["tcpdump", "-l", "-n", "--immediate-mode", "-i", client_iface,
-                            "-c", "1", flt], isolate_sysctl_dirs=False),
+        ns_argv(ns, ["tcpdump", "-l", "-n", "--immediate-mode", "-i", iface, "-c", "1", bpf],
+                isolate_sysctl_dirs=False),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     try:
         # Wait for "listening on" with raw os.read: select() on a buffered
@@ -747,20 +736,43 @@ def arp_sender_for_traffic(rs_ns: str, client_ns: str, src_ip: str, dst_ip: str,
                 if not chunk:
                     raise LabError(f"tcpdump exited rc={cap.wait()}: {err!r}")
                 err += chunk
-        send = send_argv or [SYSTEM_PYTHON, "-I", "-c", _UDP_SEND, src_ip, dst_ip]
-        ns_exec(rs_ns, send, isolate_sysctl_dirs=False, check=False, timeout=10)
+        action()
         try:
             out = cap.communicate(timeout=timeout)[0]
         except subprocess.TimeoutExpired:
             return None
-        m = re.search(r"who-has (\S+) tell (\S+?),", out.decode(errors="replace"))
-        return m.group(2) if m else None
+        return out.decode(errors="replace")
     finally:
         if cap.poll() is None:
             cap.kill()
         cap.wait(timeout=5)
         for f in (cap.stdout, cap.stderr):
             f.close()
+
+
+def arp_sender_for_traffic(rs_ns: str, client_ns: str, src_ip: str, dst_ip: str,
+                           client_iface: str = "eth0", timeout: float = 2.0,
+                           send_argv=None) -> str | None:
+    """Which sender address does ``rs_ns`` put in its ARP request when it
+    sends traffic from ``src_ip`` to ``dst_ip``?
+
+    Flushes both neighbour caches, captures (:func:`capture_first`) in
+    ``client_ns`` on ``client_iface`` the first ARP request whose target is
+    ``dst_ip``, while ``rs_ns`` sends one UDP datagram bound to ``src_ip`` to
+    ``dst_ip`` port 9 (the equivalent of ``ping -I src_ip dst_ip``; ping is
+    not installed here), or runs ``send_argv`` in ``rs_ns`` instead.
+    Returns the ``tell`` address (e.g. the VIP when it leaks, the RIP when
+    arp_announce protects, ``0.0.0.0``), or None when no request was seen
+    within ``timeout`` seconds.
+    """
+    flush_neigh(rs_ns)
+    flush_neigh(client_ns)
+    flt = f"arp[6:2] = 1 and arp[24:4] = {_ip_to_hex(dst_ip)}"
+    send = send_argv or [SYSTEM_PYTHON, "-I", "-c", _UDP_SEND, src_ip, dst_ip]
+    out = capture_first(client_ns, client_iface, flt, timeout=timeout, action=lambda: ns_exec(
+        rs_ns, send, isolate_sysctl_dirs=False, check=False, timeout=10))
+    m = re.search(r"who-has (\S+) tell (\S+?),", out or "")
+    return m.group(2) if m else None
 
 
 # --------------------------------------------------------------------------
