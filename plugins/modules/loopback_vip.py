@@ -450,7 +450,7 @@ def build_module():
             require_arp_protection=dict(type="bool", default=True),
             check_mode_runtime_changes=dict(type="list", elements="dict", default=[], options=dict(
                 interface=dict(type="str", required=True),
-                key=dict(type="str", required=True),
+                key=dict(type="str", required=True, no_log=False),
                 after=dict(type="int", required=True),
                 name=dict(type="str"),
                 before=dict(type="int"),
