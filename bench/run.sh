@@ -4,7 +4,7 @@
 #
 # The benchmark (./tasks bench [ARGS]): converge and compliance cost per host,
 # lvs.realserver against what peers do. ARGS go to bench/lvsrs_bench.py:
-#   ./tasks bench                  full run: N=1,10,40, 5 pairs, forks 10 (about 40 min on 2 busy CPUs)
+#   ./tasks bench                  full run: N=1,10,40, 5 pairs, forks 10 (about 25 min on 2 busy CPUs)
 #   ./tasks bench --smoke          N=2, 1 pair: proves it still works (about 35 s)
 #   ./tasks bench --hosts 1,10 --pairs 3 --forks 5 --workloads facts,compliance
 # Needs root, podman and the offline Debian 12 image (built here if missing,
