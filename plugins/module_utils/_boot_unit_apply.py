@@ -68,12 +68,14 @@ def fail_systemctl(module, systemctl, argv, rc, out, err, result):
 
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
-             enabled=True, start=True):
+             enabled=True, start=True, outer=None):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
     (``_vip_plan.validate``); in check mode nothing is written or run but
-    the status queries. Warnings go through ``module.warn``.
+    the status queries. Warnings go through ``module.warn``. ``outer``: the
+    calling module's own result (what it already did), which a failed
+    systemctl call then reports, with the unit's fields under ``boot_unit``.
     """
     if state == "present":
         wanted = boot.desired_files(list(vips), device, scope, label, mode, python,
@@ -112,18 +114,25 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
 
     if state == "absent":
         # stop (which removes the VIPs) and disable while the unit file still exists, reload after
-        run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], result)
+        run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], failure_fields(result, outer))
         for path in removals:
             os.unlink(path)
         remove_owned_dirs()
-        run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], result)
+        run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         return result
     for path in writes:
         files.write_atomic(module, path, wanted[path][0], wanted[path][1])
     for path in removals:
         os.unlink(path)
-    run_verbs(module, systemctl, verbs, result)
+    run_verbs(module, systemctl, verbs, failure_fields(result, outer))
     return result
+
+
+def failure_fields(result, outer):
+    """What a failure reports: the unit's result, or the caller's with the unit's under ``boot_unit``."""
+    if outer is None:
+        return result
+    return dict(outer, boot_unit=result, changed=bool(outer.get("changed") or result["changed"]))
 
 
 def remove_owned_dirs():

@@ -581,7 +581,7 @@ def finish(module, result, desired, conf, interfaces_now):
     if params["boot_unit"]:
         unit = _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["boot_unit_python"])
+            desired["label"], params["mode"], params["boot_unit_python"], outer=result)
         unit_diff = unit.pop("diff", [])
         if module._diff:
             result["diff"] = [result["diff"]] + unit_diff

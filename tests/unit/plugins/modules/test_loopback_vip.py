@@ -606,3 +606,16 @@ def test_bad_runtime_changes_are_refused(host, changes, fragment):
                          "_ansible_check_mode": True}, AnsibleFailJson)
     mock.assert_done()
     assert fragment in result["msg"]
+
+
+def test_a_failed_unit_start_still_reports_the_vips_it_added(host, monkeypatch):
+    """The VIPs are up when systemctl start fails: the failure says so (changed, added), with the unit's fields."""
+    FakeFiles(monkeypatch)
+    journal = (["/testbin/journalctl", "--no-pager", "-n", "20", "-u", UNIT], (0, "REFUSED: eth0 arp_ignore\n", ""))
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK)] + systemctl_status(False, False)
+                + INSTALL[:2] + [([SYSTEMCTL, "start", UNIT], (1, "", "Job failed")), journal])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True}, AnsibleFailJson)
+    mock.assert_done()
+    assert "start lvs-realserver-vips.service failed" in result["msg"] and "REFUSED" in result["msg"]
+    assert result["changed"] is True and result["added"] == ["198.51.100.100/32"]
+    assert result["boot_unit"]["systemctl"][-1] == ["start", UNIT]
