@@ -11,6 +11,7 @@ checks can fail at all.
 import ipaddress
 import json
 import os
+import time
 
 import yaml
 
@@ -52,12 +53,22 @@ def arp_facing(host):
     return [n for n in names if n not in ("all", "default", "lo")]
 
 
-def unit_journal(host):
-    """The journal of the unit's current invocation (this boot's start attempt)."""
-    invocation = host.check_output("systemctl show -P InvocationID %s", UNIT).strip()
-    if not invocation:
-        return ""
-    return host.run("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=%s", invocation).stdout
+def unit_journal(host, attempts=10):
+    """The journal of the unit's current invocation (this boot's start attempt).
+
+    Right after a boot journald may not have written the unit's lines yet
+    (seen once on Debian 13: an empty journal for a unit that had failed), so
+    ask it to sync and look again for a few seconds before giving up.
+    """
+    for _ in range(attempts):
+        invocation = host.check_output("systemctl show -P InvocationID %s", UNIT).strip()
+        if invocation:
+            host.run("journalctl --sync")
+            text = host.run("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=%s", invocation).stdout
+            if text.strip():
+                return text
+        time.sleep(1)
+    return ""
 
 
 def check_dropin(host, cfg):
