@@ -54,19 +54,23 @@ def arp_facing(host):
 
 
 def unit_journal(host, attempts=10):
-    """The journal of the unit's current invocation (this boot's start attempt).
+    """The unit's journal for this boot: its current invocation's lines, else every line of the unit since boot.
 
-    Right after a boot journald may not have written the unit's lines yet
-    (seen once on Debian 13: an empty journal for a unit that had failed), so
-    ask it to sync and look again for a few seconds before giving up.
+    Right after a boot journald may not have written the lines yet, and on
+    Debian 13 the invocation match once came back empty for a unit that had
+    failed as expected: sync, fall back to the unit's lines of this boot
+    (``-b``: the restart is a real boot), and retry for a few seconds.
     """
     for _ in range(attempts):
+        host.run("journalctl --sync")
         invocation = host.check_output("systemctl show -P InvocationID %s", UNIT).strip()
         if invocation:
-            host.run("journalctl --sync")
             text = host.run("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=%s", invocation).stdout
             if text.strip():
                 return text
+        text = host.run("journalctl --no-pager -o cat -b -u %s", UNIT).stdout
+        if text.strip():
+            return text
         time.sleep(1)
     return ""
 
