@@ -61,7 +61,7 @@ def unit_journal(host, attempts=10):
     failed as expected: sync, fall back to the unit's lines of this boot
     (``-b``: the restart is a real boot), and retry for a few seconds.
     """
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         host.run("journalctl --sync")
         invocation = host.check_output("systemctl show -P InvocationID %s", UNIT).strip()
         if invocation:
