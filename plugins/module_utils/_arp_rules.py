@@ -344,6 +344,27 @@ def _vip_violations(vips, interfaces, facing, expected_vips, mode):
     return violations
 
 
+def has_ipv4(iface):
+    return any(a.family == "inet" for a in iface.addresses)
+
+
+def effective_rp_filter(conf, name):
+    """``max(all, name).rp_filter``, the value the kernel's source validation uses."""
+    return combine("max", conf.get("all", {}).get("rp_filter"), conf.get(name, {}).get("rp_filter"))
+
+
+def rp_filter_drops_asymmetric(effective, numbered):
+    """Whether source validation drops a packet whose route back leaves through another interface.
+
+    Strict mode (exactly 1) always does; loose mode (any other non-zero value)
+    does too on an interface without an IPv4 address (``__fib_validate_source``:
+    ``no_addr`` goes to ``last_resort``, which fails for any non-zero value).
+    That is why TUN needs 0 on an unnumbered tunl0 and DR must not be strict
+    on an interface the default route avoids.
+    """
+    return effective == 1 or (not numbered and effective != 0)
+
+
 def _tun_violations(tunl0, conf):
     if tunl0 is None:
         return [_violation("tun_device_missing", TUN_DEVICE, None, "present", "absent",
@@ -353,9 +374,9 @@ def _tun_violations(tunl0, conf):
     if not tunl0.up:
         violations.append(_violation("tun_device_down", TUN_DEVICE, None, "up", "down", "ip link set tunl0 up",
                                      "tunl0 only receives IPIP packets while it is up"))
-    effective = combine("max", conf.get("all", {}).get("rp_filter"), conf.get(TUN_DEVICE, {}).get("rp_filter"))
-    numbered = any(a.family == "inet" for a in tunl0.addresses)
-    if (numbered and effective == 1) or (not numbered and effective != 0):
+    effective = effective_rp_filter(conf, TUN_DEVICE)
+    numbered = has_ipv4(tunl0)
+    if rp_filter_drops_asymmetric(effective, numbered):
         expected = "not 1" if numbered else 0
         violations.append(_violation(
             "tun_rp_filter", TUN_DEVICE, "rp_filter", expected, effective,

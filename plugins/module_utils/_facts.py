@@ -483,10 +483,8 @@ def _tunl0_stand_in(interfaces):
 
 
 def _breaks_tun(all_value, tunl0_value, tunl0):
-    """Whether max(all, tunl0).rp_filter drops decapsulated packets (the shared evaluator decides)."""
-    conf = {"all": {"rp_filter": all_value or 0}, "default": {}, rules.TUN_DEVICE: {"rp_filter": tunl0_value or 0}}
-    report = rules.evaluate(conf, [tunl0._replace(up=True)], "tun")
-    return any(v["code"] == "tun_rp_filter" for v in report["violations"])
+    """Whether max(all, tunl0).rp_filter drops decapsulated packets (the evaluator's tun_rp_filter rule)."""
+    return rules.rp_filter_drops_asymmetric(rules.combine("max", all_value, tunl0_value), rules.has_ipv4(tunl0))
 
 
 def tun_hazards(conf, interfaces, boot, effective):
@@ -557,20 +555,6 @@ def preferred_default_interfaces(routes):
     return sorted(set(r.interface for r in routes if r.metric == best))
 
 
-def rp_filter_drops_asymmetric(effective, numbered):
-    """Whether source validation drops a packet whose route back leaves through another interface.
-
-    Strict mode (exactly 1) always does; loose mode (any other non-zero value)
-    does too on an interface without an IPv4 address (``__fib_validate_source``:
-    ``no_addr`` goes to ``last_resort``, which fails for any non-zero value).
-    """
-    return effective == 1 or (not numbered and effective != 0)
-
-
-def _effective_rp_filter(conf, name):
-    return rules.combine("max", conf.get("all", {}).get("rp_filter"), conf.get(name, {}).get("rp_filter"))
-
-
 def _rp_filter_fix(name, numbered):
     key = sysctl_d.dotted_key(sysctl_d.conf_key(name, "rp_filter"))
     if numbered:
@@ -601,10 +585,10 @@ def dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effecti
     for name in report["arp_facing"]:
         if name in routes_out:
             continue
-        numbered = any(a.family == "inet" for a in by_name[name].addresses)
-        now, at_next_boot = _effective_rp_filter(conf, name), _effective_rp_filter(after_boot, name)
-        drops_at_boot = rp_filter_drops_asymmetric(at_next_boot, numbered)
-        if not (rp_filter_drops_asymmetric(now, numbered) or drops_at_boot):
+        numbered = rules.has_ipv4(by_name[name])
+        now, at_next_boot = rules.effective_rp_filter(conf, name), rules.effective_rp_filter(after_boot, name)
+        drops_at_boot = rules.rp_filter_drops_asymmetric(at_next_boot, numbered)
+        if not (rules.rp_filter_drops_asymmetric(now, numbered) or drops_at_boot):
             continue
         file, line = None, None
         if drops_at_boot:
