@@ -12,6 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts as facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
@@ -192,7 +193,10 @@ def test_a_non_integer_value_keeps_its_file_and_is_a_hazard():
     assert report["boot"]["net.ipv4.conf.all.arp_ignore"] == {"value": None, "file": ETC + "/70-bad.conf", "line": 1}
     bad = [h for h in report["hazards"] if h["code"] == "sysctl_bad_value"]
     assert len(bad) == 1 and bad[0]["file"] == ETC + "/70-bad.conf" and bad[0]["line"] == 1
-    assert not [d for d in report["drift"] if d["name"] == "net.ipv4.conf.all.arp_ignore"]
+    # systemd-sysctl cannot write "one": all.arp_ignore keeps the kernel default, so the live 1 drifts
+    drift = [d for d in report["drift"] if d["name"] == "net.ipv4.conf.all.arp_ignore"]
+    assert [(d["live"], d["boot"], d["basis"]) for d in drift] == [(1, 0, "kernel_default")]
+    assert "arp_ignore_leak" in codes(report["at_boot"]["violations"])
 
 
 def test_parse_problems_become_warnings():
@@ -218,14 +222,17 @@ def test_no_drift_when_the_files_give_the_live_values():
     assert run(candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])["drift"] == []
 
 
-def test_unset_interface_keys_inherit_the_boot_default():
+def test_unset_interface_keys_are_order_dependent_and_drift_only_from_both_values():
     candidates = [cand(USR, "50-default.conf", "net.ipv4.conf.default.arp_ignore = 1\n")]
+    # live 0 is what eth0 keeps when it exists (with an address) before systemd-sysctl: not drift
     conf = conf_of({"arp_announce": 2}, default={"arp_ignore": 1}, eth0={"arp_ignore": 0})
-    drift = run(conf, candidates=candidates)["drift"]
-    eth0 = [d for d in drift if d["interface"] == "eth0"]
+    assert [d for d in run(conf, candidates=candidates)["drift"] if d["interface"] == "eth0"] == []
+    # live 2 is neither 0 (early) nor 1 (late, inherited from default): drift, with default's line
+    conf = conf_of({"arp_announce": 2}, default={"arp_ignore": 1}, eth0={"arp_ignore": 2})
+    eth0 = [d for d in run(conf, candidates=candidates)["drift"] if d["interface"] == "eth0"]
     assert eth0 == [{
         "name": "net.ipv4.conf.eth0.arp_ignore", "interface": "eth0", "key": "arp_ignore",
-        "live": 0, "boot": 1, "basis": "default", "file": None, "line": None}]
+        "live": 2, "boot": 1, "basis": "default", "file": USR + "/50-default.conf", "line": 1}]
 
 
 def test_an_interface_set_at_runtime_only_drifts_back_to_default():
@@ -274,8 +281,10 @@ def test_boot_verdict_uses_an_interface_value_higher_than_all():
 
 
 def test_boot_conf_does_not_invent_absent_interfaces():
-    effective = {"all": {"rp_filter": (0, "kernel_default")}, "tunl0": {"rp_filter": (2, "file")}}
-    assert "tunl0" not in facts.boot_conf({"all": {"rp_filter": 1}}, effective)
+    resolution = sysctl_d.resolve([(ETC + "/x.conf", "net.ipv4.conf.tunl0.rp_filter = 2\n")])
+    model = boot_model.by_interface(boot_model.predictions(resolution, ["all", "tunl0"], ["rp_filter"]))
+    after = facts.boot_conf({"all": {"rp_filter": 1}}, model)
+    assert "tunl0" not in after and after["all"]["rp_filter"] == 0
 
 
 # --------------------------------------------------------------------------
