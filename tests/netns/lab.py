@@ -38,6 +38,7 @@ Helper API (see the docstrings):
     run_module(ns, fqcn, args, check=False, diff=False, method="direct"|"ansible", ...)
         -> ModuleResult (a dict with .status/.rc/.stdout/.stderr/.argv)
     load_sysctl_config(ns, tool="sysctl") -> CompletedProcess   (guarded sysctl --system)
+    udev_sysctl_pass(ns, ifname) -> CompletedProcess   (guarded systemd-sysctl --prefix=..., as udev runs it)
     vendor_sysctl_dir(ns) -> Path ; etc_dir(ns) -> Path ; link_mac(ns, ifname) -> str
     flush_neigh(ns) ; tool_missing_reason(*tools) -> str | None ; lvs_python() -> str
     sweep_prefix(prefix) -> list[str] ; sweep_stale() -> list[str]
@@ -420,6 +421,15 @@ def load_sysctl_config(ns: str, tool: str = "sysctl", check: bool = True
     argv = ["sysctl", "--system"] if tool == "sysctl" else ["/lib/systemd/systemd-sysctl"]
     return ns_exec(ns, ["sh", "-c", _GUARDED_LOAD_SH, "lvst-guard", *argv], check=check,
                    timeout=20)
+
+
+def udev_sysctl_pass(ns: str, ifname: str, check: bool = True) -> subprocess.CompletedProcess:
+    """What udev runs inside ``ns`` for an added net device (99-systemd.rules, ``KERNEL!="lo"``):
+    ``systemd-sysctl --prefix=/net/ipv4/conf/IF --prefix=/net/ipv4/neigh/IF --prefix=/net/ipv6/conf/IF
+    --prefix=/net/ipv6/neigh/IF``, isolated and guarded like :func:`load_sysctl_config`."""
+    prefixes = [f"--prefix=/net/{family}/{kind}/{ifname}" for family in ("ipv4", "ipv6") for kind in ("conf", "neigh")]
+    return ns_exec(ns, ["sh", "-c", _GUARDED_LOAD_SH, "lvst-guard", "/lib/systemd/systemd-sysctl", *prefixes],
+                   check=check, timeout=20)
 
 
 def reset_ns_sysctls(ns: str, ifaces=("all", "default", "lo")) -> None:
