@@ -13,11 +13,13 @@ Everything here is a function of values the module has already read: the
 the sysctl.d tree, and the texts of the network managers' configuration files.
 No I/O.
 
-The verdict itself comes from the shared evaluator (``_arp_rules``) and the
-boot values from the shared resolver (``_sysctl_d``); this file only adds:
+The verdict itself comes from the shared evaluator (``_arp_rules``), the
+file and line deciding each key from the shared resolver (``_sysctl_d``) and
+the boot values from the boot model (``_boot_model``); this file only adds:
 
-* ``boot``: the value each key gets at the next boot, with its file and line;
-* ``drift``: keys whose running value differs from that boot value;
+* ``boot``: the line that decides each key at the next boot, with its value;
+* ``boot_prediction``: the boot model's answer per interface and key;
+* ``drift``: keys whose running value is none of their possible boot values;
 * ``at_boot``: the evaluator's verdict over the boot values (same VIPs and
   interfaces), i.e. "would this host leak after a reboot?";
 * ``hazards``: configuration that can undo the protection later (a network
