@@ -141,15 +141,43 @@ def drift(conf, model, names):
     return found
 
 
-def boot_conf(conf, model):
-    """The ``/proc`` picture after a reboot: live values with the predicted keys replaced by their expected value."""
+def boot_conf(conf, model, early=False):
+    """The ``/proc`` picture after a reboot: live values with the predicted keys replaced.
+
+    By their expected value, or with ``early``, by the value they keep when
+    the interface is set up before systemd-sysctl runs.
+    """
     result = dict((name, dict(values)) for name, values in conf.items())
     for name, keys in model.items():
         if name not in result and name not in SPECIAL:
             continue  # an interface that does not exist now (tunl0 before ipip) stays absent
         for key, prediction in keys.items():
-            result.setdefault(name, {})[key] = prediction.expected.value
+            result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
     return result
+
+
+def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict):
+    """Violations the boot values would have only if interfaces already had an address when systemd-sysctl ran.
+
+    ``verdict`` is the ``at_boot`` report (expected values). One warning per
+    violation that the early picture adds, naming the order-dependent keys.
+    """
+    early = rules.evaluate(boot_conf(conf, model, early=True), interfaces, mode, expected_vips, judge)
+    seen = set((v["code"], v["interface"], v["key"]) for v in verdict["violations"])
+    found = []
+    for v in early["violations"]:
+        if (v["code"], v["interface"], v["key"]) in seen:
+            continue
+        prediction = model.get(v["interface"] or "", {}).get(v["key"] or "")
+        if prediction is None or not prediction.order_dependent:
+            continue
+        found.append(
+            "at_boot: %s %s is %s only by inheriting net.ipv4.conf.default.%s; if %s has an IPv4 address before "
+            "systemd-sysctl runs (set up by the initramfs) it keeps %s and %s (%s); set net.ipv4.conf.all.%s or "
+            "net.ipv4.conf.%s.%s in sysctl.d" % (
+                v["interface"], v["key"], prediction.late.value, v["key"], v["interface"], prediction.early.value,
+                v["code"], v["message"], v["key"], sysctl_d.dotted_key(v["interface"]), v["key"]))
+    return found
 
 
 def at_boot(conf, interfaces, mode, expected_vips, judge, model):
@@ -679,6 +707,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         for name in (judge or []) if name not in report["arp_facing"])
     warnings.extend("%s:%d: ignored at boot: %s" % (p.path, p.line, p.reason) for p in systemd.problems)
     warnings.extend("%s: not readable, hazards there are not checked" % path for path in unreadable)
+    verdict_at_boot = at_boot(conf, interfaces, mode, expected_vips, judge, model)
+    warnings.extend(order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict_at_boot))
 
     report.update(
         facts_version=FACTS_VERSION,
@@ -688,7 +718,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         boot_tool="systemd-sysctl",
         boot_prediction=[boot_model.as_fact(p) for p in predictions],
         drift=drift(conf, model, names),
-        at_boot=at_boot(conf, interfaces, mode, expected_vips, judge, model),
+        at_boot=verdict_at_boot,
         hazards=hazards,
         hazard_count=len([h for h in hazards if h["severity"] != "info"]),
     )

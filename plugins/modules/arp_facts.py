@@ -341,7 +341,12 @@ ansible_facts:
             - {name: net.ipv4.conf.all.arp_ignore, interface: all, key: arp_ignore, live: 1, boot: 0,
                basis: kernel_default, file: null, line: null}
         at_boot:
-          description: The verdict for the boot values with today's interfaces and VIPs.
+          description:
+            - The verdict for the boot values with today's interfaces and VIPs.
+            - Order-dependent keys count with their C(late) value (see
+              RV(ansible_facts.lvs_realserver.boot_prediction)). A violation their C(early) value would add
+              (an interface protected only by inheriting C(default)) is named in
+              RV(ansible_facts.lvs_realserver.warnings), starting with C(at_boot:).
           type: dict
           sample: {compliant: false, state: exposed, violations: [], future_interfaces: {}}
         hazards:

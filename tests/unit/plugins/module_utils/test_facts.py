@@ -146,6 +146,52 @@ def test_boot_reports_file_and_line_for_all_default_and_each_arp_facing_interfac
     assert boot["net.ipv4.conf.eth0.arp_ignore"] == {"value": None, "file": None, "line": None}
 
 
+PREDICTED_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
+
+
+def test_boot_prediction_covers_all_default_lo_and_each_arp_facing_interface():
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    report = run(candidates=candidates, interfaces=[lo(VIP), nic(), nic("eth1", "203.0.113.21")],
+                 conf=conf_of({"arp_ignore": 1, "arp_announce": 2}, eth0={}, eth1={}))
+    predicted = report["boot_prediction"]
+    assert [(p["interface"], p["key"]) for p in predicted] == [
+        (i, k) for i in ("all", "default", "lo", "eth0", "eth1") for k in PREDICTED_KEYS]
+    by = dict(((p["interface"], p["key"]), p) for p in predicted)
+    assert by[("eth0", "rp_filter")] == {
+        "interface": "eth0", "key": "rp_filter", "early": 2, "late": 2, "value": 2, "order_dependent": False,
+        "basis": "file", "file": USR + "/50-default.conf", "line": 3}
+    assert by[("all", "arp_ignore")]["value"] == 1 and by[("all", "rp_filter")]["basis"] == "kernel_default"
+    assert by[("eth1", "arp_ignore")] == {
+        "interface": "eth1", "key": "arp_ignore", "early": 0, "late": 0, "value": 0, "order_dependent": False,
+        "basis": "default", "file": None, "line": None}
+    assert not any(p["order_dependent"] for p in predicted)
+
+
+def test_boot_prediction_adds_tunl0_when_present_or_in_tun_mode():
+    assert "tunl0" not in set(p["interface"] for p in run()["boot_prediction"])
+    present = run(interfaces=[lo(VIP), nic(), tunl0()])
+    assert [p["key"] for p in present["boot_prediction"] if p["interface"] == "tunl0"] == list(PREDICTED_KEYS)
+    tun = run(mode="tun", candidates=[cand(ETC, "10-d.conf", "net.ipv4.conf.default.rp_filter = 2\n")])
+    rp = [p for p in tun["boot_prediction"] if p["interface"] == "tunl0" and p["key"] == "rp_filter"]
+    assert rp == [{"interface": "tunl0", "key": "rp_filter", "early": 0, "late": 2, "value": None,
+                   "order_dependent": True, "basis": "default", "file": ETC + "/10-d.conf", "line": 1}]
+
+
+def test_a_default_only_protection_is_compliant_at_boot_with_a_warning_about_the_order():
+    candidates = [cand(ETC, "10-d.conf", "net.ipv4.conf.default.arp_ignore = 1\nnet.ipv4.conf.default.arp_announce = 2\n")]
+    conf = conf_of(default={"arp_ignore": 1, "arp_announce": 2}, eth0={"arp_ignore": 1, "arp_announce": 2})
+    report = run(conf, candidates=candidates)
+    assert report["at_boot"]["compliant"] is True
+    warned = [w for w in report["warnings"] if w.startswith("at_boot: eth0 ")]
+    print("\n".join(warned))
+    assert len(warned) == 2
+    assert "eth0 arp_ignore is 1 only by inheriting net.ipv4.conf.default.arp_ignore" in warned[0]
+    assert "arp_ignore_leak" in warned[0] and "arp_announce_leak" in warned[1]
+    # with all set, the order does not matter: no warning
+    protected = run(protected_conf(), candidates=candidates + [cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])
+    assert not [w for w in protected["warnings"] if w.startswith("at_boot:")]
+
+
 def test_boot_covers_tunl0_in_tun_mode_even_before_ipip_is_loaded():
     report = run(mode="tun", candidates=[cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT)])
     assert report["boot"]["net.ipv4.conf.tunl0.rp_filter"] == {
