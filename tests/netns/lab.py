@@ -518,19 +518,23 @@ class Lab:
             raise LabError(f"name {n!r} longer than {IFNAMSIZ_MAX}")
         return n
 
-    def add_netns(self, role: str) -> str:
+    def add_netns(self, role: str, reset: bool = True) -> str:
         """Create namespace ``name(role)`` ready for use; return its name.
 
         Steps: ``ip netns add``; ``all``/``default``/``lo`` RESET_KEYS := 0
         (before any interface is created, so new ones inherit 0); ``lo`` up;
         private tree ``/etc/netns/<ns>/{sysctl.d/,sysctl.conf}`` and
         ``/etc/netns/<ns>.iso/`` (see :func:`private_path`).
+        ``reset=False`` skips the reset: ``default`` then still holds the
+        machine's values, unwritten in this namespace, so interfaces the test
+        creates first are reached by a later write to ``default``.
         """
         ns = self.name(role)
         _run(["ip", "netns", "add", ns], timeout=10)
         self.namespaces.append(ns)
         _make_private_tree(ns)
-        reset_ns_sysctls(ns)
+        if reset:
+            reset_ns_sysctls(ns)
         _run(["ip", "-n", ns, "link", "set", "lo", "up"], timeout=10)
         return ns
 
