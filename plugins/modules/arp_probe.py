@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 ---
 module: arp_probe
 short_description: Ask the wire who answers for each VIP (ARP who-has, IPv6 neighbour solicitation)
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Sends, from O(interface), an ARP who-has request for every IPv4 VIP and a neighbour solicitation to the
     solicited-node multicast group of every IPv6 VIP, and listens on the interface for the whole run.
