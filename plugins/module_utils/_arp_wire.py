@@ -410,8 +410,10 @@ def plan(vips, interface, interfaces, sources=()):
         family = "ipv4" if vip.version == 4 else "ipv6"
         source = str(given[vip.version]) if vip.version in given else _pick_source(iface, vip)
         if source is None:
-            errors.append("vips: %s needs an %s address on %s to ask from, and it has none (give source)" % (
-                vip, "IPv4" if vip.version == 4 else "IPv6", interface))
+            own = any(ipaddress.ip_address(a.local) == vip for a in iface.addresses)
+            errors.append("vips: %s needs another %s address on %s to ask from, and it has none%s" % (
+                vip, "IPv4" if vip.version == 4 else "IPv6", interface,
+                " (it is the interface's own address: probe it from another host)" if own else " (give source)"))
             continue
         networks = _networks(iface, vip.version)
         if not any(vip in n for n in networks):

@@ -368,12 +368,11 @@ def main():
     except OSError:
         module.fail_json(msg="interface: no such interface %r on this host" % interface, interface=interface)
     interfaces = _host_state.read_interfaces(module, module.get_bin_path("ip", required=True))
+    if any(i.name == interface and not i.up for i in interfaces):
+        module.fail_json(msg="interface: %s is down; nothing can be probed on it" % interface, interface=interface)
     probes, warnings, errors = wire.plan(vips, interface, interfaces, sources)
     if errors:
         module.fail_json(msg="; ".join(errors), interface=interface)
-    iface = [i for i in interfaces if i.name == interface][0]
-    if not iface.up:
-        module.fail_json(msg="interface: %s is down; nothing can be probed on it" % interface, interface=interface)
     total = wire.schedule(len(probes), params["count"], params["timeout"], params["rate"])[2]
     if total > params["max_time"]:
         module.fail_json(

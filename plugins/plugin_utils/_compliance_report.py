@@ -451,11 +451,16 @@ def build_wire(probe_results, director_macs, owners):
     """The wire section of the reports, from the ``arp_probe`` results of the probe hosts; pure and sorted.
 
     ``probe_results``: ``{probe host: registered result}``; ``director_macs``: the MACs allowed to answer (empty:
-    the probe interfaces' own MACs); ``owners``: :func:`mac_owners`. Counts and times of the answers are left
+    the probe interfaces' own MACs); ``owners``: :func:`mac_owners`, to which each probe interface's MAC is added
+    for its host. Counts and times of the answers are left
     out: they change from run to run while the fleet does not.
     """
     probes = [_probe_entry(h, probe_results[h]) for h in sorted(probe_results, key=_host_order)]
     allowed = set(director_macs) or set(p["interface_mac"] for p in probes if p["interface_mac"])
+    owners = dict(owners)
+    for entry in probes:      # a probe host is known by its probe interface even without network facts
+        if entry["interface_mac"] and entry["interface_mac"] not in owners:
+            owners[entry["interface_mac"]] = [entry["host"]]
     seen = {}        # vip -> mac -> set(how)
     local = {}       # vip -> [probe hosts that hold it]
     for entry in probes:

@@ -220,7 +220,10 @@ def test_plan_uses_the_given_source():
 @pytest.mark.parametrize("vips, interface, sources, error", [
     ([VIP], "eth9", [], "interface: no such interface 'eth9' on this host"),
     ([VIP], "eth0", ["203.0.113.2"], "source: 203.0.113.2 is not an address of eth0"),
-    ([VIP6], "eth1", [], "vips: 2001:db8:100::100 needs an IPv6 address on eth1 to ask from, and it has none"),
+    ([VIP6], "eth1", [], "vips: 2001:db8:100::100 needs another IPv6 address on eth1 to ask from, and it has none "
+                         "(give source)"),
+    (["203.0.113.2"], "eth1", [], "vips: 203.0.113.2 needs another IPv4 address on eth1 to ask from, and it has none "
+                                  "(it is the interface's own address: probe it from another host)"),
 ])
 def test_plan_errors(vips, interface, sources, error):
     probes, _warnings, errors = wire.plan(ips(*vips), interface, HOST, ips(*sources))
