@@ -30,14 +30,14 @@ description:
     an unchanged fleet gives byte-identical reports, rewrites nothing and reports C(changed=false).
   - The time of the check goes to a fourth, small file, C(compliance.checked.json) (RV(stamp)) - C(checked_at),
     C(reports_changed_at) (when the reports last changed) and each host's C(collected_at). It is rewritten by
-    every run that is not in check mode and never counts as a change: it records when the check ran, not what it
+    every run that is not in check mode and never counts as a change, since it records when the check ran, not what it
     found. Monitoring can alert on a stale C(checked_at).
   - A report is only replaced when its content or mode differs, through a temporary file in O(dir) and an atomic
     rename; the files are mode C(0644), a missing O(dir) is created with mode C(0755).
   - With O(probe_hosts), the reports also get a wire section from the M(lvs.realserver.arp_probe) results of those
     hosts - for each VIP every MAC that answered or claimed it, mapped to the inventory host whose gathered
     network facts (M(ansible.builtin.setup), C(network) subset) carry that MAC, else V(unknown). Each MAC that is
-    not in O(director_macs) is a fleet-level violation C(vip_answered_by), listed in RV(fleet_failing): a
+    not in O(director_macs) is a fleet-level violation C(vip_answered_by), listed in RV(fleet_failing) - a
     C(wire) key in the JSON report, a second JUnit test suite C(lvs.realserver.compliance.wire) (one test case
     per VIP, failing when another MAC answered, and one per failed probe), and a Wire table and findings in the
     Markdown report.
@@ -324,7 +324,7 @@ failing:
 fleet_failing:
   description:
     - The fleet-level findings that fail the check, from the wire section - C(vip_answered_by VIP MAC (host))
-      for each MAC that is not a director's, and C(probe_failed HOST: message) for a failed probe when
+      for each MAC that is not a director's, and C(probe_failed) with the host and the message for a failed probe when
       O(fail_on_unreachable). Empty without O(probe_hosts).
   returned: success
   type: list
