@@ -561,8 +561,8 @@ def _wire_markdown(wire):
     for vip in wire["vips"]:
         bad = [a for a in vip["answered_by"] if not a["director"]]
         verdict = "**%s**" % WIRE_CODE if bad else ("ok" if vip["answered_by"] else "no answer")
-        lines.append("| %s | %s | %s |" % (_cell(vip["vip"]), _cell(_joined(_answered_text(a) for a in vip["answered_by"])),
-                                          verdict))
+        answered = _joined(_answered_text(a) for a in vip["answered_by"])
+        lines.append("| %s | %s | %s |" % (_cell(vip["vip"]), _cell(answered), verdict))
     return lines
 
 

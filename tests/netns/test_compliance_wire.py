@@ -69,9 +69,12 @@ def _set_vip(seg, role, dev, vip, present):
     _lab._run(argv + (["nodad"] if present and ":" in vip else []), check=present, timeout=10)
 
 
-def play(fleet, lvs_python, name, *extra):
+def play(fleet, lvs_python, name, *extra, cache=None):
     out = fleet["work"] / ("report-" + name)
     env = _lab._module_env(_lab.collections_dir())
+    if cache:
+        env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(cache)
     argv = [ansible_playbook(lvs_python), "lvs.realserver.compliance", "-i", fleet["inventory"],
             "-e", "lvs_compliance_report_dir=%s" % out, *WIRE_ARGS, *extra]
     p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(fleet["work"]), timeout=300, check=False)
@@ -154,3 +157,20 @@ def test_compliant_fleet_only_the_director_answers_and_reruns_change_nothing(fle
         _set_vip(seg, "rog", "lo", VIP, False)
     assert rc == 2 and report_task_status(output) == "changed"
     assert [v["mac"] for v in load(out)[0]["wire"]["violations"]] == [seg.mac["rog"]]
+
+
+def test_the_wire_section_is_rebuilt_from_the_fact_cache_without_probing(fleet, lvs_python):
+    seg = fleet["seg"]
+    leaking(seg)
+    cache = fleet["work"] / "factcache"
+    rc, output, out = play(fleet, lvs_python, "fill", cache=cache)
+    assert rc == 2, output[-4000:]
+    gathered = load(out)[0]
+    compliant(seg)          # the wire changed since, but from the cache no host is asked
+    rc, output, out = play(fleet, lvs_python, "cached", "-e", "lvs_compliance_from_cache=true", cache=cache)
+    assert rc == 2, output[-4000:]
+    cached = load(out)[0]
+    assert re.search(r"TASK \[Probe the VIPs with lvs.realserver.arp_probe\][^\n]*\nskipping: \[dir\]", output), output
+    assert cached["wire"] == gathered["wire"]
+    assert [v["host"] for v in cached["wire"]["violations"]] == [v["host"] for v in gathered["wire"]["violations"]]
+    assert {"rs2", "unknown"} == set(v["host"] for v in cached["wire"]["violations"])
