@@ -70,23 +70,25 @@ options:
     default: []
   timeout:
     description:
-      - Seconds to listen after the last request for a VIP (its window).
+      - Seconds to listen after the last request for a VIP (its window), from 0.01 to 60.
     type: float
     default: 1.0
   count:
     description:
-      - Requests sent per VIP, spread over the first half of O(timeout) (all at once when V(1)).
+      - Requests sent per VIP, spread over the first half of O(timeout) (all at once when V(1)), from 1 to 100.
     type: int
     default: 1
   rate:
     description:
       - At most this many requests per second over the whole run; the VIPs' windows are staggered to keep it.
+      - From 1 to 100000.
     type: int
     default: 100
   max_time:
     description:
       - Upper bound, in seconds, for the run. When the schedule for O(vips), O(count), O(timeout) and O(rate)
-        would take longer, the module fails before sending anything.
+        would take longer, the module fails before sending anything. From 0.1 to 3600.
+      - The schedule takes (number of VIPs x O(count) - 1) / O(rate) + O(timeout) seconds, about.
     type: float
     default: 30.0
 notes:
