@@ -97,13 +97,18 @@ class FakeSegment(object):
         pass
 
 
+def if_nametoindex(name):
+    if name not in ("lo", "eth0"):
+        raise OSError(errno.ENODEV, "No such device")
+    return 2
+
+
 @pytest.fixture
 def segment(monkeypatch, get_bin_path):
     def install(answers, **kwargs):
         fake = FakeSegment(answers, **kwargs)
         monkeypatch.setattr(arp_probe.socket, "socket", fake)
-        monkeypatch.setattr(arp_probe.socket, "if_nametoindex", lambda name: 2 if name in ("lo", "eth0") else
-                            (_ for _ in ()).throw(OSError(errno.ENODEV, "No such device")))
+        monkeypatch.setattr(arp_probe.socket, "if_nametoindex", if_nametoindex)
         monkeypatch.setattr(arp_probe.select, "select", lambda r, w, x, t: (r if fake.queue else [], [], []))
         return fake
     return install
