@@ -37,7 +37,7 @@ POSITIVE = [
     "rs1-unit-order", "rs1-guard", "rs1-unit", "rs1-vip",
     "rs2-unit-order", "rs2-guard", "rs2-unit", "rs2-vip", "rs2-ipip", "rs2-tunl0-up", "rs2-rp_filter",
     "client", "dr-http", "dr-arp", "dr-arping", "tun-http", "tun-arp", "tun-arping", "tun-decap", "tun-rp_filter",
-    "ipvs-conn-dr", "ipvs-conn-tun", "rs1-facts", "rs2-facts",
+    "ipvs-conn-dr", "ipvs-conn-tun", "rs1-facts", "rs2-facts", "wire-probe-dr", "wire-probe-tun",
 ]
 
 
@@ -136,6 +136,9 @@ def test_positive_dr_and_tun_as_the_role_left_them(work):
     assert b.result == "RESULT: ALL PASS" and b.rc == 0
     assert "answered by rs1 (got 'hello-from-rs1')" in b.message("dr-http")
     assert "answered by rs2 (got 'hello-from-rs2')" in b.message("tun-http")
+    # lvs.realserver.arp_probe from the client: the real IPVS director alone answers for both VIPs
+    for mode in ("dr", "tun"):
+        assert "(responders: 02:00:00:00:00:01;" in b.message("wire-probe-" + mode), b.summary()
     # the guard and the start command ran from the unit file, in that order
     for host in ("rs1", "rs2"):
         unit = [line for line in b.console.splitlines() if line.startswith("  %s | UNIT: " % host)]
@@ -179,6 +182,10 @@ def test_negative_dr_without_its_sysctl_dropin(work):
     # the control: forced past the guard, the VIP would be answered by rs1 itself
     control = b.lines("CONTROL: ")
     assert control and "02:00:00:00:00:21" in control[0].split("answered by:")[1].split("(")[0], control
+    # the wire probe saw the same: the director alone before (the guard held), rs1 too once forced
+    assert b.status("wire-probe-dr") == "PASS", b.summary()
+    probe = [line for line in control if line.startswith("CONTROL: arp_probe from cl: ")]
+    assert probe and probe[0].endswith("answered by: 02:00:00:00:00:01 02:00:00:00:00:21"), control
     # and the TUN host is untouched by it
     for check in ("tun-http", "tun-decap", "rs2-facts"):
         assert b.status(check) == "PASS", (check, b.summary())
