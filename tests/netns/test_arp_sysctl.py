@@ -5,6 +5,7 @@ import os
 import textwrap
 
 import pytest
+from real_tier import unavailable
 
 from lab import (CL_IP, VIP, _module_env, arp_probe, collections_dir, load_sysctl_config, lvs_python,
                  ns_exec, private_path, run_module, run_tmpdir, vendor_sysctl_dir)
@@ -170,7 +171,7 @@ CHECKED_KEYS = [
 @pytest.mark.parametrize("tool", ["sysctl", "systemd-sysctl"])
 def test_resolver_agrees_with_the_real_loader(lab, tool):
     if tool == "systemd-sysctl" and not os.path.exists("/lib/systemd/systemd-sysctl"):
-        pytest.skip("systemd-sysctl is not installed")
+        unavailable("systemd-sysctl is not installed (apt-get install systemd)")
     rs = lab.add_netns("rs")
     for a, b in (("e1", "p1"), ("e2", "p2"), ("e.3", "p3")):
         ns_exec(rs, ["ip", "link", "add", a, "type", "veth", "peer", "name", b], isolate_sysctl_dirs=False)
