@@ -40,7 +40,7 @@ if str(_HERE.parent) not in sys.path:
     sys.path.insert(0, str(_HERE.parent))
 
 # Strict mode (CI=true, or LVSRS_STRICT=1 as in ./tasks test): a skip here is a failure.
-from real_tier import pytest_runtest_logreport, pytest_sessionfinish, unavailable  # noqa: E402,F401
+from real_tier import pytest_runtest_logreport, pytest_sessionfinish, unavailable  # noqa: E402,F401  pylint: disable=unused-import
 
 
 def pytest_configure(config):

@@ -10,4 +10,4 @@ _TESTS = str(Path(__file__).resolve().parents[1])
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-from real_tier import pytest_runtest_logreport, pytest_sessionfinish  # noqa: E402,F401
+from real_tier import pytest_runtest_logreport, pytest_sessionfinish  # noqa: E402,F401  pylint: disable=unused-import
