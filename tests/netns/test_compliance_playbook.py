@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from real_tier import unavailable
 
 import lab as _lab
 from lab import ns_argv, ns_exec, ns_sysctl
@@ -44,7 +45,7 @@ HOSTS = ("good", "volatile", "leaky", "halfway")
 def ansible_playbook(lvs_python):
     candidate = Path(lvs_python).parent / "ansible-playbook"
     if not candidate.exists():
-        pytest.skip("no ansible-playbook next to %s" % lvs_python)
+        unavailable("no ansible-playbook next to %s" % lvs_python)
     return str(candidate)
 
 

@@ -6,7 +6,8 @@ real ip_vs (ipvsadm director, LVS-DR and LVS-TUN) and real ipip.
 One positive boot and two negative controls, each a fresh guest
 (tests/vm/boot.sh). The role runs once per variant on this machine, inside
 throw-away namespaces (tests/vm/collect.sh); the guest boots the files it
-wrote. Skipped only when qemu cannot run here at all. Needs root.
+wrote. Skipped only when qemu cannot run here at all (a failure instead in
+strict mode: CI=true or LVSRS_STRICT=1, see tests/real_tier.py). Needs root.
 
 The guest's serial consoles are kept in tests/output/vm/<scenario>.console.
 """
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from real_tier import unavailable
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -86,7 +89,7 @@ def qemu_unusable() -> str | None:
 def work_fixture():
     reason = qemu_unusable()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     assert os.geteuid() == 0, "the VM tier needs root (unshare and overlay mounts for the role runs)"
     directory = tempfile.mkdtemp(prefix="lvs-vm-")
     try:
@@ -95,7 +98,7 @@ def work_fixture():
                              stdin=subprocess.DEVNULL, check=False)
         print("\n%s(role runs: %.1f s)" % (run.stderr, time.monotonic() - started))
         if run.returncode == SKIP_RC:
-            pytest.skip(run.stderr.strip())
+            unavailable("boot.sh prepare exited 77: " + run.stderr.strip())
         assert run.returncode == 0, "the role runs failed:\n%s%s" % (run.stdout, run.stderr)
         yield directory
     finally:
@@ -113,7 +116,7 @@ def boot(work: str, scenario: str) -> Boot:
     run = subprocess.run([str(BOOT), scenario, work], capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
     if run.returncode == SKIP_RC:
-        pytest.skip(run.stderr.strip())
+        unavailable("boot.sh %s exited 77: %s" % (scenario, run.stderr.strip()))
     assert run.returncode in (0, 1, 2), "boot.sh %s could not set up the guest (rc=%d):\n%s" % (
         scenario, run.returncode, run.stderr)
     OUTPUT.mkdir(parents=True, exist_ok=True)

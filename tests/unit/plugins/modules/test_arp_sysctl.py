@@ -255,3 +255,24 @@ def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
     state = arp_sysctl.read_state(str(target))
     assert state["current_text"] == OURS and state["file_stat"].st_size == len(OURS)
     assert arp_sysctl.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
+
+
+@pytest.mark.parametrize("value", [5, 6, 7])
+def test_reserved_arp_ignore_is_refused_with_the_reason(monkeypatch, value):
+    host = FakeHost(monkeypatch)
+    outcome = run({"conf": {"eth0": {"arp_ignore": value}}})
+    assert isinstance(outcome, AnsibleFailJson)
+    assert ("conf.eth0.arp_ignore=%d: arp_ignore %d is reserved: the kernel treats 4-7 and values above 8 like 0"
+            % (value, value)) in outcome.result["msg"]
+    assert "answers ARP for every local address, VIPs included; use 1 (or 2)" in outcome.result["msg"]
+    assert host.writes == [] and host.file_ops == []
+
+
+@pytest.mark.parametrize("uid, gid", [(1000, 0), (0, 1000), (1000, 1000)])
+def test_wrong_owner_is_fixed_even_with_identical_content(monkeypatch, uid, gid):
+    host = FakeHost(monkeypatch, current=OURS, stat=FakeStat(uid=uid, gid=gid),
+                    running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+    outcome = run({})
+    assert outcome.result["changed"] is True and outcome.result["file_changed"] is True
+    assert host.file_ops == [("write", PATH)]
+    assert host.writes == []
