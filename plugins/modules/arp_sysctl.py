@@ -222,8 +222,6 @@ backup_file:
   sample: /etc/sysctl.d/99-zz-lvs-realserver.conf.12345.2026-11-26@13:00:00~
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
@@ -272,8 +270,8 @@ def write_file(module, path, text):
     files.write_atomic(module, path, text, FILE_MODE)
 
 
-def restore_file(path, old_text):
-    files.restore(path, old_text)
+def restore_file(path, old_text, mode=FILE_MODE):
+    files.restore(path, old_text, mode)
 
 
 def apply_runtime(changes):
@@ -324,7 +322,12 @@ def main():
         module.fail_json(msg="; ".join(errors), errors=errors)
     conf = planner.normalized_conf(params["conf"])
 
-    state = read_state(path)
+    # the file and the running values change under the host lock (loopback_vip and the boot unit share it)
+    lock = host_lock(module)
+    try:
+        state = read_state(path)
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, changed=False, path=path)
     plan = planner.plan(
         params["state"], conf, path, state["current_text"], state["candidates"],
         state["sysctl_conf_text"], state["running"], params["force"])
@@ -366,13 +369,46 @@ def main():
             if params["state"] == "present":
                 write_file(module, path, plan["new_text"])
             else:
-                os.unlink(path)
+                remove_file(path)
         apply_runtime(changes)
-    except (RuntimeError, IOError, OSError) as exc:
-        if file_changed:
-            restore_file(path, state["current_text"])
-        module.fail_json(msg="applying %s failed and was rolled back: %s" % (path, exc), **result)
+    except (RuntimeError, IOError, OSError, files.FileError) as exc:
+        rollback(module, path, state, file_changed, exc, result)
+    if lock is not None:
+        lock.release()
     module.exit_json(**result)
+
+
+def host_lock(module):
+    """The host lock, taken (None in check mode); a timeout fails the module with nothing changed."""
+    if module.check_mode:
+        return None
+    try:
+        return _runtime.HostLock().acquire()
+    except (_runtime.LockTimeout, IOError, OSError) as exc:
+        module.fail_json(msg="cannot take the host lock %s: %s" % (_runtime.LOCK_PATH, exc), changed=False)
+
+
+def remove_file(path):
+    files.remove(path)
+
+
+def rollback(module, path, state, file_changed, exc, result):
+    """Put the file back as it was (the runtime values are undone by ``apply_runtime``) and fail.
+
+    A complete rollback reports ``changed: false``: the host is as it was.
+    """
+    restored = True
+    if file_changed:
+        old_stat = state["file_stat"]
+        try:
+            restore_file(path, state["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
+        except (IOError, OSError, files.FileError) as restore_exc:
+            restored = False
+            exc = "%s; putting %s back failed as well: %s" % (exc, path, restore_exc)
+    if restored:
+        result.update(changed=False, file_changed=False, runtime_changes=[])
+        module.fail_json(msg="applying %s failed and was rolled back: %s" % (path, exc), **result)
+    module.fail_json(msg="applying %s failed: %s" % (path, exc), **result)
 
 
 if __name__ == "__main__":
