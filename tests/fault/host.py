@@ -181,8 +181,8 @@ class Host:
                            env=self.module_env(), cwd=str(self.dir / "work"))
         return parse_result(p.stdout), p
 
-    def popen_module(self, module: str, args: dict):
-        argv = self.argv(self.module_argv(module, args))
+    def popen_module(self, module: str, args: dict, prefix=()):
+        argv = self.argv(list(prefix) + self.module_argv(module, args))
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.module_env(), cwd=str(self.dir / "work"))
 
