@@ -24,7 +24,6 @@ __metaclass__ = type
 
 import json
 import os
-import sys
 
 if __name__.startswith("ansible_collections."):
     from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules

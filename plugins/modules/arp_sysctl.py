@@ -281,8 +281,7 @@ def apply_runtime(changes):
         try:
             _runtime.write_value(change["interface"], change["key"], change["after"])
         except (IOError, OSError) as exc:
-            for written in reversed(done):
-                _runtime.write_value(written["interface"], written["key"], written["before"])
+            undo_runtime(done)
             raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
         done.append(change)
     mismatched = [
@@ -292,6 +291,11 @@ def apply_runtime(changes):
     ]
     if mismatched:
         raise RuntimeError("; ".join(mismatched))
+
+
+def undo_runtime(changes):
+    for change in reversed(changes):
+        _runtime.write_value(change["interface"], change["key"], change["before"])
 
 
 def runtime_diff(changes):
@@ -364,15 +368,23 @@ def main():
 
     if file_changed and params["backup"] and state["current_text"] is not None:
         result["backup_file"] = module.backup_local(path)
+    runtime_done = False
     try:
-        if file_changed:
-            if params["state"] == "present":
+        if params["state"] == "present":
+            # the file first: a run killed before the values leaves a file the next run converges from
+            if file_changed:
                 write_file(module, path, plan["new_text"])
-            else:
+            apply_runtime(changes)
+        else:
+            # the values first: the drop-in is what tells a rerun which values to restore
+            apply_runtime(changes)
+            runtime_done = True
+            if file_changed:
                 remove_file(path)
-        apply_runtime(changes)
     except (RuntimeError, IOError, OSError, files.FileError) as exc:
-        rollback(module, path, state, file_changed, exc, result)
+        if runtime_done:
+            undo_runtime(changes)
+        rollback(module, path, state, file_changed and params["state"] == "present", exc, result)
     if lock is not None:
         lock.release()
     module.exit_json(**result)

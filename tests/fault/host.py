@@ -56,9 +56,8 @@ exec sleep 100000
 def _run(argv, **kw):
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
-    kw.setdefault("check", True)
     kw.setdefault("timeout", 60)
-    return subprocess.run(argv, **kw)
+    return subprocess.run(argv, check=kw.pop("check", True), **kw)
 
 
 def collections_dir(base: Path) -> Path:

@@ -91,7 +91,7 @@ def test_a_foreign_file_is_kept_without_force_and_replaced_with_it(make_host, fi
 ODD = {
     "dangling symlink": lambda p: os.symlink("/nonexistent/lvsh-target", p),
     "symlink loop": lambda p: os.symlink(os.path.basename(p), p),
-    "directory": lambda p: os.mkdir(p),
+    "directory": os.mkdir,
 }
 
 

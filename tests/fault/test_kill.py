@@ -159,8 +159,8 @@ def run_scenario(h, sc, figures):
         if sc.inject_error:
             inject += ["-e", "inject=%s" % sc.inject_error]
         killed_trace = h.dir / "work" / "killed"
-        result, p = h.module(sc.module, sc.args, prefix=["strace", "-o", str(killed_trace), "-qq", "-y",
-                                                          "-e", "trace=" + SYSCALLS] + inject)
+        strace = ["strace", "-o", str(killed_trace), "-qq", "-y", "-e", "trace=" + SYSCALLS] + inject
+        result, p = h.module(sc.module, sc.args, prefix=strace)
         stats["tried"] += 1
         last = [x for x in killed_trace.read_text().splitlines() if CALL.match(x)]
         killed = result is None and last and last[-1].startswith(name + "(")
