@@ -107,6 +107,10 @@ notes:
     applies it when the interface appears.
   - In a container whose C(/proc/sys) is read-only the module fails before changing anything; use
     O(apply=false) to manage only the file there.
+  - The drop-in is written (and, on a failure, put back) through a temp file, fsync and rename; the
+    module holds the host lock C(/run/lvs-realserver.lock) (shared with M(lvs.realserver.loopback_vip),
+    M(lvs.realserver.boot_unit) and the boot unit) while it changes the file and the running values, and
+    fails after waiting 60 s for it. A symbolic link or a directory at O(path) is refused.
 seealso:
   - module: lvs.realserver.loopback_vip
   - module: lvs.realserver.arp_facts

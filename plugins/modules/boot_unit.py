@@ -94,6 +94,10 @@ options:
     type: bool
     default: false
 notes:
+  - Every file is written through a temp file, fsync and rename, under the host lock
+    C(/run/lvs-realserver.lock) that M(lvs.realserver.arp_sysctl), M(lvs.realserver.loopback_vip) and the
+    controller itself take; C(/usr/libexec/lvs-realserver) and C(/etc/lvs-realserver) are made root-owned
+    C(0755), and a system directory another user can write to is refused.
   - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
     and remove VIPs at runtime with M(lvs.realserver.loopback_vip). Its O(lvs.realserver.loopback_vip#module:boot_unit)
     option installs this unit right after the VIPs, in the same module run (the C(lvs.realserver.realserver) role

@@ -38,7 +38,7 @@ def module_exits(monkeypatch):
 def host_lock_in_tmp(monkeypatch, tmp_path):
     """The modules' host lock lives in the test's temp dir, not in the machine's /run."""
     from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
-    monkeypatch.setattr(_runtime, "LOCK_PATH", str(tmp_path / "lvs-realserver.lock"))
+    monkeypatch.setattr(_runtime, "LOCK_PATH", str(tmp_path / "lvs-realserver.lock"), raising=False)
 
 
 @pytest.fixture
