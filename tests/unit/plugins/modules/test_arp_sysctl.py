@@ -272,3 +272,24 @@ def test_an_odd_thing_at_path_is_a_clear_error_with_nothing_changed(monkeypatch,
     assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
     assert str(link) in outcome.result["msg"] and "symbolic link" in outcome.result["msg"]
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_absent_restores_the_values_before_it_removes_the_drop_in(monkeypatch):
+    """A run killed in between leaves the drop-in, which tells the rerun what to restore (issue 15)."""
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+    seen = []
+    monkeypatch.setattr(arp_sysctl, "remove_file", lambda path: seen.append(dict(host.kernel["all"])) or host.unlink(path))
+    outcome = run({"state": "absent"})
+    assert outcome.result["changed"] and seen == [{"arp_ignore": 0, "arp_announce": 0}]
+
+
+def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypatch):
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+
+    def fail(path):
+        raise arp_sysctl.files.FileError("cannot remove %s: Read-only file system" % path)
+    monkeypatch.setattr(arp_sysctl, "remove_file", fail)
+    outcome = run({"state": "absent"})
+    assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
+    assert outcome.result["changed"] is False
+    assert host.kernel["all"] == {"arp_ignore": 1, "arp_announce": 2} and PATH in host.files
