@@ -168,6 +168,8 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if module.check_mode:
         return result
 
+    for directory in sorted(set(os.path.dirname(path) for path in current)):
+        files.sweep_temp(directory)  # what a killed run left; no live run owns one under the lock
     if state == "absent":
         # stop (which removes the VIPs) and disable while the unit file still exists, reload after
         if lock is not None:

@@ -139,9 +139,34 @@ def fsync_dir(directory):
         os.close(fd)
 
 
+def sweep_temp(directory):
+    """Remove the temp files a killed run left in ``directory``.
+
+    Only called by writers that hold the host lock (``_runtime.HostLock``), so
+    no live run can own one of them. Returns the paths removed.
+    """
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(TEMP_PREFIX) and name.endswith(".tmp")):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if stat_module.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 def _replace(path, data, mode):
     """temp file in the same directory, fsync, rename, directory fsync; cleans the temp file on failure."""
     directory = os.path.dirname(path)
+    sweep_temp(directory)
     try:
         check_regular(path, os.lstat(path))
     except OSError as exc:

@@ -226,6 +226,8 @@ backup_file:
   sample: /etc/sysctl.d/99-zz-lvs-realserver.conf.12345.2026-11-26@13:00:00~
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
@@ -367,6 +369,8 @@ def main():
                            "before_header": path, "after_header": path}]
         if changes:
             result["diff"].append(runtime_diff(changes))
+    if lock is not None:
+        files.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
 

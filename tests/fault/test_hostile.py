@@ -153,7 +153,7 @@ CASES = cases()
 class Recorder(object):
     def __init__(self, monkeypatch):
         self.calls = []
-        for owner, name in ((_files, "_replace"), (_files, "remove"), (_files, "ensure_dir"),
+        for owner, name in ((_files, "_replace"), (_files, "remove"), (_files, "ensure_dir"), (_files, "sweep_temp"),
                             (_runtime, "write_value")):
             monkeypatch.setattr(owner, name, self.record(name), raising=False)
         monkeypatch.setattr(basic.AnsibleModule, "run_command",

@@ -176,6 +176,7 @@ def run_scenario(h, sc, figures):
             stats["intact"] += 1
         stats["temp_files_left"] += len(leftovers(h))
         after_run, p = h.module(sc.module, sc.args)
+        stats["temp_files_after_rerun"] = stats.get("temp_files_after_rerun", 0) + len(leftovers(h))
         if after_run and not after_run.get("failed") and snapshot(h, sc.files) == new_files \
                 and h.sysctl_get(KEYS) == new_kernel:
             stats["converged"] += 1
@@ -234,4 +235,5 @@ def test_sigkill_at_every_write_class_syscall(make_host, figures, sc):
     assert stats["tried"] >= 5
     assert not stats["failures"], "\n".join(stats["failures"])
     assert stats["intact"] == stats["tried"] and stats["converged"] == stats["tried"]
+    assert stats["temp_files_after_rerun"] == 0, "the rerun left a killed run's temp files behind"
     assert stats["killed"] >= stats["tried"] - 1, stats  # the kill hit the syscall it aimed at

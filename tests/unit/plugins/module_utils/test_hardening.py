@@ -98,6 +98,15 @@ def test_odd_things_at_a_managed_path_are_refused_naming_it(tmp_path, make, word
 
 
 @needs_root
+def test_temp_files_of_a_killed_run_are_swept_by_the_next_write(tmp_path):
+    (tmp_path / ".lvs-realserver-abc123.tmp").write_text("half")
+    (tmp_path / ".lvs-realserver-keep.conf").write_text("not ours to sweep")
+    (tmp_path / "other.tmp").write_text("someone else's")
+    files.write_atomic(None, str(tmp_path / "a.conf"), NEW, 0o644)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lvs-realserver-keep.conf", "a.conf", "other.tmp"]
+
+
+@needs_root
 def test_read_only_file_system_is_a_clear_error(tmp_path, monkeypatch):
     target = tmp_path / "x.conf"
 

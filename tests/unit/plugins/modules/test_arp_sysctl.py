@@ -53,6 +53,8 @@ class FakeHost(object):
         monkeypatch.setattr(arp_sysctl, "write_file", self.write_file)
         monkeypatch.setattr(arp_sysctl, "restore_file", self.restore_file)
         monkeypatch.setattr(arp_sysctl, "remove_file", self.unlink)
+        self.swept = []
+        monkeypatch.setattr(arp_sysctl.files, "sweep_temp", self.swept.append)
         monkeypatch.setattr(arp_sysctl._runtime, "write_value", self.write_value)
         monkeypatch.setattr(arp_sysctl._runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
         monkeypatch.setattr(arp_sysctl._runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])

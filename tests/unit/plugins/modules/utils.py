@@ -132,6 +132,7 @@ class FakeFiles(object):
         monkeypatch.setattr(apply.files, "write_atomic", self.write)
         monkeypatch.setattr(apply.files, "ensure_dir", lambda directory, own=False: self.dirs.append((directory, own)))
         monkeypatch.setattr(apply.files, "remove", self.unlink)
+        monkeypatch.setattr(apply.files, "sweep_temp", lambda directory: [])
         monkeypatch.setattr(apply.os, "unlink", self.unlink)
         self.dirs = []
         monkeypatch.setattr(apply.os.path, "isdir", lambda p: systemd_running if p == "/run/systemd/system" else False)
