@@ -43,6 +43,18 @@ def source_of(module):
     return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
+def host_lock(module):
+    """The host lock (``_runtime.HostLock``), taken; None in check mode. Fails the module on a timeout."""
+    if module.check_mode:
+        return None
+    try:
+        return _runtime.HostLock().acquire()
+    except _runtime.LockTimeout as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
+
+
 def unit_status(module, systemctl, systemd_running):
     """``(enabled, active)`` of the unit."""
     if not systemctl:
@@ -67,15 +79,52 @@ def fail_systemctl(module, systemctl, argv, rc, out, err, result):
         rc=rc, stdout=out, stderr=err, cmd=argv, **result)
 
 
+def foreign_paths(paths, current):
+    """The ``paths`` that hold a file this module did not write (``current``: path -> (text, stat))."""
+    cli_text = current.get(boot.CLI_PATH, (None, None))[0]
+    return [path for path in paths
+            if current[path][0] is not None and not boot.is_managed(path, current[path][0], cli_text)]
+
+
+def foreign_message(state, paths):
+    return ("%s: not written by lvs.realserver.boot_unit (no marker); nothing was changed. "
+            "Use force: true to %s them" % (", ".join(paths), "remove" if state == "absent" else "replace"))
+
+
+def install_dirs(paths):
+    """Check or make the directories of ``paths``: ours made root-owned 0755, system ones refused when loose."""
+    for directory in sorted(set(os.path.dirname(path) for path in paths)):
+        files.ensure_dir(directory, own=directory in boot.owned_dirs())
+
+
+def write_all(module, writes, wanted, current):
+    """Write every path; on a failure put back the ones already written and re-raise."""
+    done = []
+    try:
+        install_dirs(writes)
+        for path in writes:
+            files.write_atomic(module, path, wanted[path][0], wanted[path][1], own_dir=os.path.dirname(path) in boot.owned_dirs())
+            done.append(path)
+    except files.FileError:
+        for path in reversed(done):
+            old_text, old_stat = current[path]
+            files.restore(path, old_text, old_stat.st_mode & 0o7777 if old_stat else 0o644)
+        raise
+
+
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
-             enabled=True, start=True, outer=None):
+             enabled=True, start=True, outer=None, force=False, lock=None):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
-    (``_vip_plan.validate``); in check mode nothing is written or run but
-    the status queries. Warnings go through ``module.warn``. ``outer``: the
-    calling module's own result (what it already did), which a failed
-    systemctl call then reports, with the unit's fields under ``boot_unit``.
+    (``_vip_plan.validate``), ``python`` too (``boot.interpreter_error``); in
+    check mode nothing is written or run but the status queries. Warnings go
+    through ``module.warn``. ``outer``: the calling module's own result (what
+    it already did), which a failed systemctl call then reports, with the
+    unit's fields under ``boot_unit``. A file at one of the unit's paths that
+    this module did not write is never replaced or removed without ``force``.
+    ``lock``: the held host lock (``_runtime.HostLock``), released while
+    systemctl runs the controller (which takes it itself).
     """
     if state == "present":
         wanted = boot.desired_files(list(vips), device, scope, label, mode, python,
@@ -84,10 +133,17 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     else:
         wanted, stale = {}, boot.all_paths()
 
-    current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+    base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
+    try:
+        current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, **base)
     writes = [path for path, (text, file_mode) in sorted(wanted.items()) if files.needs_write(
         current[path][0], current[path][1], text, file_mode)]
     removals = [path for path in stale if current[path][0] is not None]
+    foreign = foreign_paths(writes + removals, current)
+    if foreign and not force:
+        module.fail_json(msg=foreign_message(state, foreign), foreign=foreign, **base)
 
     systemd_running = os.path.isdir("/run/systemd/system")
     systemctl = module.get_bin_path("systemctl")
@@ -112,20 +168,37 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if module.check_mode:
         return result
 
+    for directory in sorted(set(os.path.dirname(path) for path in current)):
+        files.sweep_temp(directory)  # what a killed run left; no live run owns one under the lock
     if state == "absent":
         # stop (which removes the VIPs) and disable while the unit file still exists, reload after
+        if lock is not None:
+            lock.release()
         run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], failure_fields(result, outer))
-        for path in removals:
-            os.unlink(path)
+        if lock is not None:
+            lock.acquire()
+        remove_all(module, removals, result, outer)
         remove_owned_dirs()
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         return result
-    for path in writes:
-        files.write_atomic(module, path, wanted[path][0], wanted[path][1])
-    for path in removals:
-        os.unlink(path)
+    try:
+        write_all(module, writes, wanted, current)
+    except files.FileError as exc:
+        module.fail_json(msg="%s; the unit's files were put back as they were" % exc,
+                         **failure_fields(dict(result, changed=False, files=[], systemctl=[]), outer))
+    remove_all(module, removals, result, outer)
+    if lock is not None:
+        lock.release()  # systemctl start runs the controller, which takes the lock itself
     run_verbs(module, systemctl, verbs, failure_fields(result, outer))
     return result
+
+
+def remove_all(module, removals, result, outer):
+    for path in removals:
+        try:
+            files.remove(path)
+        except files.FileError as exc:
+            module.fail_json(msg=str(exc), **failure_fields(result, outer))
 
 
 def failure_fields(result, outer):

@@ -62,6 +62,8 @@ def normalized_conf(conf):
 
 def path_error(path):
     """Why ``path`` cannot be the managed drop-in, or None."""
+    if not isinstance(path, str) or any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in path):
+        return "path %r must not contain whitespace, a newline or another control character" % (path,)
     normalized = os.path.normpath(path)
     if normalized != path.rstrip("/") or not os.path.isabs(path):
         return "path %r must be an absolute, normalized path (no '..', '.' or '//')" % path

@@ -24,14 +24,12 @@ __metaclass__ = type
 
 import json
 import os
-import sys
 
-try:
+if __name__.startswith("ansible_collections."):
     from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
     from ansible_collections.lvs.realserver.plugins.module_utils import _iproute as iproute
     from ansible_collections.lvs.realserver.plugins.module_utils import _runtime as runtime
-except ImportError:  # installed on a real server, next to its library files
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+else:  # installed on a real server: the entry script imports its own files only, never a collection copy
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _iproute as iproute  # noqa: E402 pylint: disable=import-error
     import _runtime as runtime  # noqa: E402 pylint: disable=import-error
@@ -162,14 +160,26 @@ def main(argv, log, run, capture, data_file=DATA_FILE):
 
 
 # The executable installed as /usr/libexec/lvs-realserver/lvs-realserver-vips: the process edges only.
-ENTRY_SCRIPT = """#!%(python)s
+# The unit runs it with ``-I -S -B`` (no environment, no site-packages, no bytecode); its search path is the
+# standard library and then its own directory, so a copy of the collection elsewhere can never shadow it.
+ENTRY_SCRIPT = """#!%(python)s -ISB
 # Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten.
 import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and p != HERE and "-packages" not in p] + [HERE]
+for _name in ("_vipctl", "_arp_rules", "_iproute", "_runtime"):
+    sys.modules.pop(_name, None)
+import _runtime  # noqa: E402
 import _vipctl  # noqa: E402
+
+for _name in ("_vipctl", "_arp_rules", "_iproute", "_runtime"):
+    _file = os.path.realpath(sys.modules[_name].__file__)
+    if os.path.dirname(_file) != HERE:
+        sys.stderr.write("lvs-realserver-vips: %%s was imported from %%s, not %%s\\n" %% (_name, _file, HERE))
+        sys.exit(2)
 
 
 def log(message):
@@ -180,5 +190,11 @@ def capture(argv):
     return subprocess.check_output(argv).decode("utf-8")
 
 
-sys.exit(_vipctl.main(sys.argv[1:], log, subprocess.check_call, capture))
+try:
+    with _runtime.HostLock():
+        status = _vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)
+except _runtime.LockTimeout as exc:
+    log(str(exc))
+    status = 2
+sys.exit(status)
 """

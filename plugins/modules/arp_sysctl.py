@@ -111,6 +111,10 @@ notes:
     applies it when the interface appears.
   - In a container whose C(/proc/sys) is read-only the module fails before changing anything; use
     O(apply=false) to manage only the file there.
+  - The drop-in is written (and, on a failure, put back) through a temp file, fsync and rename; the
+    module holds the host lock C(/run/lvs-realserver.lock) (shared with M(lvs.realserver.loopback_vip),
+    M(lvs.realserver.boot_unit) and the boot unit) while it changes the file and the running values, and
+    fails after waiting 60 s for it. A symbolic link or a directory at O(path) is refused.
 seealso:
   - module: lvs.realserver.loopback_vip
   - module: lvs.realserver.arp_facts
@@ -276,8 +280,8 @@ def write_file(module, path, text):
     files.write_atomic(module, path, text, FILE_MODE)
 
 
-def restore_file(path, old_text):
-    files.restore(path, old_text)
+def restore_file(path, old_text, mode=FILE_MODE):
+    files.restore(path, old_text, mode)
 
 
 def apply_runtime(changes):
@@ -287,8 +291,7 @@ def apply_runtime(changes):
         try:
             _runtime.write_value(change["interface"], change["key"], change["after"])
         except (IOError, OSError) as exc:
-            for written in reversed(done):
-                _runtime.write_value(written["interface"], written["key"], written["before"])
+            undo_runtime(done)
             raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
         done.append(change)
     mismatched = [
@@ -298,6 +301,11 @@ def apply_runtime(changes):
     ]
     if mismatched:
         raise RuntimeError("; ".join(mismatched))
+
+
+def undo_runtime(changes):
+    for change in reversed(changes):
+        _runtime.write_value(change["interface"], change["key"], change["before"])
 
 
 def runtime_diff(changes):
@@ -328,7 +336,12 @@ def main():
         module.fail_json(msg="; ".join(errors), errors=errors)
     conf = planner.normalized_conf(params["conf"])
 
-    state = read_state(path)
+    # the file and the running values change under the host lock (loopback_vip and the boot unit share it)
+    lock = host_lock(module)
+    try:
+        state = read_state(path)
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, changed=False, path=path)
     plan = planner.plan(
         params["state"], conf, path, state["current_text"], state["candidates"],
         state["sysctl_conf_text"], state["running"], params["force"])
@@ -360,23 +373,66 @@ def main():
                            "before_header": path, "after_header": path}]
         if changes:
             result["diff"].append(runtime_diff(changes))
+    if lock is not None:
+        files.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
 
     if file_changed and params["backup"] and state["current_text"] is not None:
         result["backup_file"] = module.backup_local(path)
+    runtime_done = False
     try:
-        if file_changed:
-            if params["state"] == "present":
+        if params["state"] == "present":
+            # the file first: a run killed before the values leaves a file the next run converges from
+            if file_changed:
                 write_file(module, path, plan["new_text"])
-            else:
-                os.unlink(path)
-        apply_runtime(changes)
-    except (RuntimeError, IOError, OSError) as exc:
-        if file_changed:
-            restore_file(path, state["current_text"])
-        module.fail_json(msg="applying %s failed and was rolled back: %s" % (path, exc), **result)
+            apply_runtime(changes)
+        else:
+            # the values first: the drop-in is what tells a rerun which values to restore
+            apply_runtime(changes)
+            runtime_done = True
+            if file_changed:
+                remove_file(path)
+    except (RuntimeError, IOError, OSError, files.FileError) as exc:
+        if runtime_done:
+            undo_runtime(changes)
+        rollback(module, path, state, file_changed and params["state"] == "present", exc, result)
+    if lock is not None:
+        lock.release()
     module.exit_json(**result)
+
+
+def host_lock(module):
+    """The host lock, taken (None in check mode); a timeout fails the module with nothing changed."""
+    if module.check_mode:
+        return None
+    try:
+        return _runtime.HostLock().acquire()
+    except (_runtime.LockTimeout, IOError, OSError) as exc:
+        module.fail_json(msg="cannot take the host lock %s: %s" % (_runtime.LOCK_PATH, exc), changed=False)
+
+
+def remove_file(path):
+    files.remove(path)
+
+
+def rollback(module, path, state, file_changed, exc, result):
+    """Put the file back as it was (the runtime values are undone by ``apply_runtime``) and fail.
+
+    A complete rollback reports ``changed: false``: the host is as it was.
+    """
+    restored = True
+    if file_changed:
+        old_stat = state["file_stat"]
+        try:
+            restore_file(path, state["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
+        except (IOError, OSError, files.FileError) as restore_exc:
+            restored = False
+            exc = "%s; putting %s back failed as well: %s" % (exc, path, restore_exc)
+    if restored:
+        result.update(changed=False, file_changed=False, runtime_changes=[])
+        module.fail_json(msg="applying %s failed and was rolled back: %s" % (path, exc), **result)
+    module.fail_json(msg="applying %s failed: %s" % (path, exc), **result)
 
 
 if __name__ == "__main__":

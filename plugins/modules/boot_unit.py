@@ -81,10 +81,23 @@ options:
     type: bool
     default: true
   python:
-    description: The interpreter the unit runs the controller with.
-    type: path
+    description:
+      - The interpreter the unit runs the controller with, as root, at every boot.
+      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that,
+        like its directory, is owned by root and writable by nobody else; anything else is refused.
+    type: str
     default: /usr/bin/python3
+  force:
+    description:
+      - Replace (or, with O(state=absent), remove) a file at one of the unit's paths that this module did not
+        write (every file it writes carries a marker). Without it such a file is never overwritten or removed.
+    type: bool
+    default: false
 notes:
+  - Every file is written through a temp file, fsync and rename, under the host lock
+    C(/run/lvs-realserver.lock) that M(lvs.realserver.arp_sysctl), M(lvs.realserver.loopback_vip) and the
+    controller itself take; C(/usr/libexec/lvs-realserver) and C(/etc/lvs-realserver) are made root-owned
+    C(0755), and a system directory another user can write to is refused.
   - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
     and remove VIPs at runtime with M(lvs.realserver.loopback_vip). Its O(lvs.realserver.loopback_vip#module:boot_unit)
     option installs this unit right after the VIPs, in the same module run (the C(lvs.realserver.realserver) role
@@ -136,6 +149,7 @@ systemctl:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
@@ -151,7 +165,8 @@ def build_module():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             enabled=dict(type="bool", default=True),
             start=dict(type="bool", default=True),
-            python=dict(type="path", default="/usr/bin/python3"),
+            python=dict(type="str", default="/usr/bin/python3"),
+            force=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -166,12 +181,17 @@ def main():
         errors.append("device: 'tunl0' needs mode=tun (got mode=%r)" % p["mode"])
     if p["state"] == "present" and not p["addresses"]:
         errors.append("addresses: [] is empty; give at least one VIP, or use state=absent")
+    if p["state"] == "present":
+        reason = boot.interpreter_error(p["python"])
+        if reason:
+            errors.append("python: %r %s" % (p["python"], reason))
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors)
+        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
+    lock = apply.host_lock(module)
     module.exit_json(**apply.converge(
         module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"],
-        p["mode"], p["python"], p["enabled"], p["start"]))
+        p["mode"], p["python"], p["enabled"], p["start"], force=p["force"], lock=lock))
 
 
 if __name__ == "__main__":

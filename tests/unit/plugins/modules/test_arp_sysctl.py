@@ -52,7 +52,9 @@ class FakeHost(object):
         monkeypatch.setattr(arp_sysctl, "read_state", lambda path: self.state)
         monkeypatch.setattr(arp_sysctl, "write_file", self.write_file)
         monkeypatch.setattr(arp_sysctl, "restore_file", self.restore_file)
-        monkeypatch.setattr(arp_sysctl.os, "unlink", self.unlink)
+        monkeypatch.setattr(arp_sysctl, "remove_file", self.unlink)
+        self.swept = []
+        monkeypatch.setattr(arp_sysctl.files, "sweep_temp", self.swept.append)
         monkeypatch.setattr(arp_sysctl._runtime, "write_value", self.write_value)
         monkeypatch.setattr(arp_sysctl._runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
         monkeypatch.setattr(arp_sysctl._runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
@@ -64,7 +66,7 @@ class FakeHost(object):
         self.file_ops.append(("write", path))
         self.files[path] = text
 
-    def restore_file(self, path, text):
+    def restore_file(self, path, text, mode=0o644):
         self.file_ops.append(("restore", path))
         if text is None:
             self.files.pop(path, None)
@@ -235,19 +237,16 @@ def test_pending_interface_is_warned_not_failed(monkeypatch):
 
 def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
     """The two file edges for real, under a temporary directory."""
-    calls = []
-
-    class Module(object):
-        def atomic_move(self, src, dest, unsafe_writes=False):
-            calls.append((src, dest))
-            os.rename(src, dest)
-
+    synced = []
+    real_fsync = arp_sysctl.files.os.fsync
+    monkeypatch.setattr(arp_sysctl.files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
     monkeypatch.setattr(arp_sysctl.files.os, "chown", lambda *a: None)
+    monkeypatch.setattr(arp_sysctl.files.os, "fchown", lambda *a: None)
     target = tmp_path / "sysctl.d" / "99-x.conf"
-    arp_sysctl.write_file(Module(), str(target), OURS)
+    arp_sysctl.write_file(None, str(target), OURS)
     assert target.read_text() == OURS
     assert oct(target.stat().st_mode & 0o777) == "0o644"
-    assert calls and os.path.dirname(calls[0][0]) == str(target.parent)
+    assert len(synced) >= 2  # the temp file, then the directory
     assert [p.name for p in target.parent.iterdir()] == ["99-x.conf"]
     monkeypatch.setattr(arp_sysctl.sysctl_d, "read_candidates", lambda: [])
     monkeypatch.setattr(arp_sysctl.sysctl_d, "read_sysctl_conf", lambda: None)
@@ -276,3 +275,42 @@ def test_wrong_owner_is_fixed_even_with_identical_content(monkeypatch, uid, gid)
     assert outcome.result["changed"] is True and outcome.result["file_changed"] is True
     assert host.file_ops == [("write", PATH)]
     assert host.writes == []
+def test_a_rolled_back_run_reports_no_change(monkeypatch):
+    FakeHost(monkeypatch, failing=[("all", "arp_announce")])
+    outcome = run({})
+    assert isinstance(outcome, AnsibleFailJson) and "rolled back" in outcome.result["msg"]
+    assert outcome.result["changed"] is False and outcome.result["file_changed"] is False
+
+
+def test_an_odd_thing_at_path_is_a_clear_error_with_nothing_changed(monkeypatch, tmp_path):
+    link = tmp_path / "99-zz.conf"
+    link.symlink_to(tmp_path / "nowhere")
+
+    def read_state(path):
+        arp_sysctl.files.read_text(str(link))
+    monkeypatch.setattr(arp_sysctl, "read_state", read_state)
+    outcome = run({})
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert str(link) in outcome.result["msg"] and "symbolic link" in outcome.result["msg"]
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_absent_restores_the_values_before_it_removes_the_drop_in(monkeypatch):
+    """A run killed in between leaves the drop-in, which tells the rerun what to restore (issue 15)."""
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+    seen = []
+    monkeypatch.setattr(arp_sysctl, "remove_file", lambda path: seen.append(dict(host.kernel["all"])) or host.unlink(path))
+    outcome = run({"state": "absent"})
+    assert outcome.result["changed"] and seen == [{"arp_ignore": 0, "arp_announce": 0}]
+
+
+def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypatch):
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+
+    def fail(path):
+        raise arp_sysctl.files.FileError("cannot remove %s: Read-only file system" % path)
+    monkeypatch.setattr(arp_sysctl, "remove_file", fail)
+    outcome = run({"state": "absent"})
+    assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
+    assert outcome.result["changed"] is False
+    assert host.kernel["all"] == {"arp_ignore": 1, "arp_announce": 2} and PATH in host.files

@@ -96,7 +96,7 @@ def test_guard_refusal_fails_with_the_journal(monkeypatch, get_bin_path):
 
 
 def test_absent_stops_disables_removes_then_reloads(monkeypatch, get_bin_path):
-    existing = dict((p, ("x\n", 0o644)) for p in boot.all_paths())
+    existing = dict((p, (boot.MANAGED_HEADER + "\nx\n", 0o644)) for p in boot.all_paths())
     fs = FakeFiles(monkeypatch, existing=existing)
     calls = status(True, True) + [
         ([SYSTEMCTL, "stop", UNIT], (0, "", "")),
@@ -131,3 +131,59 @@ def test_remove_owned_dirs_only_when_empty(tmp_path, monkeypatch):
     apply.remove_owned_dirs()
     assert not libexec.exists()
     assert (etc / "local-notes.txt").read_text() == "keep me\n"
+
+
+FOREIGN = "[Unit]\nDescription=someone else's unit\n"
+
+
+@pytest.mark.parametrize("path", [boot.UNIT_PATH, boot.MODULES_LOAD_PATH, boot.CLI_PATH, "/etc/lvs-realserver/vips.json",
+                                  boot.LIBEXEC + "/_vipctl.py"])
+def test_a_foreign_file_is_neither_replaced_nor_removed_without_force(monkeypatch, get_bin_path, path):
+    fs = FakeFiles(monkeypatch, existing={path: (FOREIGN, 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "mode": "tun"}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert path in outcome.result["msg"] and "force: true" in outcome.result["msg"]
+    assert fs.written == [] and fs.removed == []
+    outcome = run(monkeypatch, {"state": "absent"}, [])
+    assert isinstance(outcome, AnsibleFailJson) and path in outcome.result["msg"]
+    assert fs.files[path] == (FOREIGN, 0o644) and fs.removed == []
+
+
+def test_force_replaces_and_removes_a_foreign_file(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch, existing={boot.UNIT_PATH: (FOREIGN, 0o644)})
+    calls = status(False, False) + [([SYSTEMCTL, "daemon-reload"], (0, "", "")), ([SYSTEMCTL, "enable", UNIT], (0, "", "")),
+                                    ([SYSTEMCTL, "start", UNIT], (0, "", ""))]
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "force": True}, calls)
+    assert isinstance(outcome, AnsibleExitJson) and boot.UNIT_PATH in fs.written
+    assert fs.files[boot.UNIT_PATH][0].startswith(boot.MANAGED_HEADER)
+
+
+@pytest.mark.parametrize("python, words", [
+    ("/usr/bin/python3\nExecStartPost=/bin/sh -c id", "absolute path of letters"),
+    ("python3", "absolute path of letters"),
+    ("/nonexistent/python3", "does not exist"),
+    ("/tmp", "not a regular file"),
+])
+def test_a_bad_interpreter_is_refused_naming_option_and_value(monkeypatch, get_bin_path, python, words):
+    fs = FakeFiles(monkeypatch)
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "python": python}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert "python: %r" % python in outcome.result["msg"] and words in outcome.result["msg"]
+    assert fs.written == []
+
+
+def test_a_failed_write_puts_the_written_files_back(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    restored = []
+
+    def write(module, path, text, mode, own_dir=False):
+        if path == boot.UNIT_PATH:
+            raise apply.files.FileError("cannot write %s: No space left on device" % path)
+        fs.written.append(path)
+        fs.files[path] = (text, mode)
+    monkeypatch.setattr(apply.files, "write_atomic", write)
+    monkeypatch.setattr(apply.files, "restore", lambda path, text, mode=0o644: restored.append((path, text)))
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"]}, status(False, False))
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert "No space left on device" in outcome.result["msg"] and boot.UNIT_PATH in outcome.result["msg"]
+    assert sorted(p for p, _t in restored) == sorted(fs.written) and all(t is None for _p, t in restored)
