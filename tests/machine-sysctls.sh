@@ -12,7 +12,8 @@
 # Recorded: every key of `sysctl -a` outside net.*, and net.* of the machine
 # itself, minus counters that change on their own and the per-interface keys
 # of interfaces other than all/default/lo (test networks of other jobs come
-# and go). Sourcing the file (with LVSRS_SYSCTLS_LIB=1) gives the functions.
+# and go); and any file the collection installs found on the machine
+# itself (/etc, /usr/libexec, ...). Sourcing the file (with LVSRS_SYSCTLS_LIB=1) gives the functions.
 set -euo pipefail
 
 machine_sysctls() {
@@ -24,6 +25,16 @@ machine_sysctls() {
             split($1, k, "."); if (k[4] != "all" && k[4] != "default" && k[4] != "lo") next
         }
         { print }' | sort
+    machine_files
+}
+
+# What the collection installs, if it is on the machine itself (it must not
+# be: tests apply it only inside their own namespaces, containers, guests).
+machine_files() {
+    local f
+    { find /etc /usr/libexec /usr/local/libexec /usr/local/lib -xdev -maxdepth 3 \
+        \( -name '*lvs-realserver*' -o -name '*lvs_realserver*' \) -print 2>/dev/null | sort || true; } |
+        while IFS= read -r f; do printf 'file:%s = present\n' "$f"; done
 }
 
 # Keys whose values differ, and keys that appeared or vanished.
@@ -58,7 +69,7 @@ main() {
             changes=$(sysctl_changes "$2" "$after")
             [[ -z $tmp ]] || rm -f -- "$tmp"
             if [[ -n $changes ]]; then
-                printf 'machine-sysctls: the machine'"'"'s own sysctls changed:\n%s\n' "$changes" >&2
+                printf 'machine-sysctls: the machine'"'"'s own sysctls or files changed:\n%s\n' "$changes" >&2
                 return 1
             fi
             echo "machine-sysctls: no change ($(wc -l <"$2") keys compared)"
