@@ -1,0 +1,333 @@
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Sliced compliance runs into a shared Redis fact cache, the way AWX job slicing runs them.
+
+A fleet of N namespace hosts (default 12, ``LVS_FLEET_HOSTS``) in four states
+(compliant, compliant now but not at boot, exposed, non-compliant) runs
+``lvs.realserver.compliance`` as K parallel ``ansible-playbook --limit`` jobs,
+K = 1, 2, 4. Slice i of K holds the hosts ``sorted(hosts)[i::K]``, as AWX
+deals hosts to its slice jobs. Every job gathers ``arp_facts`` into one real
+Redis server (Debian's ``redis-server``, started here on 127.0.0.1, a private
+port and a private dir, stopped by pid) through ``community.general.redis``,
+one Redis database per K. Then one unsliced run with
+``lvs_compliance_from_cache=true`` (every interpreter replaced by
+``/bin/false``, so no host can be contacted) builds the fleet report from
+the cache.
+
+Asserted: the cache-built report is the same for K = 1, 2 and 4 (all three
+files, check time and timestamps aside) and its records equal a plain
+unsliced run's records (``source: cache`` instead of ``gathered`` aside);
+Redis holds one fact entry per host; every slice's own report covers exactly
+its slice. Negative control: a host turned non-compliant behind Ansible's back
+and re-gathered in its slice alone shows up, exposed, in the next cache-built
+report, and that report no longer equals the reference.
+
+The wall time per host at each K is printed. On this 2-CPU machine all K jobs
+share the controller's CPUs; docs/fleet.md turns the figures into a sizing.
+
+Needs ``redis-server`` (Debian) and the Python ``redis`` client next to
+Ansible (requirements/dev.txt); ``LVS_EXTRA_PYTHONPATH`` adds a directory
+holding the client to the playbook runs' PYTHONPATH.
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import lab as _lab
+from lab import ns_argv, ns_exec, ns_sysctl
+
+VIP = "198.51.100.100"
+PROTECT = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2}
+DROPIN = "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
+# The state of host i is STATES[i % 4].
+STATES = ("good", "volatile", "leaky", "halfway")
+EXPECTED = {"good": "compliant", "volatile": "compliant", "leaky": "exposed", "halfway": "non_compliant"}
+SLICINGS = (1, 2, 4)
+FORKS = 5
+CACHE_PREFIX = "lvsrs_facts_"
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+TIME_KEY = re.compile(r"(^|_)(timestamp|time|generated_at|checked_at)(_|$)|_at$")
+REPORT_NAMES = ("compliance.json", "compliance.xml", "compliance.md")
+
+
+def host_count():
+    count = int(os.environ.get("LVS_FLEET_HOSTS", "12"))
+    assert 4 <= count <= 99, "LVS_FLEET_HOSTS=%d: use 4..99" % count
+    return count
+
+
+def slices(hosts, k):
+    """AWX job slicing: slice i of k gets every k-th host, starting at the i-th."""
+    ordered = sorted(hosts)
+    return [ordered[i::k] for i in range(k)]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_cli(port, *args, db=0):
+    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "-n", str(db), *args],
+                          capture_output=True, text=True, timeout=10, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def redis_server(netns_lab):
+    """Debian's redis-server on 127.0.0.1:<free port>, data in a private dir; stopped by pid."""
+    for tool in ("redis-server", "redis-cli"):
+        if not shutil.which(tool):
+            pytest.skip("%s is not installed (Debian package redis-server; ./tasks setup installs it)" % tool)
+    workdir = _lab.run_tmpdir() / "redis"
+    workdir.mkdir(exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
+         "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+         "--logfile", str(workdir / "redis.log")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if redis_cli(port, "ping").strip() == "PONG":
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            assert proc.poll() is None, "redis-server exited: %s" % (workdir / "redis.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "redis-server did not answer on 127.0.0.1:%d" % port
+            time.sleep(0.1)
+        yield {"port": port, "pid": proc.pid}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def extra_pythonpath(lvs_python):
+    """PYTHONPATH for the playbook runs: empty when Ansible's Python has the redis client."""
+    extra = os.environ.get("LVS_EXTRA_PYTHONPATH", "")
+    env = dict(os.environ, PYTHONPATH=extra)
+    probe = subprocess.run([lvs_python, "-c", "import redis"], capture_output=True, text=True, env=env,
+                           cwd="/", check=False)
+    if probe.returncode != 0:
+        pytest.skip("the Python redis client is missing next to %s (requirements/dev.txt pins it; "
+                    "./tasks setup installs it)" % lvs_python)
+    return extra
+
+
+def add_host(lb, hub, index):
+    """Host ``h<index>`` on the hub, in state STATES[index % 4]; returns (name, {ns, state})."""
+    name, state = "h%02d" % index, STATES[index % len(STATES)]
+    ns = lb.add_netns(name)
+    lb.veth(ns, "eth0", hub, "e%d" % index, "v%d" % index)
+    commands = [["ip", "addr", "add", "198.51.100.%d/24" % (21 + index), "dev", "eth0"]]
+    if state != "halfway":
+        scope = "host" if state == "good" else "global"
+        commands.append(["ip", "addr", "add", VIP + "/32", "dev", "lo", "scope", scope])
+    for argv in commands:
+        ns_exec(ns, argv, isolate_sysctl_dirs=False)
+    settings = {"good": PROTECT, "volatile": PROTECT, "leaky": {},
+                "halfway": dict(PROTECT, **{"net.ipv4.conf.eth0.arp_ignore": 4})}[state]
+    if settings:
+        ns_sysctl(ns, settings)
+    if state == "good":
+        _lab.private_path(ns, "/etc/sysctl.d/99-zz-lvs-realserver.conf").write_text(DROPIN)
+    return name, {"ns": ns, "state": state}
+
+
+@pytest.fixture(scope="module")
+def fleet(netns_lab, lvs_python):
+    """N namespace hosts behind one hub namespace; the states cycle through STATES."""
+    lb = _lab.Lab()
+    try:
+        hub = lb.add_netns("hub")
+        hosts = dict(add_host(lb, hub, index) for index in range(host_count()))
+        work = _lab.run_tmpdir() / "fleet"
+        work.mkdir(exist_ok=True)
+        lines, broken = ["[realservers]"], ["[realservers]"]
+        for name, host in sorted(hosts.items()):
+            wrapper = work / ("python-" + name)
+            wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(host["ns"], [lvs_python])))
+            wrapper.chmod(0o755)
+            lines.append("%s ansible_connection=local ansible_python_interpreter=%s" % (name, wrapper))
+            broken.append("%s ansible_connection=local ansible_python_interpreter=/bin/false" % name)
+        (work / "inventory.ini").write_text("\n".join(lines) + "\n")
+        (work / "inventory-unreachable.ini").write_text("\n".join(broken) + "\n")
+        yield {"hosts": hosts, "work": work}
+    finally:
+        errors = lb.cleanup()
+        assert not errors, errors
+
+
+def playbook_argv(lvs_python, work, name, inventory, *extra):
+    ansible_playbook = Path(lvs_python).parent / "ansible-playbook"
+    if not ansible_playbook.exists():
+        pytest.skip("no ansible-playbook next to %s" % lvs_python)
+    out = work / ("report-" + name)
+    return [str(ansible_playbook), "lvs.realserver.compliance", "-i", str(work / inventory),
+            "-e", "lvs_compliance_report_dir=%s" % out, "-e", "lvs_compliance_fail=false", *extra], out
+
+
+def playbook_env(redis=None, db=None, pythonpath=""):
+    env = _lab._module_env(_lab.collections_dir())
+    env["ANSIBLE_FORKS"] = str(FORKS)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    if redis is not None:
+        env.update({
+            "ANSIBLE_CACHE_PLUGIN": "community.general.redis",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": "127.0.0.1:%d:%d" % (redis["port"], db),
+            "ANSIBLE_CACHE_PLUGIN_PREFIX": CACHE_PREFIX,
+            "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "3600",
+        })
+    return env
+
+
+def run_parallel(jobs, env, cwd):
+    """Start every (argv, out) job at once, as AWX starts its slice jobs; return (wall seconds, outputs)."""
+    start = time.monotonic()
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                              cwd=str(cwd), stdin=subprocess.DEVNULL) for argv, _out in jobs]
+    outputs = []
+    for proc in procs:
+        output, _unused = proc.communicate(timeout=600)
+        outputs.append((proc.returncode, output))
+    return time.monotonic() - start, outputs
+
+
+def run_one(argv, env, cwd):
+    seconds, outputs = run_parallel([(argv, None)], env, cwd)
+    rc, output = outputs[0]
+    assert rc == 0, output[-4000:]
+    return seconds, output
+
+
+def without_times(value):
+    """``value`` with every check-time/timestamp field left out and every ISO time string masked."""
+    if isinstance(value, dict):
+        return dict((k, without_times(v)) for k, v in value.items() if not TIME_KEY.search(k))
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    if isinstance(value, str):
+        return ISO_TIME.sub("<time>", value)
+    return value
+
+
+def load_reports(out):
+    """The three report files, check times and timestamps left out."""
+    texts = dict((name, (out / name).read_text()) for name in REPORT_NAMES)
+    return {
+        "json": without_times(json.loads(texts["compliance.json"])),
+        "junit": ISO_TIME.sub("<time>", re.sub(r'\s(time|timestamp)="[^"]*"', "", texts["compliance.xml"])),
+        "markdown": ISO_TIME.sub("<time>", texts["compliance.md"]),
+    }
+
+
+def records(report_json):
+    return dict((r["host"], r) for r in report_json["hosts"])
+
+
+def cache_keys(redis, db):
+    return sorted(k for k in redis_cli(redis["port"], "--scan", "--pattern", CACHE_PREFIX + "*", db=db).split() if k)
+
+
+@pytest.fixture(scope="module")
+def sliced(fleet, redis_server, extra_pythonpath, lvs_python):
+    """The plain unsliced reference run, then for each K: K parallel slices into Redis db K, one report from the cache."""
+    work, hosts = fleet["work"], fleet["hosts"]
+    argv, plain_out = playbook_argv(lvs_python, work, "plain", "inventory.ini")
+    plain_seconds, _unused = run_one(argv, playbook_env(pythonpath=extra_pythonpath), work)
+    runs = {}
+    for k in SLICINGS:
+        redis_cli(redis_server["port"], "flushdb", db=k)
+        env = playbook_env(redis_server, k, extra_pythonpath)
+        jobs = [playbook_argv(lvs_python, work, "k%d-slice%d" % (k, i), "inventory.ini", "--limit", ",".join(part))
+                for i, part in enumerate(slices(hosts, k))]
+        seconds, outputs = run_parallel(jobs, env, work)
+        for rc, output in outputs:
+            assert rc == 0, output[-4000:]
+        argv, cache_out = playbook_argv(lvs_python, work, "k%d-cache" % k, "inventory-unreachable.ini",
+                                        "-e", "lvs_compliance_from_cache=true")
+        cache_seconds, _unused = run_one(argv, env, work)
+        runs[k] = {"seconds": seconds, "cache_seconds": cache_seconds, "jobs": jobs, "cache_out": cache_out,
+                   "env": env, "keys": cache_keys(redis_server, k)}
+    return {"plain_seconds": plain_seconds, "plain_out": plain_out, "runs": runs}
+
+
+def test_sliced_cache_report_equals_the_unsliced_report(fleet, sliced, capsys):
+    hosts = fleet["hosts"]
+    plain = load_reports(sliced["plain_out"])
+    assert dict((h, r["status"]) for h, r in records(plain["json"]).items()) == \
+        dict((h, EXPECTED[v["state"]]) for h, v in hosts.items())
+    reference = load_reports(sliced["runs"][1]["cache_out"])
+    for k, run in sliced["runs"].items():
+        # Redis holds one fact entry per host, written by the slice jobs.
+        # (ansible-core 2.19+ puts a schema tag such as "s1_" between the prefix and the host.)
+        assert sorted(re.sub(r"^.*_", "", key) for key in run["keys"]) == sorted(hosts), (k, run["keys"])
+        assert len(run["keys"]) == len(hosts) and all(key.startswith(CACHE_PREFIX) for key in run["keys"])
+        # Each slice job reported on exactly its own hosts.
+        for (_argv, out), part in zip(run["jobs"], slices(hosts, k)):
+            assert sorted(records(load_reports(out)["json"])) == sorted(part)
+        cached = load_reports(run["cache_out"])
+        assert set(r["source"] for r in cached["json"]["hosts"]) == {"cache"}
+        assert cached == reference, "K=%d: the cache-built report differs from K=1's" % k
+    # The cache-built records are the plain run's, host by host (only the source differs).
+    plain_records = records(plain["json"])
+    for host, record in records(reference["json"]).items():
+        assert dict(record, source="gathered") == plain_records[host], host
+    assert reference["json"]["summary"] == plain["json"]["summary"]
+
+    count = len(hosts)
+    lines = ["", "sliced compliance runs, %d hosts, forks=%d per job, Redis fact cache:" % (count, FORKS),
+             "  plain unsliced run (no cache): %.2f s, %.0f ms/host" % (
+                 sliced["plain_seconds"], 1000 * sliced["plain_seconds"] / count)]
+    for k, run in sliced["runs"].items():
+        lines.append("  K=%d: %d parallel slice job(s) %.2f s wall, %.0f ms/host; report from cache %.2f s" % (
+            k, k, run["seconds"], 1000 * run["seconds"] / count, run["cache_seconds"]))
+    with capsys.disabled():
+        print("\n".join(lines))
+
+
+def test_a_host_changed_in_one_slice_shows_in_the_cache_built_report(fleet, sliced, redis_server, lvs_python):
+    """Negative control: re-gather one slice after a host drifted; the cache-built report shows it."""
+    work, hosts = fleet["work"], fleet["hosts"]
+    run = sliced["runs"][2]
+    reference = load_reports(sliced["runs"][1]["cache_out"])
+    part = slices(hosts, 2)[1]
+    victim = next(h for h in part if hosts[h]["state"] in ("good", "volatile"))
+    ns = hosts[victim]["ns"]
+    before = _lab.ns_sysctl_get(ns, "net.ipv4.conf.all.arp_ignore")
+    ns_sysctl(ns, {"net.ipv4.conf.all.arp_ignore": 0})
+    try:
+        argv, _out = playbook_argv(lvs_python, work, "drift-slice", "inventory.ini", "--limit", ",".join(part))
+        run_one(argv, run["env"], work)
+        argv, out = playbook_argv(lvs_python, work, "drift-cache", "inventory-unreachable.ini",
+                                  "-e", "lvs_compliance_from_cache=true")
+        run_one(argv, run["env"], work)
+    finally:
+        ns_sysctl(ns, {"net.ipv4.conf.all.arp_ignore": int(before)})
+    drifted = load_reports(out)
+    assert drifted != reference
+    statuses = dict((h, r["status"]) for h, r in records(drifted["json"]).items())
+    expected = dict((h, EXPECTED[v["state"]]) for h, v in hosts.items())
+    assert statuses == dict(expected, **{victim: "exposed"})
+    codes = [v["code"] for v in records(drifted["json"])[victim]["facts"]["violations"]]
+    assert "vip_exposed" in codes, codes
+    assert victim in drifted["json"]["summary"]["failing"]
+    assert "| %s | **EXPOSED**" % victim in drifted["markdown"]
