@@ -31,7 +31,6 @@ Ansible (requirements/dev.txt); ``LVS_EXTRA_PYTHONPATH`` adds a directory
 holding the client to the playbook runs' PYTHONPATH.
 """
 
-import json
 import os
 import re
 import shlex
@@ -44,20 +43,12 @@ from pathlib import Path
 import pytest
 
 import lab as _lab
-from lab import ns_argv, ns_exec, ns_sysctl
+from fleet_lab import EXPECTED, add_host, load_reports, records, write_inventory
+from lab import ns_argv, ns_sysctl
 
-VIP = "198.51.100.100"
-PROTECT = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2}
-DROPIN = "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
-# The state of host i is STATES[i % 4].
-STATES = ("good", "volatile", "leaky", "halfway")
-EXPECTED = {"good": "compliant", "volatile": "compliant", "leaky": "exposed", "halfway": "non_compliant"}
 SLICINGS = (1, 2, 4)
 FORKS = 5
 CACHE_PREFIX = "lvsrs_facts_"
-ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
-TIME_KEY = re.compile(r"(^|_)(timestamp|time|generated_at|checked_at)(_|$)|_at$")
-REPORT_NAMES = ("compliance.json", "compliance.xml", "compliance.md")
 
 
 def host_count():
@@ -131,26 +122,6 @@ def extra_pythonpath(lvs_python):
     return extra
 
 
-def add_host(lb, hub, index):
-    """Host ``h<index>`` on the hub, in state STATES[index % 4]; returns (name, {ns, state})."""
-    name, state = "h%02d" % index, STATES[index % len(STATES)]
-    ns = lb.add_netns(name)
-    lb.veth(ns, "eth0", hub, "e%d" % index, "v%d" % index)
-    commands = [["ip", "addr", "add", "198.51.100.%d/24" % (21 + index), "dev", "eth0"]]
-    if state != "halfway":
-        scope = "host" if state == "good" else "global"
-        commands.append(["ip", "addr", "add", VIP + "/32", "dev", "lo", "scope", scope])
-    for argv in commands:
-        ns_exec(ns, argv, isolate_sysctl_dirs=False)
-    settings = {"good": PROTECT, "volatile": PROTECT, "leaky": {},
-                "halfway": dict(PROTECT, **{"net.ipv4.conf.eth0.arp_ignore": 4})}[state]
-    if settings:
-        ns_sysctl(ns, settings)
-    if state == "good":
-        _lab.private_path(ns, "/etc/sysctl.d/99-zz-lvs-realserver.conf").write_text(DROPIN)
-    return name, {"ns": ns, "state": state}
-
-
 @pytest.fixture(scope="module")
 def fleet(netns_lab, lvs_python):
     """N namespace hosts behind one hub namespace; the states cycle through STATES."""
@@ -160,15 +131,12 @@ def fleet(netns_lab, lvs_python):
         hosts = dict(add_host(lb, hub, index) for index in range(host_count()))
         work = _lab.run_tmpdir() / "fleet"
         work.mkdir(exist_ok=True)
-        lines, broken = ["[realservers]"], ["[realservers]"]
-        for name, host in sorted(hosts.items()):
+        for name, host in hosts.items():
             wrapper = work / ("python-" + name)
             wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(host["ns"], [lvs_python])))
             wrapper.chmod(0o755)
-            lines.append("%s ansible_connection=local ansible_python_interpreter=%s" % (name, wrapper))
-            broken.append("%s ansible_connection=local ansible_python_interpreter=/bin/false" % name)
-        (work / "inventory.ini").write_text("\n".join(lines) + "\n")
-        (work / "inventory-unreachable.ini").write_text("\n".join(broken) + "\n")
+        write_inventory(work / "inventory.ini", hosts, lambda name, host: work / ("python-" + name))
+        write_inventory(work / "inventory-unreachable.ini", hosts, lambda name, host: "/bin/false")
         yield {"hosts": hosts, "work": work}
     finally:
         errors = lb.cleanup()
@@ -216,31 +184,6 @@ def run_one(argv, env, cwd):
     rc, output = outputs[0]
     assert rc == 0, output[-4000:]
     return seconds, output
-
-
-def without_times(value):
-    """``value`` with every check-time/timestamp field left out and every ISO time string masked."""
-    if isinstance(value, dict):
-        return dict((k, without_times(v)) for k, v in value.items() if not TIME_KEY.search(k))
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    if isinstance(value, str):
-        return ISO_TIME.sub("<time>", value)
-    return value
-
-
-def load_reports(out):
-    """The three report files, check times and timestamps left out."""
-    texts = dict((name, (out / name).read_text()) for name in REPORT_NAMES)
-    return {
-        "json": without_times(json.loads(texts["compliance.json"])),
-        "junit": ISO_TIME.sub("<time>", re.sub(r'\s(time|timestamp)="[^"]*"', "", texts["compliance.xml"])),
-        "markdown": ISO_TIME.sub("<time>", texts["compliance.md"]),
-    }
-
-
-def records(report_json):
-    return dict((r["host"], r) for r in report_json["hosts"])
 
 
 def cache_keys(redis, db):
