@@ -33,6 +33,7 @@ holding the client to the playbook runs' PYTHONPATH.
 
 import os
 import re
+import resource
 import shlex
 import shutil
 import socket
@@ -167,23 +168,31 @@ def playbook_env(redis=None, db=None, pythonpath=""):
     return env
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_parallel(jobs, env, cwd):
-    """Start every (argv, out) job at once, as AWX starts its slice jobs; return (wall seconds, outputs)."""
-    start = time.monotonic()
+    """Start every (argv, out) job at once, as AWX starts its slice jobs.
+
+    Returns (wall seconds, CPU seconds of the whole process trees, outputs).
+    """
+    start, cpu = time.monotonic(), children_cpu()
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                               cwd=str(cwd), stdin=subprocess.DEVNULL) for argv, _out in jobs]
     outputs = []
     for proc in procs:
         output, _unused = proc.communicate(timeout=600)
         outputs.append((proc.returncode, output))
-    return time.monotonic() - start, outputs
+    return time.monotonic() - start, children_cpu() - cpu, outputs
 
 
 def run_one(argv, env, cwd):
-    seconds, outputs = run_parallel([(argv, None)], env, cwd)
+    seconds, cpu, outputs = run_parallel([(argv, None)], env, cwd)
     rc, output = outputs[0]
     assert rc == 0, output[-4000:]
-    return seconds, output
+    return seconds, cpu
 
 
 def cache_keys(redis, db):
@@ -195,22 +204,31 @@ def sliced(fleet, redis_server, extra_pythonpath, lvs_python):
     """The plain unsliced reference run, then for each K: K parallel slices into Redis db K, one report from the cache."""
     work, hosts = fleet["work"], fleet["hosts"]
     argv, plain_out = playbook_argv(lvs_python, work, "plain", "inventory.ini")
-    plain_seconds, _unused = run_one(argv, playbook_env(pythonpath=extra_pythonpath), work)
+    plain_seconds, plain_cpu = run_one(argv, playbook_env(pythonpath=extra_pythonpath), work)
     runs = {}
     for k in SLICINGS:
         redis_cli(redis_server["port"], "flushdb", db=k)
         env = playbook_env(redis_server, k, extra_pythonpath)
         jobs = [playbook_argv(lvs_python, work, "k%d-slice%d" % (k, i), "inventory.ini", "--limit", ",".join(part))
                 for i, part in enumerate(slices(hosts, k))]
-        seconds, outputs = run_parallel(jobs, env, work)
+        seconds, cpu, outputs = run_parallel(jobs, env, work)
         for rc, output in outputs:
             assert rc == 0, output[-4000:]
         argv, cache_out = playbook_argv(lvs_python, work, "k%d-cache" % k, "inventory-unreachable.ini",
                                         "-e", "lvs_compliance_from_cache=true")
         cache_seconds, _unused = run_one(argv, env, work)
-        runs[k] = {"seconds": seconds, "cache_seconds": cache_seconds, "jobs": jobs, "cache_out": cache_out,
-                   "env": env, "keys": cache_keys(redis_server, k)}
-    return {"plain_seconds": plain_seconds, "plain_out": plain_out, "runs": runs}
+        keys = cache_keys(redis_server, k)
+        sizes = [int(redis_cli(redis_server["port"], "strlen", key, db=k)) for key in keys]
+        runs[k] = {"seconds": seconds, "cpu": cpu, "cache_seconds": cache_seconds, "jobs": jobs,
+                   "cache_out": cache_out, "env": env, "keys": keys, "bytes": sum(sizes)}
+    # The part of the CPU that a real fleet spends on the targets, not the controller: arp_facts itself
+    # (Python start, module, the namespace wrapper), run once per host without Ansible.
+    cpu = children_cpu()
+    for host in hosts.values():
+        assert _lab.run_module(host["ns"], "lvs.realserver.arp_facts", {}).status == "ok"
+    module_cpu = children_cpu() - cpu
+    return {"plain_seconds": plain_seconds, "plain_cpu": plain_cpu, "plain_out": plain_out, "runs": runs,
+            "module_cpu": module_cpu}
 
 
 def test_sliced_cache_report_equals_the_unsliced_report(fleet, sliced, capsys):
@@ -237,12 +255,19 @@ def test_sliced_cache_report_equals_the_unsliced_report(fleet, sliced, capsys):
     assert reference["json"]["summary"] == plain["json"]["summary"]
 
     count = len(hosts)
-    lines = ["", "sliced compliance runs, %d hosts, forks=%d per job, Redis fact cache:" % (count, FORKS),
-             "  plain unsliced run (no cache): %.2f s, %.0f ms/host" % (
-                 sliced["plain_seconds"], 1000 * sliced["plain_seconds"] / count)]
+    load = os.getloadavg()[0]
+    lines = ["", "sliced compliance runs, %d hosts, forks=%d per job, Redis fact cache (load average %.1f):"
+             % (count, FORKS, load),
+             "  plain unsliced run (no cache): %.2f s wall, %.0f ms/host wall, %.0f ms/host CPU" % (
+                 sliced["plain_seconds"], 1000 * sliced["plain_seconds"] / count,
+                 1000 * sliced["plain_cpu"] / count)]
+    lines.append("  arp_facts alone (what a target spends, no Ansible): %.0f ms/host CPU" % (
+        1000 * sliced["module_cpu"] / count))
     for k, run in sliced["runs"].items():
-        lines.append("  K=%d: %d parallel slice job(s) %.2f s wall, %.0f ms/host; report from cache %.2f s" % (
-            k, k, run["seconds"], 1000 * run["seconds"] / count, run["cache_seconds"]))
+        lines.append("  K=%d: %d parallel slice job(s) %.2f s wall, %.0f ms/host wall, %.0f ms/host CPU; "
+                     "report from cache %.2f s; Redis %d bytes/host" % (
+                         k, k, run["seconds"], 1000 * run["seconds"] / count, 1000 * run["cpu"] / count,
+                         run["cache_seconds"], run["bytes"] // count))
     with capsys.disabled():
         print("\n".join(lines))
 
