@@ -216,10 +216,10 @@ def sliced(fleet, redis_server, extra_pythonpath, lvs_python):
             assert rc == 0, output[-4000:]
         argv, cache_out = playbook_argv(lvs_python, work, "k%d-cache" % k, "inventory-unreachable.ini",
                                         "-e", "lvs_compliance_from_cache=true")
-        cache_seconds, _unused = run_one(argv, env, work)
+        cache_seconds, cache_cpu = run_one(argv, env, work)
         keys = cache_keys(redis_server, k)
         sizes = [int(redis_cli(redis_server["port"], "strlen", key, db=k)) for key in keys]
-        runs[k] = {"seconds": seconds, "cpu": cpu, "cache_seconds": cache_seconds, "jobs": jobs,
+        runs[k] = {"seconds": seconds, "cpu": cpu, "cache_seconds": cache_seconds, "cache_cpu": cache_cpu, "jobs": jobs,
                    "cache_out": cache_out, "env": env, "keys": keys, "bytes": sum(sizes)}
     # The part of the CPU that a real fleet spends on the targets, not the controller: arp_facts itself
     # (Python start, module, the namespace wrapper), run once per host without Ansible.
@@ -265,9 +265,11 @@ def test_sliced_cache_report_equals_the_unsliced_report(fleet, sliced, capsys):
         1000 * sliced["module_cpu"] / count))
     for k, run in sliced["runs"].items():
         lines.append("  K=%d: %d parallel slice job(s) %.2f s wall, %.0f ms/host wall, %.0f ms/host CPU; "
-                     "report from cache %.2f s; Redis %d bytes/host" % (
+                     "report from cache %.2f s wall, %.0f ms/host CPU; Redis %d bytes/host" % (
                          k, k, run["seconds"], 1000 * run["seconds"] / count, 1000 * run["cpu"] / count,
-                         run["cache_seconds"], run["bytes"] // count))
+                         run["cache_seconds"], 1000 * run["cache_cpu"] / count, run["bytes"] // count))
+    lines.append("  largest single process of all runs: %d MB RSS" % (
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))
     with capsys.disabled():
         print("\n".join(lines))
 
