@@ -128,7 +128,7 @@ def runner_run(ee_fleet, env, ident):
     return pdd, pdd / "artifacts" / ident, p.stdout
 
 
-def test_compliance_in_the_ee_equals_a_plain_run(ee_fleet, ee_tools, lvs_python):
+def test_compliance_in_the_ee_equals_a_plain_run(ee_fleet, ee_tools, lvs_python, capsys):
     hosts = ee_fleet["hosts"]
     plain = load_reports(plain_run(ee_fleet, lvs_python))
     pdd, artifacts, stdout = runner_run(ee_fleet, ee_tools, "compliance")
@@ -155,6 +155,10 @@ def test_compliance_in_the_ee_equals_a_plain_run(ee_fleet, ee_tools, lvs_python)
     assert dict((h, r["status"]) for h, r in records(in_ee["json"]).items()) == \
         dict((h, EXPECTED[v["state"]]) for h, v in hosts.items())
     assert in_ee == plain
+    with capsys.disabled():
+        print("\nansible-runner in the EE: %s\ncontroller in the EE: %s\n%s" % (
+            " ".join(command[:3] + ["..."] + command[command.index(IMAGE):]), messages[0].replace("\n", " "),
+            "\n".join(line for line in re.sub(r"\x1b\[[0-9;]*m", "", stdout).splitlines()[-24:] if line.strip())))
 
     # Negative control: one host drifts; the next run in the EE reports it and no longer equals the plain run.
     victim = next(h for h in sorted(hosts) if hosts[h]["state"] == "good")
