@@ -7,16 +7,20 @@ Shared by test_fleet_slices.py (sliced runs into Redis) and
 test_execution_environment.py (the playbook inside the execution environment).
 
     add_host(lab, hub, index) -> (name, {"ns", "state"})   state STATES[index % 4]
+    namespace_fleet(count, label) -> context: (hosts, work dir); namespaces removed at exit
+    write_wrapper(path, ns, python) -> path                  interpreter entering the host
     write_inventory(path, hosts, interpreter)                 interpreter(name, host) -> path
     load_reports(report_dir) -> {"json", "junit", "markdown"} times left out
     records(report_json) -> {host: record}
 """
 
+import contextlib
 import json
 import re
+import shlex
 
 import lab as _lab
-from lab import ns_exec, ns_sysctl
+from lab import ns_argv, ns_exec, ns_sysctl
 
 VIP = "198.51.100.100"
 PROTECT = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2}
@@ -47,6 +51,28 @@ def add_host(lb, hub, index):
     if state == "good":
         _lab.private_path(ns, "/etc/sysctl.d/99-zz-lvs-realserver.conf").write_text(DROPIN)
     return name, {"ns": ns, "state": state}
+
+
+@contextlib.contextmanager
+def namespace_fleet(count, label):
+    """``count`` hosts behind one hub namespace and a work dir; the namespaces are removed by name at exit."""
+    lb = _lab.Lab()
+    try:
+        hub = lb.add_netns("hub")
+        hosts = dict(add_host(lb, hub, index) for index in range(count))
+        work = _lab.run_tmpdir() / label
+        work.mkdir(exist_ok=True)
+        yield hosts, work
+    finally:
+        errors = lb.cleanup()
+        assert not errors, errors
+
+
+def write_wrapper(path, ns, python):
+    """An executable that runs ``python`` inside host ``ns`` (private sysctl.d tree included)."""
+    path.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(ns, [python])))
+    path.chmod(0o755)
+    return path
 
 
 def write_inventory(path, hosts, interpreter):

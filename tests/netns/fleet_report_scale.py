@@ -17,7 +17,6 @@ tree, CPU per host and the largest process. docs/fleet.md quotes the figures.
 import json
 import os
 import resource
-import shlex
 import socket
 import subprocess
 import sys
@@ -28,8 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import lab as _lab  # noqa: E402
-from fleet_lab import add_host, write_inventory  # noqa: E402
-from lab import ns_argv  # noqa: E402
+from fleet_lab import add_host, write_inventory, write_wrapper  # noqa: E402
 
 PREFIX = "lvsrs_facts_"
 
@@ -69,9 +67,7 @@ def main(sizes):
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.1)
         name, host = add_host(lb, lb.add_netns("hub"), 0)
-        wrapper = work / "python"
-        wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(host["ns"], [python])))
-        wrapper.chmod(0o755)
+        wrapper = write_wrapper(work / "python", host["ns"], python)
         env = _lab._module_env(_lab.collections_dir())
         env.update(PYTHONPATH=os.environ.get("LVS_EXTRA_PYTHONPATH", ""),
                    ANSIBLE_CACHE_PLUGIN="community.general.redis",

@@ -27,7 +27,6 @@ Runs under ``./tasks ee``, which builds the image and sets ``LVS_EE_IMAGE``
 import json
 import os
 import re
-import shlex
 import subprocess
 from pathlib import Path
 
@@ -35,8 +34,8 @@ import pytest
 import yaml
 
 import lab as _lab
-from fleet_lab import EXPECTED, add_host, load_reports, records, write_inventory
-from lab import ns_argv, ns_sysctl, ns_sysctl_get
+from fleet_lab import EXPECTED, load_reports, namespace_fleet, records, write_inventory, write_wrapper
+from lab import ns_sysctl, ns_sysctl_get
 
 IMAGE = os.environ.get("LVS_EE_IMAGE", "")
 RUNNER = os.environ.get("LVS_ANSIBLE_RUNNER", str(_lab.REPO_ROOT / ".cache" / "venv-ee" / "bin" / "ansible-runner"))
@@ -75,21 +74,11 @@ def ee_tools():
 
 @pytest.fixture(scope="module")
 def ee_fleet(netns_lab, lvs_python):
-    lb = _lab.Lab()
-    try:
-        hub = lb.add_netns("hub")
-        hosts = dict(add_host(lb, hub, index) for index in range(4))
-        work = _lab.run_tmpdir() / "ee"
-        work.mkdir(exist_ok=True)
+    with namespace_fleet(4, "ee") as (hosts, work):
         for name, host in hosts.items():
-            for label, python in (("plain", lvs_python), ("ee", EE_PYTHON)):
-                wrapper = work / ("python-%s-%s" % (label, name))
-                wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(host["ns"], [python])))
-                wrapper.chmod(0o755)
+            write_wrapper(work / ("python-plain-" + name), host["ns"], lvs_python)
+            write_wrapper(work / ("python-ee-" + name), host["ns"], EE_PYTHON)
         yield {"hosts": hosts, "work": work}
-    finally:
-        errors = lb.cleanup()
-        assert not errors, errors
 
 
 def plain_run(ee_fleet, lvs_python):

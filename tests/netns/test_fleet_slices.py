@@ -34,7 +34,6 @@ holding the client to the playbook runs' PYTHONPATH.
 import os
 import re
 import resource
-import shlex
 import shutil
 import socket
 import subprocess
@@ -44,8 +43,8 @@ from pathlib import Path
 import pytest
 
 import lab as _lab
-from fleet_lab import EXPECTED, add_host, load_reports, records, write_inventory
-from lab import ns_argv, ns_sysctl
+from fleet_lab import EXPECTED, load_reports, namespace_fleet, records, write_inventory, write_wrapper
+from lab import ns_sysctl
 
 SLICINGS = (1, 2, 4)
 FORKS = 5
@@ -126,22 +125,12 @@ def extra_pythonpath(lvs_python):
 @pytest.fixture(scope="module")
 def fleet(netns_lab, lvs_python):
     """N namespace hosts behind one hub namespace; the states cycle through STATES."""
-    lb = _lab.Lab()
-    try:
-        hub = lb.add_netns("hub")
-        hosts = dict(add_host(lb, hub, index) for index in range(host_count()))
-        work = _lab.run_tmpdir() / "fleet"
-        work.mkdir(exist_ok=True)
+    with namespace_fleet(host_count(), "fleet") as (hosts, work):
         for name, host in hosts.items():
-            wrapper = work / ("python-" + name)
-            wrapper.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.join(ns_argv(host["ns"], [lvs_python])))
-            wrapper.chmod(0o755)
+            write_wrapper(work / ("python-" + name), host["ns"], lvs_python)
         write_inventory(work / "inventory.ini", hosts, lambda name, host: work / ("python-" + name))
         write_inventory(work / "inventory-unreachable.ini", hosts, lambda name, host: "/bin/false")
         yield {"hosts": hosts, "work": work}
-    finally:
-        errors = lb.cleanup()
-        assert not errors, errors
 
 
 def playbook_argv(lvs_python, work, name, inventory, *extra):
