@@ -24,8 +24,12 @@ description:
     same-named files; last assignment wins; explicit keys beat globs) and reports, for every
     managed key, the file and line that will decide it at the next boot.
   - Fails (or warns) when another file would undo a managed key at boot, and names that file and line.
-  - O(state=absent) removes the drop-in and sets the running values back to what the remaining
-    sysctl.d files give at boot, or to the kernel default where nothing sets them; never a blind C(0).
+  - O(state=absent) removes the drop-in and sets the running values back to what they get at the next
+    boot with the remaining sysctl.d files, never a blind C(0). That is the value of the line that decides
+    the key; where none does, the kernel default for C(all), C(default) and C(lo), and the boot value of
+    C(default) for other interfaces, which a NIC gets at boot when it appears after C(systemd-sysctl) or
+    exists before it without an address. This is the C(late) value of M(lvs.realserver.arp_facts)'s
+    C(boot_prediction), so its C(drift) stays empty for the restored keys.
 author:
   - lvs.realserver developers (@lvs-realserver)
 attributes:
