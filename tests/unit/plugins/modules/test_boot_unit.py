@@ -98,7 +98,9 @@ def test_guard_refusal_fails_with_the_journal(monkeypatch, get_bin_path):
 def test_absent_stops_disables_removes_then_reloads(monkeypatch, get_bin_path):
     existing = dict((p, (boot.MANAGED_HEADER + "\nx\n", 0o644)) for p in boot.all_paths())
     fs = FakeFiles(monkeypatch, existing=existing)
-    calls = status(True, True) + [
+    calls = status(True, True) + status(True, True, boot.METRICS_TIMER) + [
+        ([SYSTEMCTL, "stop", boot.METRICS_TIMER], (0, "", "")),
+        ([SYSTEMCTL, "disable", boot.METRICS_TIMER], (0, "", "")),
         ([SYSTEMCTL, "stop", UNIT], (0, "", "")),
         ([SYSTEMCTL, "disable", UNIT], (0, "", "")),
         ([SYSTEMCTL, "daemon-reload"], (0, "", "")),
