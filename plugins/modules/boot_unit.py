@@ -181,7 +181,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
 

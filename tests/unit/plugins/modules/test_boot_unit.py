@@ -211,7 +211,7 @@ def test_metrics_installs_timer_service_and_library_then_runs_it(monkeypatch, ge
     assert "metrics --out /srv/textfile/lvs_realserver.prom" in fs.files[boot.METRICS_SERVICE_PATH][0]
     assert "def render(" in fs.files[boot.LIBEXEC + "/_metrics.py"][0]
     assert sorted(apply.METRICS_MODULES) == sorted(boot.METRICS_LIBRARY)
-    assert outcome.result["systemctl"] == [argv[1:] for argv, _ in metrics_install_calls()[4:]]
+    assert outcome.result["systemctl"] == [argv[1:] for argv, _result in metrics_install_calls()[4:]]
 
 
 def test_metrics_check_mode_predicts_the_same_calls_and_writes_nothing(monkeypatch, get_bin_path):
@@ -219,7 +219,7 @@ def test_metrics_check_mode_predicts_the_same_calls_and_writes_nothing(monkeypat
     args = {"addresses": ["192.0.2.10"], "metrics": True}
     outcome = run(monkeypatch, args, metrics_install_calls()[:4], check=True)
     assert outcome.result["changed"] and fs.written == []
-    assert outcome.result["systemctl"] == [argv[1:] for argv, _ in metrics_install_calls()[4:]]
+    assert outcome.result["systemctl"] == [argv[1:] for argv, _result in metrics_install_calls()[4:]]
     assert boot.METRICS_TIMER_PATH in [d["after_header"] for d in outcome.result["diff"]]
 
 
