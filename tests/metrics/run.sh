@@ -155,9 +155,8 @@ within "$took" "$LIMIT" || fail "compliant 1 only after $took s (interval $INTER
 ! grep -q '^lvs_realserver_violation' "$WORK/fixed" || fail "violation series left"
 ok "fixed: lvs_realserver_compliant 1 again ${took} s after the fix, no violation series"
 
-runs=$(in_ctr journalctl -q -o short-monotonic -u lvs-realserver-metrics.service --no-pager | grep -c 'Finished\|Started' || true)
-say "metrics service runs so far: $runs; last: $(in_ctr systemctl show -p ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic lvs-realserver-metrics.service \
-    | awk -F= '{ v[$1] = $2 } END { printf "%.2f s", (v["ExecMainExitTimestampMonotonic"] - v["ExecMainStartTimestampMonotonic"]) / 1e6 }')"
+runs=$(in_ctr journalctl -q -u lvs-realserver-metrics.service --no-pager | grep -c 'Finished' || true)
+say "lvs-realserver-metrics.service: $runs runs finished so far (journal)"
 
 cat >"$WORK/absent.yml" <<'EOP'
 - name: Real server removed

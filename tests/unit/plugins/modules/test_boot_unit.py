@@ -255,3 +255,22 @@ def test_bad_metrics_options_change_nothing(monkeypatch, get_bin_path, args, fra
     fs = FakeFiles(monkeypatch)
     outcome = run(monkeypatch, dict({"addresses": ["192.0.2.10"], "metrics": True}, **args), [])
     assert isinstance(outcome, AnsibleFailJson) and fragment in outcome.result["msg"] and not fs.written
+
+
+@pytest.mark.parametrize("path", [boot.METRICS_TIMER_PATH, boot.METRICS_SERVICE_PATH, boot.LIBEXEC + "/_metrics.py"])
+def test_metrics_never_replaces_a_foreign_unit_file_without_force(monkeypatch, get_bin_path, path):
+    fs = FakeFiles(monkeypatch, existing={path: ("[Unit]\nDescription=someone else's\n", 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "metrics": True}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [path] and not fs.written
+    assert "force: true" in outcome.result["msg"]
+    fs.written[:] = []
+    calls = metrics_install_calls()
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "metrics": True, "force": True}, calls)
+    assert isinstance(outcome, AnsibleExitJson) and path in fs.written
+
+
+def test_metrics_false_never_removes_a_foreign_timer_file(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch, existing={boot.METRICS_TIMER_PATH: ("[Timer]\nOnCalendar=daily\n", 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"]}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [boot.METRICS_TIMER_PATH]
+    assert boot.METRICS_TIMER_PATH in fs.files and fs.removed == []
