@@ -64,8 +64,12 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
-from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+if __name__.startswith("ansible_collections."):
+    from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+    from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+else:  # installed on a real server beside the metrics controller (lvs.realserver.boot_unit metrics=true)
+    import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
+    import _sysctl_d as sysctl_d  # noqa: E402 pylint: disable=import-error
 
 # The keys ``arp_facts`` predicts (``boot_prediction``): every ARP key plus rp_filter.
 PREDICTION_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
@@ -196,3 +200,19 @@ def as_fact(prediction):
         "file": source.file,
         "line": source.line,
     }
+
+
+def boot_conf(conf, model, early=False):
+    """The ``/proc`` picture after a reboot: live values with the predicted keys replaced.
+
+    By their expected value, or with ``early``, by the value they keep when
+    the interface is set up before systemd-sysctl runs. ``model``:
+    ``by_interface(predictions(...))``.
+    """
+    result = dict((name, dict(values)) for name, values in conf.items())
+    for name, keys in model.items():
+        if name not in result and name not in SPECIAL:
+            continue  # an interface that does not exist now (tunl0 before ipip) stays absent
+        for key, prediction in keys.items():
+            result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
+    return result

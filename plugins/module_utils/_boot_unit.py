@@ -25,6 +25,15 @@ LIBEXEC = "/usr/libexec/lvs-realserver"
 CLI_PATH = LIBEXEC + "/lvs-realserver-vips"
 LIBRARY = ("_arp_rules.py", "_iproute.py", "_runtime.py", "_vipctl.py")
 MODULES_LOAD_PATH = "/etc/modules-load.d/lvs-realserver.conf"
+# metrics: true (node_exporter's textfile collector): a timer runs the controller's ``metrics`` command
+METRICS_SERVICE = "lvs-realserver-metrics.service"
+METRICS_TIMER = "lvs-realserver-metrics.timer"
+METRICS_SERVICE_PATH = "/etc/systemd/system/" + METRICS_SERVICE
+METRICS_TIMER_PATH = "/etc/systemd/system/" + METRICS_TIMER
+METRICS_LIBRARY = ("_boot_model.py", "_metrics.py", "_sysctl_d.py")
+METRICS_DIR = "/var/lib/prometheus/node-exporter"
+METRICS_FILE = "lvs_realserver.prom"  # _metrics.PROM_NAME
+METRICS_INTERVAL = 60
 MANAGED_HEADER = "# Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten."
 MANAGED_BY = "lvs.realserver.boot_unit"
 # What an interpreter path may look like in ExecStart= (no whitespace, quotes, '%', '\\' or control characters)
@@ -66,6 +75,80 @@ def render_unit(python):
     ])
 
 
+def metrics_errors(interval, directory, prefix=""):
+    """Why the metrics options cannot be used (one message each, naming the option and the value), or [].
+
+    ``prefix``: of the option names (``boot_unit_`` in loopback_vip).
+    """
+    errors = []
+    if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 86400:
+        errors.append(prefix + "metrics_interval: %r must be a whole number of seconds from 1 to 86400" % (interval,))
+    if (not isinstance(directory, str) or not _PYTHON_RE.fullmatch(directory)
+            or os.path.normpath(directory) != directory or directory == "/"):
+        errors.append(prefix + "metrics_dir: %r must be a normalized absolute directory path of letters, digits and "
+                      "'_.+/-' only (no '..', '//' or trailing '/')" % (directory,))
+    return errors
+
+
+def metrics_path(directory):
+    """The file the timer writes in ``directory``."""
+    return os.path.join(directory, METRICS_FILE)
+
+
+def render_metrics_service(python, out):
+    """The oneshot service the timer starts: the installed controller's ``metrics`` command."""
+    render_unit(python)  # validates python
+    if not _PYTHON_RE.fullmatch(out):
+        raise ValueError("metrics file %r cannot be written into a unit file" % (out,))
+    return "\n".join([
+        MANAGED_HEADER,
+        "[Unit]",
+        "Description=LVS real-server ARP compliance for node_exporter's textfile collector",
+        "Documentation=file://%s" % vipctl.DATA_FILE,
+        "After=systemd-sysctl.service %s" % UNIT_NAME,
+        "ConditionPathExists=%s" % vipctl.DATA_FILE,
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "# Reads /proc, ip addr and sysctl.d; writes only %s (atomically)." % out,
+        "ExecStart=%s %s %s metrics --out %s" % (python, INTERPRETER_OPTIONS, CLI_PATH, out),
+        "",
+    ])
+
+
+def render_metrics_timer(interval):
+    """The timer: first run ``interval`` seconds after boot, then ``interval`` seconds after each run starts."""
+    return "\n".join([
+        MANAGED_HEADER,
+        "[Unit]",
+        "Description=LVS real-server ARP compliance metrics every %d s" % interval,
+        "",
+        "[Timer]",
+        "OnBootSec=%ds" % interval,
+        "OnUnitActiveSec=%ds" % interval,
+        "AccuracySec=1s",
+        "Unit=%s" % METRICS_SERVICE,
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ])
+
+
+def installed_metrics_path(service_text):
+    """The ``--out`` file of an installed metrics service, or None."""
+    for line in (service_text or "").splitlines():
+        if line.startswith("ExecStart=") and " metrics --out " in line:
+            return line.rsplit(" ", 1)[1]
+    return None
+
+
+def metrics_paths(directory=METRICS_DIR):
+    """Every path the metrics part owns (the generated .prom file included)."""
+    return ([METRICS_SERVICE_PATH, METRICS_TIMER_PATH] + [os.path.join(LIBEXEC, n) for n in METRICS_LIBRARY]
+            + [metrics_path(directory)])
+
+
 def render_data(addresses, device, scope, label, mode):
     """The data file, marked as this module's (the controller ignores the extra key)."""
     data = json.loads(vipctl.render_data(addresses, device, scope, label, mode))
@@ -73,8 +156,11 @@ def render_data(addresses, device, scope, label, mode):
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def desired_files(addresses, device, scope, label, mode, python, library_sources):
-    """``{path: (text, mode)}`` to install; ``library_sources``: file name -> source text."""
+def desired_files(addresses, device, scope, label, mode, python, library_sources, metrics=None):
+    """``{path: (text, mode)}`` to install; ``library_sources``: file name -> source text.
+
+    ``metrics``: ``(interval, directory)`` to add the metrics timer, its service and their library, or None.
+    """
     unit = render_unit(python)  # validates python for the entry script's shebang as well
     files = {
         vipctl.DATA_FILE: (render_data(addresses, device, scope, label, mode), 0o644),
@@ -85,6 +171,12 @@ def desired_files(addresses, device, scope, label, mode, python, library_sources
         files[os.path.join(LIBEXEC, name)] = (MANAGED_HEADER + "\n" + library_sources[name], 0o644)
     if mode == "tun":
         files[MODULES_LOAD_PATH] = ("%s\nipip\n" % MANAGED_HEADER, 0o644)
+    if metrics is not None:
+        interval, directory = metrics
+        files[METRICS_SERVICE_PATH] = (render_metrics_service(python, metrics_path(directory)), 0o644)
+        files[METRICS_TIMER_PATH] = (render_metrics_timer(interval), 0o644)
+        for name in METRICS_LIBRARY:
+            files[os.path.join(LIBEXEC, name)] = (MANAGED_HEADER + "\n" + library_sources[name], 0o644)
     return files
 
 
@@ -137,9 +229,10 @@ def interpreter_error(python, lstat=os.lstat, stat=os.stat, realpath=os.path.rea
     return None
 
 
-def all_paths():
+def all_paths(metrics_dir=METRICS_DIR):
     """Every path the module may own, for removal."""
-    return [vipctl.DATA_FILE, UNIT_PATH, CLI_PATH, MODULES_LOAD_PATH] + [os.path.join(LIBEXEC, n) for n in LIBRARY]
+    return ([vipctl.DATA_FILE, UNIT_PATH, CLI_PATH, MODULES_LOAD_PATH] + [os.path.join(LIBEXEC, n) for n in LIBRARY]
+            + metrics_paths(metrics_dir))
 
 
 def owned_dirs():
@@ -157,6 +250,28 @@ def diff_text(path, text):
         return text or ""
     first = text.splitlines()[0] if text.splitlines() else ""
     return "%s\n... lvs.realserver code, %d lines\n" % (first, len(text.splitlines()))
+
+
+def metrics_plan(want, changed, systemd_running, enabled, active):
+    """The systemctl verbs for the metrics timer (after the boot unit's, daemon-reload included there).
+
+    ``want``: metrics enabled and state present; ``changed``: a metrics file
+    was written. A run of the service (synchronous: the .prom file exists
+    when the module returns) follows every change and every timer start.
+    """
+    verbs = []
+    if not want:
+        if systemd_running and active:
+            verbs.append(["stop", METRICS_TIMER])
+        if enabled:
+            verbs.append(["disable", METRICS_TIMER])
+        return verbs
+    if not enabled:
+        verbs.append(["enable", METRICS_TIMER])
+    if systemd_running and (changed or not active):
+        verbs.append(["start", METRICS_SERVICE])
+        verbs.append(["restart" if active else "start", METRICS_TIMER])
+    return verbs
 
 
 def systemctl_plan(state, unit_changed, systemd_running, enabled, active, want_enabled, want_started):

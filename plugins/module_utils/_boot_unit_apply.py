@@ -22,14 +22,19 @@ import os
 import shutil
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
 # Installed on the host beside the controller; importing them also puts them in the AnsiballZ payload.
 LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime, "_vipctl.py": _vipctl}
+# Installed as well with metrics enabled (the boot model and the exposition)
+METRICS_MODULES = {"_boot_model.py": _boot_model, "_metrics.py": _metrics, "_sysctl_d.py": _sysctl_d}
 
 
 def source_of(module):
@@ -55,15 +60,15 @@ def host_lock(module):
         module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
 
 
-def unit_status(module, systemctl, systemd_running):
-    """``(enabled, active)`` of the unit."""
+def unit_status(module, systemctl, systemd_running, name=boot.UNIT_NAME):
+    """``(enabled, active)`` of the unit ``name``."""
     if not systemctl:
         return False, False
-    rc, out, _err = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
+    rc, out, _err = module.run_command([systemctl, "is-enabled", name])
     enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime")
     active = False
     if systemd_running:
-        rc, out, _err = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
+        rc, out, _err = module.run_command([systemctl, "is-active", name])
         active = out.strip() in ("active", "activating", "reloading")
     return enabled, active
 
@@ -113,7 +118,7 @@ def write_all(module, writes, wanted, current):
 
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
-             enabled=True, start=True, outer=None, force=False, lock=None):
+             enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
@@ -125,22 +130,34 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     this module did not write is never replaced or removed without ``force``.
     ``lock``: the held host lock (``_runtime.HostLock``), released while
     systemctl runs the controller (which takes it itself).
+    ``metrics``: ``(interval, directory)`` (validated, ``boot.metrics_errors``) to install the metrics timer,
+    or None to remove it and the .prom file in ``metrics_dir`` (and in the directory the installed timer used).
     """
-    if state == "present":
-        wanted = boot.desired_files(list(vips), device, scope, label, mode, python,
-                                    dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()))
-        stale = [] if mode == "tun" else [boot.MODULES_LOAD_PATH]
-    else:
-        wanted, stale = {}, boot.all_paths()
-
     base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
+    try:
+        old_out = boot.installed_metrics_path(files.read_text(boot.METRICS_SERVICE_PATH)[0])
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, **base)
+    if state == "present":
+        sources = dict((n, source_of(m)) for n, m in list(LIBRARY_MODULES.items()) + list(METRICS_MODULES.items()))
+        wanted = boot.desired_files(list(vips), device, scope, label, mode, python, sources, metrics)
+        stale = [] if mode == "tun" else [boot.MODULES_LOAD_PATH]
+        stale += boot.metrics_paths(metrics_dir) if metrics is None else []
+    else:
+        metrics = None
+        wanted, stale = {}, boot.all_paths(metrics_dir)
+    out = boot.metrics_path(metrics[1]) if metrics is not None else None
+    stale += [path for path in (old_out, out) if path and path not in stale and path not in wanted]
+
     try:
         current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
     except files.FileError as exc:
         module.fail_json(msg="%s; nothing was changed" % exc, **base)
     writes = [path for path, (text, file_mode) in sorted(wanted.items()) if files.needs_write(
         current[path][0], current[path][1], text, file_mode)]
-    removals = [path for path in stale if current[path][0] is not None]
+    # the .prom file the timer writes stays while it is wanted (only a foreign one is in the way)
+    removals = [path for path in stale if current[path][0] is not None and (
+        path != out or not boot.is_managed(path, current[path][0]))]
     foreign = foreign_paths(writes + removals, current)
     if foreign and not force:
         module.fail_json(msg=foreign_message(state, foreign), foreign=foreign, **base)
@@ -148,9 +165,19 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     systemd_running = os.path.isdir("/run/systemd/system")
     systemctl = module.get_bin_path("systemctl")
     is_enabled, active = unit_status(module, systemctl, systemd_running)
-    unit_changed = boot.UNIT_PATH in writes or boot.UNIT_PATH in removals
+    # (queried only when wanted or installed: two fewer commands on every run of a host without metrics)
+    timer_enabled, timer_active = unit_status(module, systemctl, systemd_running, boot.METRICS_TIMER) if (
+        metrics is not None or current.get(boot.METRICS_TIMER_PATH, (None,))[0] is not None) else (False, False)
+    units = (boot.UNIT_PATH, boot.METRICS_SERVICE_PATH, boot.METRICS_TIMER_PATH)
+    unit_changed = any(path in writes or path in removals for path in units)
+    metrics_changed = any(path in writes for path in boot.metrics_paths())
     verbs = boot.systemctl_plan(state, unit_changed, systemd_running, is_enabled, active,
                                 enabled, start) if systemctl else []
+    timer_verbs = boot.metrics_plan(metrics is not None, metrics_changed, systemd_running, timer_enabled,
+                                    timer_active) if systemctl else []
+    # a timer no longer wanted is stopped and disabled while its files still exist
+    before, after = (timer_verbs, []) if metrics is None else ([], timer_verbs)
+    verbs = before + verbs + after
     result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
                   systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
     if not systemctl:
@@ -181,6 +208,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         remove_owned_dirs()
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         return result
+    run_verbs(module, systemctl, before, failure_fields(result, outer))
     try:
         write_all(module, writes, wanted, current)
     except files.FileError as exc:
@@ -189,7 +217,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     remove_all(module, removals, result, outer)
     if lock is not None:
         lock.release()  # systemctl start runs the controller, which takes the lock itself
-    run_verbs(module, systemctl, verbs, failure_fields(result, outer))
+    run_verbs(module, systemctl, verbs[len(before):], failure_fields(result, outer))
     return result
 
 

@@ -142,18 +142,8 @@ def drift(conf, model, names):
 
 
 def boot_conf(conf, model, early=False):
-    """The ``/proc`` picture after a reboot: live values with the predicted keys replaced.
-
-    By their expected value, or with ``early``, by the value they keep when
-    the interface is set up before systemd-sysctl runs.
-    """
-    result = dict((name, dict(values)) for name, values in conf.items())
-    for name, keys in model.items():
-        if name not in result and name not in SPECIAL:
-            continue  # an interface that does not exist now (tunl0 before ipip) stays absent
-        for key, prediction in keys.items():
-            result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
-    return result
+    """The ``/proc`` picture after a reboot (``_boot_model.boot_conf``, shared with the metrics controller)."""
+    return boot_model.boot_conf(conf, model, early)
 
 
 def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict):

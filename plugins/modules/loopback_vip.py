@@ -182,6 +182,21 @@ options:
         M(lvs.realserver.boot_unit) did not write. Without it such a file is never overwritten.
     type: bool
     default: false
+  boot_unit_metrics:
+    description:
+      - With O(boot_unit=true), also install the metrics timer, as M(lvs.realserver.boot_unit) with
+        O(lvs.realserver.boot_unit#module:metrics=true) does; V(false) removes it (and its C(.prom) file) when
+        present.
+    type: bool
+    default: false
+  boot_unit_metrics_interval:
+    description: Seconds between two runs of the metrics timer (O(boot_unit_metrics=true)), 1 to 86400.
+    type: int
+    default: 60
+  boot_unit_metrics_dir:
+    description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
+    type: str
+    default: /var/lib/prometheus/node-exporter
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
@@ -470,6 +485,9 @@ def build_module():
             boot_unit=dict(type="bool", default=False),
             boot_unit_python=dict(type="str", default="/usr/bin/python3"),
             boot_unit_force=dict(type="bool", default=False),
+            boot_unit_metrics=dict(type="bool", default=False),
+            boot_unit_metrics_interval=dict(type="int", default=60),
+            boot_unit_metrics_dir=dict(type="str", default="/var/lib/prometheus/node-exporter"),
         ),
         supports_check_mode=True,
     )
@@ -588,6 +606,7 @@ def boot_unit_errors(params):
     reason = boot.interpreter_error(params["boot_unit_python"])
     if reason:
         errors.append("boot_unit_python: %r %s" % (params["boot_unit_python"], reason))
+    errors.extend(boot.metrics_errors(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"], "boot_unit_"))
     return errors
 
 
@@ -598,7 +617,9 @@ def finish(module, result, desired, conf, interfaces_now, lock=None):
         unit = _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
             desired["label"], params["mode"], params["boot_unit_python"], outer=result,
-            force=params["boot_unit_force"], lock=lock)
+            force=params["boot_unit_force"], lock=lock,
+            metrics=(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"])
+            if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"])
         unit_diff = unit.pop("diff", [])
         if module._diff:
             result["diff"] = [result["diff"]] + unit_diff

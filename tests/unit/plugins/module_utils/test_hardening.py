@@ -221,9 +221,11 @@ def test_interpreter_must_be_absolute_existing_root_owned_and_not_writable(tmp_p
 
 
 def test_every_file_the_boot_unit_writes_carries_its_marker():
-    library = dict((n, "# -*- coding: utf-8 -*-\nx = 1\n") for n in boot.LIBRARY)
-    wanted = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "tun", "/usr/bin/python3", library)
-    assert set(wanted) == set(boot.all_paths())
+    library = dict((n, "# -*- coding: utf-8 -*-\nx = 1\n") for n in boot.LIBRARY + boot.METRICS_LIBRARY)
+    wanted = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "tun", "/usr/bin/python3", library,
+                                (60, boot.METRICS_DIR))
+    # the .prom file is written by the installed timer, with the same marker (tests/unit/.../test_metrics.py)
+    assert set(wanted) | set([boot.metrics_path(boot.METRICS_DIR)]) == set(boot.all_paths())
     for path, (text, _mode) in wanted.items():
         assert boot.is_managed(path, text), path
         assert not boot.is_managed(path, "foreign\n" + text.replace(boot.MANAGED_HEADER, "")

@@ -157,9 +157,9 @@ class FakeFiles(object):
         del self.files[path]
 
 
-def systemctl_status(enabled, active):
-    """The two systemctl queries ``_boot_unit_apply`` makes on a host where systemd runs."""
+def systemctl_status(enabled, active, unit=UNIT):
+    """The two systemctl queries ``_boot_unit_apply`` makes on a host where systemd runs (for ``unit``)."""
     return [
-        ([SYSTEMCTL, "is-enabled", UNIT], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
-        ([SYSTEMCTL, "is-active", UNIT], (0 if active else 3, "active\n" if active else "inactive\n", "")),
+        ([SYSTEMCTL, "is-enabled", unit], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
+        ([SYSTEMCTL, "is-active", unit], (0 if active else 3, "active\n" if active else "inactive\n", "")),
     ]
