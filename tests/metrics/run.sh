@@ -56,8 +56,12 @@ fi
 ok "negative control: promtool rejects a broken rule ($(grep -m1 -o 'parse error[^"]*' "$WORK/broken.out" || head -c 120 "$WORK/broken.out"))"
 
 # --- the container ------------------------------------------------------------
+# PID 1 is tests/images/sysctl-guard.sh: /proc/sys read-only but for net/, so
+# this privileged container's systemd cannot write the machine's fs.* limits.
 podman run -d --name "$CTR" --hostname "$CTR" --privileged --network none \
-    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$image" /sbin/init >/dev/null
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+    --volume "$REPO/tests/images/sysctl-guard.sh:/usr/local/sbin/lvsrs-sysctl-guard:ro" \
+    "$image" /usr/local/sbin/lvsrs-sysctl-guard /sbin/init >/dev/null
 for _ in $(seq 1 60); do
     state=$(in_ctr systemctl is-system-running 2>/dev/null || true)
     case "$state" in running | degraded) break ;; esac

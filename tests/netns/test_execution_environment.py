@@ -105,7 +105,9 @@ def runner_run(ee_fleet, env, ident):
     write_inventory(pdd / "inventory" / "hosts", ee_fleet["hosts"], lambda name, host: work / ("python-ee-" + name))
     argv = [RUNNER, "run", str(pdd), "--ident", ident, "-p", "compliance.yml",
             "--process-isolation", "--process-isolation-executable", "podman", "--container-image", IMAGE,
-            # Only because the hosts are namespaces of this machine (see the module docstring):
+            # Only because the hosts are namespaces of this machine (see the module docstring).
+            # No tests/images/sysctl-guard.sh: PID 1 is ansible-playbook, not systemd, and writes
+            # no /proc/sys; ./tasks test's machine-sysctls comparison would catch it if it did.
             "--container-option=--privileged", "--container-option=--user=0",
             "--container-option=--network=none", "--container-option=--pull=never",
             "--container-volume-mount=/run/netns:/run/netns:rslave",
