@@ -118,7 +118,7 @@ def test_negative_tun_without_rp_filter_keys_fails(report):
 
 
 def test_negative_reverted_arp_ignore_is_predicted_and_refused(report):
-    for prefix in ("boot3: arp_facts predicts the violation", "boot4 (negative)"):
+    for prefix in ("boot3: arp_facts predicts the violation", "boot4 (negative)", "boot4 (control)"):
         for c in checks(report, prefix):
             assert c["passed"], c
 
