@@ -293,9 +293,9 @@ class Tier:
                              "-p ActiveState -p Result %s" % " ".join(units))
         parsed = parse_show(show)
         journal = self.guest.sh(
-            "journalctl -b -o short-monotonic --no-pager _PID=1 | grep -E "
-            "'(Start|Finish)(ing|ed) (systemd-sysctl|lvs-realserver-vips)\\.service|"
-            "Reached target network-pre\\.target|Failed to start lvs-realserver-vips' || true")
+            "journalctl -b -o short-monotonic --no-pager | grep -E 'systemd\\[1\\]: .*("
+            "(Start|Finish)(ing|ed) (systemd-sysctl|lvs-realserver-vips)\\.service|"
+            "Reached target network-pre\\.target|Failed to start lvs-realserver-vips)' || true")
         ok = order_ok(parsed)
         self.report["order"].append({"boot": label, "units": parsed, "journal": journal.splitlines()})
         print(journal, flush=True)
