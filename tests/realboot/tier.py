@@ -393,10 +393,12 @@ WantedBy=sysinit.target
 EOF
 systemctl enable lvsrb-run-extra.service >/dev/null 2>&1
 """)
-        listing = self.guest.sh("cd / && for d in %s; do find $d -type f -newer /etc/hostname 2>/dev/null; done | head -50"
-                                % " ".join("/" + s for s in copied))
+        listing = []
+        for sub in copied:
+            for dirpath, _dirs, files in os.walk(os.path.join(src, sub)):
+                listing += ["/" + os.path.relpath(os.path.join(dirpath, f), src) for f in files]
         log("LVSRS_BOOT_EXTRA=%s: copied %s" % (src, ", ".join(copied)))
-        self.report["boot_extra"] = {"dir": src, "subtrees": copied, "files": listing.split()}
+        self.report["boot_extra"] = {"dir": src, "subtrees": copied, "files": sorted(listing)}
         return copied
 
     def new_boot(self, label, waited):
