@@ -653,14 +653,16 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None, default_routes=None):
+             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
     ``_iproute.parse_addr_json(...)``; ``candidates``:
     ``_sysctl_d.read_candidates()``; ``networkd``/``netplan``/``nm``:
     ``ConfigFile`` tuples; ``networkd_dropins``: ``DropIn`` tuples;
-    ``unreadable``: paths that could not be read (reported, not fatal).
+    ``unreadable``: paths that could not be read (reported, not fatal);
+    ``boot_interfaces``: the topology ``at_boot`` judges, when it differs from
+    now (the VIPs the boot unit adds on a host whose runtime was skipped).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
     for name, keys in report["interfaces"].items():
@@ -701,7 +703,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         boot=boot,
         boot_tool="systemd-sysctl",
         drift=drift(conf, boot, effective, names),
-        at_boot=at_boot(conf, interfaces, mode, expected_vips, judge, effective),
+        at_boot=at_boot(conf, interfaces if boot_interfaces is None else boot_interfaces,
+                        mode, expected_vips, judge, effective),
         hazards=hazards,
         hazard_count=len([h for h in hazards if h["severity"] != "info"]),
     )

@@ -9,6 +9,9 @@
   ``utils.AnsibleExitJson``/``utils.AnsibleFailJson`` for every test here.
 * ``patch_ansible_module``: ``@pytest.mark.parametrize("patch_ansible_module",
   [args, ...], indirect=True)`` runs the test inside ``set_module_args(args)``.
+* ``capable_host`` (autouse): ``_runtime_mode.detect`` finds nothing that
+  stops runtime changes, whatever machine runs the tests; a test sets
+  ``_runtime_mode.detect`` itself to play an unprivileged container.
 * ``get_bin_path``: ``AnsibleModule.get_bin_path`` returns ``/testbin/<name>``
   so argv assertions do not depend on the machine.
 """
@@ -21,6 +24,8 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
+
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     exit_json,
     fail_json,
@@ -32,6 +37,11 @@ from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import 
 def module_exits(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture(autouse=True)
+def capable_host(monkeypatch):
+    monkeypatch.setattr(_runtime_mode, "detect", lambda *args: [])
 
 
 @pytest.fixture

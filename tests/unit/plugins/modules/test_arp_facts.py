@@ -339,7 +339,7 @@ def test_documentation_is_valid_yaml_with_the_facts_attributes():
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "none"
     assert doc["attributes"]["facts"]["support"] == "full"
-    assert set(doc["options"]) == {"mode", "vips", "interfaces"}
+    assert set(doc["options"]) == {"mode", "vips", "interfaces", "runtime"}
     assert "facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts" in arp_facts.DOCUMENTATION
     ret = yaml.safe_load(arp_facts.RETURN)
     assert "boot" in ret["ansible_facts"]["contains"]["lvs_realserver"]["contains"]
