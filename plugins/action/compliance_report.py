@@ -32,6 +32,7 @@ ARGUMENT_SPEC = {
     "fail": {"type": "bool", "default": True},
     "fail_on_unreachable": {"type": "bool", "default": True},
     "fail_on_boot": {"type": "bool", "default": False},
+    "accept_runtime_skipped": {"type": "bool", "default": False},
 }
 
 FILE_MODE = 0o644
@@ -175,6 +176,8 @@ class ActionModule(ActionBase):
         if hosts is None:
             hosts = list(task_vars.get("ansible_play_hosts_all") or ())
         records = collect_records(hostvars, hosts, options["gather_var"], options["from_cache"])
+        if options["accept_runtime_skipped"]:
+            records = report.accept_runtime_skipped(records)
         summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"])
         policy = dict((k, options[k]) for k in ("fail", "fail_on_unreachable", "fail_on_boot"))
         generated_at = utc_now()

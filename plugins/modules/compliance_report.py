@@ -97,6 +97,14 @@ options:
         (C(at_boot.compliant) is false).
     type: bool
     default: false
+  accept_runtime_skipped:
+    description:
+      - Report the hosts whose runtime was skipped (C(ansible_facts.lvs_realserver.runtime) is V(skipped): an
+        unprivileged container, where the C(lvs.realserver.realserver) role only converges what persists) and that are
+        compliant at their next boot with the status V(runtime_skipped) (C(runtime: skipped) in the table), not as
+        violations of now. Such a host that is not compliant at its next boot keeps its status.
+    type: bool
+    default: false
 notes:
   - The reports carry their time, RV(generated_at), to the second, so a later run normally rewrites all three
     files and reports a change.
@@ -212,6 +220,10 @@ summary:
       sample: 1
     error:
       description: Hosts without a verdict for another reason (V(error) and V(no_data)).
+      type: int
+      sample: 0
+    runtime_skipped:
+      description: Hosts reported as V(runtime_skipped) (O(accept_runtime_skipped)).
       type: int
       sample: 0
     non_compliant_at_boot:

@@ -253,3 +253,15 @@ def test_a_relative_dir_is_relative_to_the_working_directory(tmp_path, monkeypat
 def test_the_action_needs_no_connection():
     assert action.ActionModule._requires_connection is False
     assert action.ActionModule.TRANSFERS_FILES is False
+
+
+def test_accept_runtime_skipped_reports_file_only_hosts_compliant_at_boot(tmp_path):
+    ci = gathered("non_compliant")
+    ci["ansible_facts"]["lvs_realserver"].update(runtime="skipped", at_boot={"compliant": True, "state": "compliant",
+                                                                           "violations": []})
+    variables = task_vars(ci={"__lvs_compliance_gather": ci}, good={"__lvs_compliance_gather": gathered()})
+    plain = run({"dir": str(tmp_path / "a")}, variables)
+    assert plain["failing"] == ["ci"]  # negative control: by default a violation
+    accepted = run({"dir": str(tmp_path / "b"), "accept_runtime_skipped": True}, variables)
+    assert accepted["failing"] == [] and accepted["summary"]["runtime_skipped"] == 1
+    assert "| ci | runtime: skipped |" in (tmp_path / "b" / "compliance.md").read_text()

@@ -115,7 +115,7 @@ def test_plain_turns_container_and_string_subclasses_into_plain_data():
 
 def test_summary_counts_and_failing_hosts_by_default():
     s = report.summarize(fleet())
-    assert s == {"hosts": 4, "compliant": 2, "non_compliant": 0, "exposed": 1, "unreachable": 1, "error": 0,
+    assert s == {"hosts": 4, "compliant": 2, "non_compliant": 0, "exposed": 1, "unreachable": 1, "error": 0, "runtime_skipped": 0,
                  "non_compliant_at_boot": 2, "failing": ["down", "leaky"]}
 
 
@@ -138,7 +138,7 @@ def test_error_and_no_data_count_as_error():
 
 def test_an_empty_run_fails_no_host():
     assert report.summarize([]) == {"hosts": 0, "compliant": 0, "non_compliant": 0, "exposed": 0, "unreachable": 0,
-                                    "error": 0, "non_compliant_at_boot": 0, "failing": []}
+                                    "error": 0, "runtime_skipped": 0, "non_compliant_at_boot": 0, "failing": []}
 
 
 # ------------------------------------------------------------------------ JSON
@@ -315,3 +315,37 @@ def test_render_reports_returns_one_text_per_report_file():
     texts = report.render_reports(T, report.summarize(records), {}, records)
     assert set(texts) == set(report.REPORT_FILES)
     assert all(text.endswith("\n") for text in texts.values())
+
+
+# ------------------------------------------------------------ runtime skipped
+
+MISSING = violation("vip_missing", interface=None, key=None, expected="present", actual="absent",
+                    message="an expected VIP is not configured")
+
+
+def unprivileged(host, at_boot_violations=()):
+    """A host whose runtime was skipped: nothing live (VIP missing now), judged by its boot view."""
+    f = facts(state="non_compliant", violations=[MISSING, LEAK], at_boot_violations=at_boot_violations, vips=())
+    f["runtime"] = "skipped"
+    return record(host, f)
+
+
+def test_runtime_skipped_hosts_compliant_at_boot_are_not_violations_when_accepted():
+    records = report.accept_runtime_skipped(report.sort_records(
+        [unprivileged("ci"), unprivileged("ci-bad", at_boot_violations=[LEAK]), record("good")]))
+    assert [(r["host"], r["status"]) for r in records] == [
+        ("ci", "runtime_skipped"), ("ci-bad", "non_compliant"), ("good", "compliant")]
+    s = report.summarize(records)
+    assert (s["runtime_skipped"], s["non_compliant"], s["compliant"], s["failing"]) == (1, 1, 1, ["ci-bad"])
+    table = report.render_markdown("2026-11-26T13:30:00Z", s, records)
+    assert "| ci | runtime: skipped | dr |" in table
+    assert "### ci (" not in table and "### ci-bad (non_compliant)" in table
+    junit = report.render_junit("2026-11-26T13:30:00Z", s, records)
+    assert 'failures="1"' in junit
+
+
+def test_runtime_skipped_hosts_stay_violations_unless_accepted():
+    """Negative control: without the option the same host fails on its violations of now."""
+    records = [unprivileged("ci")]
+    assert report.summarize(records)["failing"] == ["ci"]
+    assert report.accept_runtime_skipped([record("good")])[0]["status"] == "compliant"
