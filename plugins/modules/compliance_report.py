@@ -99,10 +99,10 @@ options:
     default: false
   accept_runtime_skipped:
     description:
-      - Report the hosts whose runtime was skipped (C(ansible_facts.lvs_realserver.runtime) is V(skipped): an
+      - "Report the hosts whose runtime was skipped (C(ansible_facts.lvs_realserver.runtime) is V(skipped), as in an
         unprivileged container, where the C(lvs.realserver.realserver) role only converges what persists) and that are
-        compliant at their next boot with the status V(runtime_skipped) (C(runtime: skipped) in the table), not as
-        violations of now. Such a host that is not compliant at its next boot keeps its status.
+        compliant at their next boot with the status V(runtime_skipped) (shown as C(runtime: skipped) in the table),
+        not as violations of now. Such a host that is not compliant at its next boot keeps its status."
     type: bool
     default: false
 notes:
