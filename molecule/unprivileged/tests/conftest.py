@@ -53,6 +53,6 @@ def adhoc(host):
         proc = subprocess.run(
             ["ansible", "-i", inventory, host.backend.name, "-m", module, "-a", args, "--check"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False,
-            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
         return proc.returncode, proc.stdout
     return run

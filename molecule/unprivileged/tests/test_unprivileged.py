@@ -4,6 +4,7 @@
 kernel is untouched, and the modules say so (warning, runtime fields, facts)."""
 
 import json
+import os
 
 import pytest
 
@@ -19,15 +20,29 @@ def vip_args(cfg):
 @pytest.mark.parametrize("check", [
     checks.check_dropin,
     checks.check_data_file,
-    checks.check_loopback_intact,
     checks.check_no_vip_on_arp_facing,
 ], ids=lambda f: f.__name__)
 def test_what_persists_is_as_on_a_privileged_host(host, cfg, check):
     check(host, cfg)
 
 
+def test_loopback_intact(host):
+    """127.0.0.1/8 on lo, and ::1/128 where the engine leaves IPv6 on (Docker turns it off by default)."""
+    info = checks.addr_info(host, "lo")
+    assert any(a["local"] == "127.0.0.1" and a["prefixlen"] == 8 for a in info), info
+    if host.file("/proc/sys/net/ipv6/conf/lo/disable_ipv6").content_string.strip() == "0":
+        assert any(a["local"] == "::1" and a["prefixlen"] == 128 for a in info), info
+
+
 def test_the_unit_is_installed_and_enabled_but_not_started(host, cfg):
     """As on a privileged host (check_unit's ordering), but inactive: starting it would add the VIPs now."""
+    wants = host.file("/etc/systemd/system/multi-user.target.wants/" + checks.UNIT)
+    assert wants.is_symlink and wants.linked_to == checks.UNIT_PATH
+    if not host.file("/run/systemd/system").is_directory:  # Docker: no systemd to ask
+        unit = host.file(checks.UNIT_PATH).content_string.splitlines()
+        assert "After=local-fs.target systemd-sysctl.service systemd-modules-load.service" in unit
+        assert "Before=network-pre.target shutdown.target" in unit
+        return
     state = host.check_output("systemctl is-active %s || true", checks.UNIT).strip()
     enabled = host.check_output("systemctl is-enabled %s || true", checks.UNIT).strip()
     assert (state, enabled) == ("inactive", "enabled")
@@ -37,12 +52,21 @@ def test_the_unit_is_installed_and_enabled_but_not_started(host, cfg):
     assert "systemd-sysctl.service" in props["After"].split() and "network-pre.target" in props["Before"].split()
 
 
-def test_systemd_is_pid_1_without_privileges(host):
-    assert host.check_output("cat /proc/1/comm").strip() == "systemd"
+def test_no_privileges(host):
+    """Default capabilities: no CAP_NET_ADMIN, /proc/sys read-only."""
     cap_eff = [line for line in host.file("/proc/self/status").content_string.splitlines()
                if line.startswith("CapEff:")][0]
-    assert not int(cap_eff.split()[1], 16) >> 12 & 1, cap_eff  # no CAP_NET_ADMIN
+    assert not int(cap_eff.split()[1], 16) >> 12 & 1, cap_eff
     assert "ro" in host.mount_point("/proc/sys").options
+
+
+def test_systemd_is_pid_1_where_the_engine_allows_it(host):
+    """podman (--systemd=always): yes, without privileges. Docker's defaults: no (see its molecule.yml)."""
+    pid1 = host.check_output("cat /proc/1/comm").strip()
+    if os.environ.get("MOLECULE_SCENARIO_NAME", "unprivileged") == "unprivileged":
+        assert pid1 == "systemd"
+    else:
+        assert pid1 != "systemd"
 
 
 def test_the_running_kernel_is_untouched(host, cfg):
@@ -61,7 +85,8 @@ def test_arp_sysctl_warns_once_says_skipped_and_check_mode_predicts_no_change(ad
     assert len(result["runtime_reasons"]) == 2, result["runtime_reasons"]
     warnings = [line for line in output.splitlines() if line.startswith("[WARNING]: " + RUNTIME_WARNING)]
     assert len(warnings) == 1, output
-    for part in ("/proc/sys is mounted read-only", "without CAP_NET_ADMIN", "ansible_facts.lvs_realserver.runtime: skipped"):
+    for part in ("/proc/sys is mounted read-only", "without CAP_NET_ADMIN",
+                 "ansible_facts.lvs_realserver.runtime: skipped"):
         assert part in warnings[0]
 
 

@@ -257,8 +257,8 @@ def test_the_action_needs_no_connection():
 
 def test_accept_runtime_skipped_reports_file_only_hosts_compliant_at_boot(tmp_path):
     ci = gathered("non_compliant")
-    ci["ansible_facts"]["lvs_realserver"].update(runtime="skipped", at_boot={"compliant": True, "state": "compliant",
-                                                                           "violations": []})
+    at_boot = {"compliant": True, "state": "compliant", "violations": []}
+    ci["ansible_facts"]["lvs_realserver"].update(runtime="skipped", at_boot=at_boot)
     variables = task_vars(ci={"__lvs_compliance_gather": ci}, good={"__lvs_compliance_gather": gathered()})
     plain = run({"dir": str(tmp_path / "a")}, variables)
     assert plain["failing"] == ["ci"]  # negative control: by default a violation

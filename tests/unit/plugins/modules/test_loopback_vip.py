@@ -699,3 +699,15 @@ def test_skip_removal_is_left_to_the_boot_unit_data(host, monkeypatch):
 def test_skip_still_refuses_bad_input(host):
     result = run_module({"addresses": ["198.51.100.0/24"], "runtime": "skip"}, AnsibleFailJson)
     assert "198.51.100.0/24" in result["msg"] and result["changed"] is False
+
+
+def test_skip_without_systemd_warns_once(host, monkeypatch, no_files):
+    """A plain container (Docker): the unit is enabled, not started, and the one warning is the runtime's."""
+    fs = FakeFiles(monkeypatch, systemd_running=False)
+    mock = host([(SHOW, (0, ip_json(), "")), ([SYSTEMCTL, "is-enabled", UNIT], (1, "disabled\n", "")),
+                 ([SYSTEMCTL, "enable", UNIT], OK)])
+    monkeypatch.setattr(loopback_vip._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    result = run_module(BOOT_ARGS)
+    mock.assert_done()
+    assert result["boot_unit"]["systemctl"] == [["enable", UNIT]]
+    assert len(fs.warnings) == 1 and fs.warnings[0].startswith("runtime skipped:")
