@@ -83,11 +83,15 @@ def reasons(proc_sys_read_only, cap_mask):
 
 
 def decide(requested, detected):
-    """``(runtime, reasons)`` for the option ``requested`` and the ``detected`` reasons (None: not detected)."""
+    """``(runtime, reasons)`` for the option ``requested`` and the ``detected`` reasons (None: not detected).
+
+    ``skip`` reports what was detected (the role passes ``skip`` on after an
+    ``auto`` task skipped), else that it was requested.
+    """
     if requested == APPLY:
         return APPLIED, []
     if requested == SKIP:
-        return SKIPPED, [SKIP_REQUESTED]
+        return SKIPPED, list(detected or [SKIP_REQUESTED])
     return (SKIPPED, list(detected)) if detected else (APPLIED, [])
 
 
@@ -130,9 +134,9 @@ def detect(probe=PROC_SYS_PROBE, status=PROC_STATUS):
 def resolve(requested, detector=None):
     """``(runtime, reasons, warn)``: ``warn`` is True when ``auto`` found the host unable to take runtime changes.
 
-    ``detector`` (default :func:`detect`) is only called for ``auto``.
+    ``detector`` (default :func:`detect`) is not called for ``apply``.
     """
-    runtime, found = decide(requested, (detector or detect)() if requested == AUTO else None)
+    runtime, found = decide(requested, (detector or detect)() if requested != APPLY else None)
     return runtime, found, requested == AUTO and runtime == SKIPPED
 
 

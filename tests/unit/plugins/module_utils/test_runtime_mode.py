@@ -67,6 +67,7 @@ def test_reasons_name_each_cause():
     ("apply", None, ("applied", [])),
     ("skip", None, ("skipped", [rm.SKIP_REQUESTED])),
     ("skip", [], ("skipped", [rm.SKIP_REQUESTED])),
+    ("skip", ["x"], ("skipped", ["x"])),  # the role passes skip on after auto skipped: keep the real reasons
     ("auto", [], ("applied", [])),
     ("auto", ["x", "y"], ("skipped", ["x", "y"])),
 ])
@@ -74,7 +75,7 @@ def test_decide(requested, detected, expected):
     assert rm.decide(requested, detected) == expected
 
 
-def test_resolve_detects_only_for_auto_and_warns_only_then():
+def test_resolve_detects_except_for_apply_and_warns_only_for_auto():
     calls = []
 
     def detector():
@@ -82,11 +83,12 @@ def test_resolve_detects_only_for_auto_and_warns_only_then():
         return ["/proc/sys is mounted read-only"]
 
     assert rm.resolve("apply", detector) == ("applied", [], False)
-    assert rm.resolve("skip", detector) == ("skipped", [rm.SKIP_REQUESTED], False)
     assert calls == []
+    assert rm.resolve("skip", detector) == ("skipped", ["/proc/sys is mounted read-only"], False)
+    assert rm.resolve("skip", lambda: []) == ("skipped", [rm.SKIP_REQUESTED], False)
     assert rm.resolve("auto", detector) == ("skipped", ["/proc/sys is mounted read-only"], True)
     assert rm.resolve("auto", lambda: []) == ("applied", [], False)
-    assert calls == [1]
+    assert calls == [1, 1]
 
 
 def test_warning_names_the_reasons_what_was_converged_and_the_way_out():
