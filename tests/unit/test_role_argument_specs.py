@@ -195,3 +195,28 @@ def test_realserver_absent_order():
     calls = _module_calls("realserver", "absent.yml")
     assert [call[0] for call in calls] == ["boot_unit", "loopback_vip", "arp_sysctl"]
     assert calls[0][1] == "absent" and calls[2][1] == "absent"
+
+
+def test_realserver_runtime_reaches_every_module_that_touches_the_running_kernel():
+    """realserver_runtime goes to arp_sysctl and arp_facts as it is, and to loopback_vip as skip once
+    arp_sysctl skipped the runtime (one warning per run); absent passes it as well."""
+    present = dict((module, _task_args("realserver", "present.yml", module)[0])
+                   for module in ("arp_sysctl", "loopback_vip", "arp_facts"))
+    assert present["arp_sysctl"]["runtime"] == "{{ realserver_runtime }}"
+    assert present["arp_facts"]["runtime"] == "{{ realserver_runtime }}"
+    assert present["loopback_vip"]["runtime"] == "{{ __realserver_runtime_vip }}"
+    for module in ("loopback_vip", "arp_sysctl"):
+        assert _task_args("realserver", "absent.yml", module)[0]["runtime"] == "{{ realserver_runtime }}"
+    assert _task_args("realserver", "verify.yml", "arp_facts")[0]["runtime"] == "{{ realserver_runtime }}"
+
+
+def test_verify_entry_point_shares_the_main_specs():
+    specs = yaml.safe_load(_load("realserver", "meta", "argument_specs.yml"))["argument_specs"]
+    verify = specs["verify"]["options"]
+    assert set(verify) == {"realserver_vips", "realserver_mode", "realserver_vip_device", "realserver_runtime",
+                           "realserver_sysctl_on_conflict"}
+    for name, spec in verify.items():
+        assert spec == specs["main"]["options"][name], name
+    # the kit changes nothing: only the fact module and an assert
+    tasks = yaml.safe_load(_load("realserver", "tasks", "verify.yml"))
+    assert [sorted(k for k in t if k != "name")[0] for t in tasks] == ["lvs.realserver.arp_facts", "ansible.builtin.assert"]
