@@ -339,6 +339,8 @@ def test_without_probe_hosts_there_is_no_wire_section(tmp_path):
     result = run({"dir": str(tmp_path)}, wire_vars(LEAKER))
     assert result["fleet_failing"] == [] and "vip_answered_by" not in result["summary"]
     assert "wire" not in json.loads((tmp_path / "compliance.json").read_text())
+
+
 def test_accept_runtime_skipped_reports_file_only_hosts_compliant_at_boot(tmp_path):
     ci = gathered("non_compliant")
     at_boot = {"compliant": True, "state": "compliant", "violations": []}

@@ -275,6 +275,8 @@ def test_wrong_owner_is_fixed_even_with_identical_content(monkeypatch, uid, gid)
     assert outcome.result["changed"] is True and outcome.result["file_changed"] is True
     assert host.file_ops == [("write", PATH)]
     assert host.writes == []
+
+
 def test_a_rolled_back_run_reports_no_change(monkeypatch):
     FakeHost(monkeypatch, failing=[("all", "arp_announce")])
     outcome = run({})
@@ -314,6 +316,8 @@ def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypa
     assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
     assert outcome.result["changed"] is False
     assert host.kernel["all"] == {"arp_ignore": 1, "arp_announce": 2} and PATH in host.files
+
+
 # --------------------------------------------------------------------------
 # runtime: auto | apply | skip
 # --------------------------------------------------------------------------

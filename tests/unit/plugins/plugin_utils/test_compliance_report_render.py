@@ -450,6 +450,8 @@ def test_wire_in_the_three_reports():
     assert "| 198.51.100.9 |  | no answer |" in lines
     assert "- `vip_answered_by` %s: %s (unknown) seen as reply. Fix: find the host with MAC %s (switch forwarding " \
            "table), and make it a safe real server or take %s off it" % (VIP6, ROGUE, ROGUE, VIP6) in lines
+
+
 # ------------------------------------------------------------ runtime skipped
 
 MISSING = violation("vip_missing", interface=None, key=None, expected="present", actual="absent",
