@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""_netstack: stack detection from host evidence, the files per stack, the watch unit's systemctl plan."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack as ns
+
+PY, CLI = "/usr/bin/python3", "/usr/libexec/lvs-realserver/lvs-realserver-vips"
+NETPLAN_LO = _facts.ConfigFile("/etc/netplan", "01-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")
+
+
+def exists_of(*paths):
+    return lambda path: path in paths
+
+
+@pytest.mark.parametrize("paths, netplan, expected", [
+    ((), [], []),
+    (("/run/NetworkManager",), [], ["networkmanager"]),
+    (("/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",), [], ["networkd"]),
+    (("/run/systemd/netif/state", "/usr/sbin/netplan"), [NETPLAN_LO], ["networkd", "netplan"]),
+    (("/usr/sbin/netplan",), [], []),  # netplan installed without a YAML file: not in use
+    (("/run/network/ifstate",), [NETPLAN_LO], ["ifupdown"]),  # a YAML file without netplan
+])
+def test_detect(paths, netplan, expected):
+    assert ns.detect(exists_of(*paths), netplan) == expected
+
+
+def test_chosen_follows_the_override():
+    assert ns.chosen("auto", ["networkd"]) == ["networkd"]
+    assert ns.chosen("none", ["networkd"]) == []
+    assert ns.chosen("ifupdown", ["networkd"]) == ["ifupdown"]
+
+
+def net(name, text, directory="/etc/systemd/network"):
+    return _facts.ConfigFile(directory, name, False, text)
+
+
+def test_lo_networks_takes_the_first_matching_file_only_and_ignores_our_dropin():
+    files = [net("10-rs.network", "[Match]\nName=rs\n"), net("20-lo.network", "[Match]\nName=lo\n"),
+             net("99-all.network", "[Match]\nName=*\n[Network]\nDHCP=yes\n"),
+             net("10-netplan-lo.network", "[Match]\nName=lo\n", "/run/systemd/network")]
+    ours = _facts.DropIn("10-netplan-lo.network", "/etc/systemd/network/10-netplan-lo.network.d", ns.NETWORKD_DROPIN,
+                         False, "[Match]\nName=rs\n")
+    assert ns.lo_networks(files, [ours]) == [("/run/systemd/network", "10-netplan-lo.network")]
+    assert ns.lo_networks([files[0]], []) == []
+    assert ns.lo_networks([files[0], files[2]], []) == [("/etc/systemd/network", "99-all.network")]
+
+
+def test_desired_files_per_stack():
+    lo_net = [("/run/systemd/network", "10-netplan-lo.network")]
+    assert ns.desired_files([], PY, CLI, "lo", lo_net, True) == {}
+    watch_only = ns.desired_files(["networkd"], PY, CLI, "lo", [], False)
+    assert sorted(watch_only) == [ns.WATCH_UNIT_PATH]
+    networkd = ns.desired_files(["netplan"], PY, CLI, "lo", lo_net, False)
+    dropin = "/etc/systemd/network/10-netplan-lo.network.d/90-lvs-realserver.conf"
+    assert sorted(networkd) == [dropin, ns.WATCH_UNIT_PATH]
+    assert "KeepConfiguration=static" in networkd[dropin][0].splitlines()
+    nm = ns.desired_files(["networkmanager"], PY, CLI, "lo", lo_net, True)
+    assert sorted(nm) == [ns.NM_DISPATCHER_PATH, ns.WATCH_UNIT_PATH]
+    text, mode = nm[ns.NM_DISPATCHER_PATH]
+    assert mode == 0o755 and text.startswith("#!/bin/sh\n" + ns.MANAGED_HEADER)
+    assert "exec %s -I -S -B %s start" % (PY, CLI) in text
+    ifupdown = ns.desired_files(["ifupdown"], PY, CLI, "lo", [], False)
+    assert 'case "$IFACE" in lo|--all)' in ifupdown[ns.IFUPDOWN_HOOK_PATH][0]
+    assert ns.IFUPDOWN_HOOK_PATH not in ns.desired_files(["ifupdown"], PY, CLI, "tunl0", [], False)
+
+
+def test_watch_unit_is_bound_to_the_vip_unit_and_runs_the_watch():
+    lines = ns.render_watch_unit(PY, CLI).splitlines()
+    assert "After=lvs-realserver-vips.service" in lines and "BindsTo=lvs-realserver-vips.service" in lines
+    assert "ExecStart=%s -I -S -B %s watch" % (PY, CLI) in lines
+    assert "Restart=on-failure" in lines
+
+
+def test_installed_dropins_finds_only_ours():
+    listing = {"10-lo.network.d": ["90-lvs-realserver.conf", "50-admin.conf"], "20-rs.network.d": ["50-admin.conf"],
+               "other.d": ["90-lvs-realserver.conf"]}
+    assert ns.installed_dropins(listing) == ["/etc/systemd/network/10-lo.network.d/90-lvs-realserver.conf"]
+
+
+@pytest.mark.parametrize("args, verbs", [
+    ((True, True, True, False, False), [["enable", ns.WATCH_UNIT], ["start", ns.WATCH_UNIT]]),
+    ((True, False, True, True, True), []),
+    ((True, True, True, True, True), [["restart", ns.WATCH_UNIT]]),
+    ((True, True, False, False, False), [["enable", ns.WATCH_UNIT]]),
+    ((False, False, True, True, True), [["stop", ns.WATCH_UNIT], ["disable", ns.WATCH_UNIT]]),
+    ((False, False, True, False, False), []),
+])
+def test_watch_plan(args, verbs):
+    assert ns.watch_plan(*args) == verbs
