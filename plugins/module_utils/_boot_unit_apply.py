@@ -258,8 +258,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         remove_all(module, removals, result, outer)
         remove_owned_dirs(removals)
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
-        if reload_networkd:
-            run_verbs(module, networkctl, [["reload"]], failure_fields(result, outer))
+        reload_networkd_now(module, networkctl, reload_networkd)
         return result
     run_verbs(module, systemctl, before, failure_fields(result, outer))
     try:
@@ -272,9 +271,19 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if lock is not None:
         lock.release()  # systemctl start runs the controller, which takes the lock itself
     run_verbs(module, systemctl, verbs[len(before):], failure_fields(result, outer))
-    if reload_networkd:
-        run_verbs(module, networkctl, [["reload"]], failure_fields(result, outer))
+    reload_networkd_now(module, networkctl, reload_networkd)
     return result
+
+
+def reload_networkd_now(module, networkctl, wanted):
+    """``networkctl reload`` (networkd reads a drop-in only then); a failure is a warning: the files are right,
+    the watch covers the VIPs, and the next networkd start reads them."""
+    if not wanted:
+        return
+    rc, out, err = module.run_command([networkctl, "reload"])
+    if rc != 0:
+        module.warn("networkctl reload failed (rc=%d): %s; systemd-networkd reads %s at its next start or reload"
+                    % (rc, (err or out).strip(), _netstack.NETWORKD_DROPIN))
 
 
 def remove_all(module, removals, result, outer):

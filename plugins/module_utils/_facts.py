@@ -325,6 +325,18 @@ def _networkd_keeps_vips(entries, vips):
     return None
 
 
+WATCHED = ("; lvs-realserver-watch.service is running and puts the VIPs back behind the ARP guard "
+           "within a second (boot_unit netstack)")
+
+
+def watched_hazard(found, watched):
+    """A lo hazard downgraded to info while the watch runs: the VIPs come back at once, the ARP guard first."""
+    if not watched:
+        return found
+    return [dict(h, severity="info", message=h["message"] + WATCHED) if h["severity"] != "info" else h
+            for h in found]
+
+
 def networkd_hazards(files, dropins, vips):
     """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies)."""
     for unit in effective_files(files, NETWORKD_DIRS, ".network"):
@@ -657,7 +669,7 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None):
+             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None, watched=False):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
@@ -666,7 +678,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     ``ConfigFile`` tuples; ``networkd_dropins``: ``DropIn`` tuples;
     ``unreadable``: paths that could not be read (reported, not fatal);
     ``boot_interfaces``: the topology ``at_boot`` judges, when it differs from
-    now (the VIPs the boot unit adds on a host whose runtime was skipped).
+    now (the VIPs the boot unit adds on a host whose runtime was skipped);
+    ``watched``: the boot unit's watch (``lvs-realserver-watch.service``) is running, so a stack that removes
+    the VIPs from lo is no hazard (info).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
     for name, keys in report["interfaces"].items():
@@ -680,9 +694,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     predictions, model = predict_boot(systemd, report, interfaces, mode)
 
     hazards = []
-    hazards.extend(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]))
-    hazards.extend(netplan_hazards(list(netplan)))
-    hazards.extend(nm_hazards(list(nm)))
+    hazards.extend(watched_hazard(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]), watched))
+    hazards.extend(watched_hazard(netplan_hazards(list(netplan)), watched))
+    hazards.extend(watched_hazard(nm_hazards(list(nm)), watched))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))
     if mode == "tun":
         hazards.extend(tun_hazards(conf, interfaces, boot, model))

@@ -140,7 +140,22 @@ def read_fact_sources(root="/"):
         nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
         default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
+        watched=watch_running(root),
     )
+
+
+WATCH_PID = "/run/lvs-realserver-watch.pid"
+
+
+def watch_running(root="/"):
+    """Whether the boot unit's watch runs: its pid file names a live ``lvs-realserver-vips watch`` process."""
+    try:
+        pid = int(read_text(under(root, WATCH_PID)).strip())
+        with open(under(root, "/proc/%d/cmdline" % pid), "rb") as handle:
+            argv = handle.read().split(b"\0")
+    except (IOError, OSError, ValueError):
+        return False
+    return any(a.endswith(b"/lvs-realserver-vips") for a in argv) and b"watch" in argv
 
 
 def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/", boot_interfaces=None):

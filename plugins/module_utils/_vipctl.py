@@ -187,7 +187,9 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None)
         return 2
     command, data_file, out = parsed
     if command == "watch":
-        return watch(data_file, log, run, capture, lock or runtime.HostLock)
+        # (the pid file only for the installed data file: a test's copy never writes the host's /run)
+        return watch(data_file, log, run, capture, lock or runtime.HostLock,
+                     pid_file=WATCH_PID if data_file == DATA_FILE else None)
     try:
         with open(data_file) as handle:
             data = load_data(handle.read())
@@ -239,6 +241,8 @@ REPAIR_WINDOW = 10.0
 POLL_INTERVAL = 30.0
 # a flush removes addresses one message at a time: the rest of a burst is read before the check
 SETTLE = 0.05
+# arp_facts reads it (with /proc/<pid>/cmdline) to know that the watch runs
+WATCH_PID = "/run/lvs-realserver-watch.pid"
 
 
 def parse_netlink(buf):
@@ -383,7 +387,18 @@ def device_index(name):
         return None
 
 
-def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=time.time, rounds=None):
+def write_pid(path=WATCH_PID):
+    """The watch's pid, for arp_facts (written atomically; a failure only costs that information)."""
+    try:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "w") as handle:
+            handle.write("%d\n" % os.getpid())
+        os.rename(tmp, path)
+    except (IOError, OSError):
+        pass
+
+
+def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=time.time, rounds=None, pid_file=None):
     """Run until killed: check at start, on every address/link event of the device and every POLL_INTERVAL.
 
     ``lock``: a context manager factory (the host lock), taken only while checking and adding, so that
@@ -395,6 +410,8 @@ def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=tim
         return 2
     read_conf = read_conf or (lambda: runtime.read_conf(rules.READ_KEYS))
     sock = sock or open_netlink()
+    if pid_file:
+        write_pid(pid_file)
     limit, said, retry, done = RateLimit(), {}, None, 0
     device = None
     log("watching %s (netlink address and link events)" % data_file)

@@ -97,3 +97,25 @@ def test_installed_dropins_finds_only_ours():
 ])
 def test_watch_plan(args, verbs):
     assert ns.watch_plan(*args) == verbs
+
+
+def test_a_lo_hazard_is_info_while_the_watch_runs():
+    found = [_facts.hazard("networkmanager_loopback_profile", "NM owns lo", "delete it")]
+    assert _facts.watched_hazard(found, False) == found
+    downgraded = _facts.watched_hazard(found, True)
+    assert downgraded[0]["severity"] == "info" and "lvs-realserver-watch.service is running" in downgraded[0]["message"]
+    assert found[0]["severity"] == "warning"  # not changed in place
+
+
+def test_watch_running_needs_a_live_watch_process(tmp_path):
+    from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+    assert not _host_state.watch_running(str(tmp_path))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "lvs-realserver-watch.pid").write_text("4242\n")
+    assert not _host_state.watch_running(str(tmp_path))  # no such process
+    proc = tmp_path / "proc" / "4242"
+    proc.mkdir(parents=True)
+    (proc / "cmdline").write_bytes(b"/usr/bin/python3\0-I\0/usr/libexec/lvs-realserver/lvs-realserver-vips\0start\0")
+    assert not _host_state.watch_running(str(tmp_path))  # the pid was reused by another command
+    (proc / "cmdline").write_bytes(b"/usr/bin/python3\0-I\0/usr/libexec/lvs-realserver/lvs-realserver-vips\0watch\0")
+    assert _host_state.watch_running(str(tmp_path))
