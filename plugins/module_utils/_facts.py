@@ -337,8 +337,18 @@ def watched_hazard(found, watched):
             for h in found]
 
 
-def networkd_hazards(files, dropins, vips):
-    """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies)."""
+# systemd-networkd skips loopback when it drops foreign configuration (link_drop_foreign_config:
+# "ignore unmanaged, loopback, or critical interfaces"): measured on Debian 12's 252 in the real-boot
+# tier (networkctl reload and reconfigure lo with a .network matching lo kept the VIPs). Older releases
+# dropped them (systemd issue 12050, Flatcar).
+NETWORKD_KEEPS_LO_FROM = 252
+
+
+def networkd_hazards(files, dropins, vips, version=None):
+    """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies).
+
+    ``version``: systemd's version (None: unknown, judged as an old one).
+    """
     for unit in effective_files(files, NETWORKD_DIRS, ".network"):
         path = os.path.join(unit.directory, unit.name)
         entries = parse_unit(unit.text)
@@ -351,6 +361,8 @@ def networkd_hazards(files, dropins, vips):
         if not matches:
             continue
         kept = _networkd_keeps_vips(entries, vips)
+        if not kept and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
+            kept = "systemd %d never drops foreign addresses on loopback" % version
         if kept:
             return [hazard(
                 "networkd_manages_lo",
@@ -669,7 +681,8 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None, watched=False):
+             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None, watched=False,
+             systemd_version=None):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
@@ -680,7 +693,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     ``boot_interfaces``: the topology ``at_boot`` judges, when it differs from
     now (the VIPs the boot unit adds on a host whose runtime was skipped);
     ``watched``: the boot unit's watch (``lvs-realserver-watch.service``) is running, so a stack that removes
-    the VIPs from lo is no hazard (info).
+    the VIPs from lo is no hazard (info); ``systemd_version``: of systemd-networkd (None: unknown).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
     for name, keys in report["interfaces"].items():
@@ -694,7 +707,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     predictions, model = predict_boot(systemd, report, interfaces, mode)
 
     hazards = []
-    hazards.extend(watched_hazard(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]), watched))
+    hazards.extend(watched_hazard(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"],
+                                                   systemd_version), watched))
     hazards.extend(watched_hazard(netplan_hazards(list(netplan)), watched))
     hazards.extend(watched_hazard(nm_hazards(list(nm)), watched))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))

@@ -22,6 +22,7 @@ __metaclass__ = type
 import datetime
 import errno
 import os
+import re
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
@@ -141,7 +142,26 @@ def read_fact_sources(root="/"):
         default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
         watched=watch_running(root),
+        systemd_version=systemd_version(root),
     )
+
+
+SYSTEMD_LIBDIRS = ("/usr/lib/systemd", "/usr/lib/x86_64-linux-gnu/systemd", "/usr/lib/aarch64-linux-gnu/systemd",
+                   "/usr/lib64/systemd", "/lib/systemd")
+
+
+def systemd_version(root="/"):
+    """systemd's version from its shared library's name (``libsystemd-shared-252.so``), or None."""
+    for directory in SYSTEMD_LIBDIRS:
+        try:
+            names = os.listdir(under(root, directory))
+        except (IOError, OSError):
+            continue
+        for name in names:
+            match = re.match(r"libsystemd-shared-(\d+)(?:[.~-][^/]*)?\.so$", name)
+            if match:
+                return int(match.group(1))
+    return None
 
 
 WATCH_PID = "/run/lvs-realserver-watch.pid"

@@ -119,3 +119,23 @@ def test_watch_running_needs_a_live_watch_process(tmp_path):
     assert not _host_state.watch_running(str(tmp_path))  # the pid was reused by another command
     (proc / "cmdline").write_bytes(b"/usr/bin/python3\0-I\0/usr/libexec/lvs-realserver/lvs-realserver-vips\0watch\0")
     assert _host_state.watch_running(str(tmp_path))
+
+
+def test_networkd_on_lo_is_a_hazard_only_before_systemd_252():
+    lo_net = [_facts.ConfigFile("/etc/systemd/network", "05-lo.network", False, "[Match]\nName=lo\n")]
+    vips = [{"local": "192.0.2.10"}]
+    assert _facts.networkd_hazards(lo_net, [], vips)[0]["severity"] == "warning"  # version unknown
+    assert _facts.networkd_hazards(lo_net, [], vips, 247)[0]["severity"] == "warning"
+    kept = _facts.networkd_hazards(lo_net, [], vips, 252)[0]
+    assert kept["severity"] == "info" and "systemd 252 never drops foreign addresses on loopback" in kept["message"]
+
+
+def test_systemd_version_from_the_shared_library(tmp_path):
+    from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+    assert _host_state.systemd_version(str(tmp_path)) is None
+    (tmp_path / "usr/lib/x86_64-linux-gnu/systemd").mkdir(parents=True)
+    (tmp_path / "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-255.4-1ubuntu8.so").write_text("")
+    assert _host_state.systemd_version(str(tmp_path)) == 255
+    (tmp_path / "usr/lib/systemd").mkdir(parents=True)
+    (tmp_path / "usr/lib/systemd/libsystemd-shared-252.so").write_text("")
+    assert _host_state.systemd_version(str(tmp_path)) == 252
