@@ -24,6 +24,7 @@ import shutil
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
@@ -122,14 +123,16 @@ def write_all(module, writes, wanted, current):
 def netstack_files(netstack, python, device, root="/"):
     """``(detected, chosen, {path: (text, mode)}, stale)``: what ``netstack`` installs here, and our files
     found that it no longer wants (drop-ins beside .network files that no longer match lo, or every one)."""
-    exists = lambda path: os.path.lexists(os.path.join(root, path.lstrip("/")))  # noqa: E731
+    def exists(path):
+        return os.path.lexists(os.path.join(root, path.lstrip("/")))
+
     unreadable = []
-    netplan = _host_state.read_config_files(root, _facts_dirs("NETPLAN_DIRS"), ".yaml", unreadable)
+    netplan = _host_state.read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable)
     detected = _netstack.detect(exists, netplan)
     stacks = _netstack.chosen(netstack or "none", detected)
     wanted = {}
     if stacks:
-        networks = _host_state.read_config_files(root, _facts_dirs("NETWORKD_DIRS"), ".network", unreadable,
+        networks = _host_state.read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable,
                                                  empty_masks=True)
         dropins = _host_state.read_networkd_dropins(root, [f.name for f in networks], unreadable)
         wanted = _netstack.desired_files(stacks, python, boot.CLI_PATH, device,
@@ -142,10 +145,6 @@ def netstack_files(netstack, python, device, root="/"):
             listing[name] = os.listdir(os.path.join(base, name))
     ours = _netstack.fixed_paths() + _netstack.installed_dropins(listing)
     return detected, stacks, wanted, [p for p in ours if p not in wanted]
-
-
-def _facts_dirs(name):
-    return getattr(_netstack._facts, name)  # pylint: disable=protected-access
 
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
