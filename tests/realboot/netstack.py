@@ -22,6 +22,7 @@ Writes tests/output/realboot/netstack.json and adds `netstack` to report.json wh
 import base64
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,42 @@ WATCH = "lvs-realserver-watch.service"
 VIP_UNIT = "lvs-realserver-vips.service"
 HOOKS = ("/etc/NetworkManager/dispatcher.d/90-lvs-realserver", "/etc/network/if-up.d/lvs-realserver")
 DROPINS = "/etc/systemd/network/*.network.d/90-lvs-realserver.conf"
+
+
+STACKS = "networkd,networkmanager,ifupdown,netplan"
+# netplan on networkd: the image masks every generator (boot time); netplan's comes back here
+NETPLAN_SETUP = r"""
+set -e
+systemctl disable networking.service NetworkManager.service >/dev/null 2>&1 || true
+printf 'source /etc/network/interfaces.d/*\n' >/etc/network/interfaces
+systemctl enable systemd-networkd.service systemd-networkd.socket >/dev/null 2>&1
+rm -f /etc/systemd/system-generators/netplan
+rm -f /etc/systemd/network/10-mgmt.network /etc/systemd/network/20-rs.network /etc/systemd/network/05-lo.network
+mkdir -p /etc/netplan
+cat >/etc/netplan/50-lvsrb.yaml <<NETPLAN
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    mgmt:
+      match: {{macaddress: "{mgmt_mac}"}}
+      addresses: [198.51.100.15/24]
+    rs:
+      match: {{macaddress: "{rs_mac}"}}
+      dhcp4: true
+NETPLAN
+chmod 0600 /etc/netplan/50-lvsrb.yaml
+"""
+NETPLAN_LO = r"""
+cat >/etc/netplan/60-lvsrb-lo.yaml <<NETPLAN
+network:
+  version: 2
+  ethernets:
+    lo:
+      addresses: [127.0.0.1/8, "::1/128"]
+NETPLAN
+chmod 0600 /etc/netplan/60-lvsrb-lo.yaml
+"""
 
 
 def row_verdict(result):
@@ -117,7 +154,7 @@ class Netstack:
 
     # ------------------------------------------------------------ measurements
     def netop(self, command, settle=3.0, limit=15.0):
-        script = "/usr/local/sbin/lvsrb-netop %s %s %s -- %s" % (",".join(VIPS), settle, limit, command)
+        script = "/usr/local/sbin/lvsrb-netop %s %s %s -- %s" % (",".join(VIPS), settle, limit, shlex.quote(command))
         out = self.sh(script, timeout=400)
         return json.loads(out.strip().splitlines()[-1])
 
@@ -240,7 +277,8 @@ class Netstack:
         self.wait_rs_address("networkctl reconfigure %s" % rs)
         self.t.playbook("netstack-role", {"realserver_vips": VIPS, "realserver_netstack": "auto"})
         self.sh("systemctl is-active %s %s" % (VIP_UNIT, WATCH))
-        ops = [("systemctl restart systemd-networkd", "systemctl restart systemd-networkd"),
+        ops = [("ip addr del (the watch alone, no stack)", "ip addr del %s/32 dev lo" % VIPS[0]),
+               ("systemctl restart systemd-networkd", "systemctl restart systemd-networkd"),
                ("networkctl reload", "networkctl reload"),
                ("networkctl reconfigure rs", "networkctl reconfigure %s" % rs),
                ("DHCP renew (networkctl renew rs)", "networkctl renew %s" % rs)]
@@ -341,6 +379,25 @@ EOF
                ("DHCP renew (dhclient)", "dhclient -1 -v %s" % rs)]
         self.variant("ifupdown", "managed", ops, reboot=True)
 
+    def netplan(self):
+        """netplan on networkd (Ubuntu's default): rs by DHCP, then lo listed (netplan renders a lo .network)."""
+        names = self.t.names
+        self.sh(NETPLAN_SETUP.format(mgmt_mac=MAC["mgmt"], rs_mac=MAC["rs"]))
+        self.reboot("netplan")
+        rs = names["rs"]
+        self.wait_rs_address("networkctl renew %s" % rs)
+        self.apply_module()
+        ops = [("netplan apply", "netplan apply"),
+               ("networkctl reconfigure rs", "networkctl reconfigure %s" % rs)]
+        self.variant("netplan", "unmanaged", ops, reboot=False)
+        self.sh(NETPLAN_LO)
+        self.control("netplan", "managed", "netplan apply (lo listed)", "netplan apply")
+        self.apply_module()
+        ops = [("netplan apply", "netplan apply"),
+               ("networkctl reconfigure lo", "networkctl reconfigure lo"),
+               ("systemctl restart systemd-networkd", "systemctl restart systemd-networkd")]
+        self.variant("netplan", "managed", ops, reboot=True)
+
     def run(self):
         t0 = time.monotonic()
         g = self.g
@@ -351,7 +408,7 @@ EOF
             self.t.write_inventory()
             self.install_netop()
             self.lab()
-            for stack in os.environ.get("LVSRS_NETSTACK_STACKS", "networkd,networkmanager,ifupdown").split(","):
+            for stack in os.environ.get("LVSRS_NETSTACK_STACKS", STACKS).split(","):
                 t = time.monotonic()
                 try:
                     getattr(self, stack)()

@@ -57,7 +57,7 @@ def result():
 def test_every_stack_ran_without_a_setup_error(result):
     errors = [(r["stack"], r["operation"], r.get("error", "")[-400:]) for r in result["rows"] if r.get("error")]
     assert not errors
-    stacks = os.environ.get("LVSRS_NETSTACK_STACKS", "networkd,networkmanager,ifupdown").split(",")
+    stacks = os.environ.get("LVSRS_NETSTACK_STACKS", netstack.STACKS).split(",")
     assert sorted(set(r["stack"] for r in result["rows"])) == sorted(stacks)
 
 

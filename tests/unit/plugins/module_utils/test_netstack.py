@@ -69,6 +69,7 @@ def test_desired_files_per_stack():
     text, mode = nm[ns.NM_DISPATCHER_PATH]
     assert mode == 0o755 and text.startswith("#!/bin/sh\n" + ns.MANAGED_HEADER)
     assert "exec %s -I -S -B %s start" % (PY, CLI) in text
+    assert "systemctl is-active --quiet %s && exit 0" % ns.WATCH_UNIT in text  # only where the watch is not running
     ifupdown = ns.desired_files(["ifupdown"], PY, CLI, "lo", [], False)
     assert 'case "$IFACE" in lo|--all)' in ifupdown[ns.IFUPDOWN_HOOK_PATH][0]
     assert ns.IFUPDOWN_HOOK_PATH not in ns.desired_files(["ifupdown"], PY, CLI, "tunl0", [], False)
@@ -77,6 +78,7 @@ def test_desired_files_per_stack():
 def test_watch_unit_is_bound_to_the_vip_unit_and_runs_the_watch():
     lines = ns.render_watch_unit(PY, CLI).splitlines()
     assert "After=lvs-realserver-vips.service" in lines and "BindsTo=lvs-realserver-vips.service" in lines
+    assert "PartOf=lvs-realserver-vips.service" in lines
     assert "ExecStart=%s -I -S -B %s watch" % (PY, CLI) in lines
     assert "Restart=on-failure" in lines
 
