@@ -65,6 +65,9 @@ NM_DIRS = (
     "/usr/lib/NetworkManager/system-connections",
 )
 
+IFUPDOWN_FILES = ("/etc/network/interfaces",)
+IFUPDOWN_DIRS = ("/etc/network/interfaces.d",)
+
 ConfigFile = namedtuple("ConfigFile", "directory name masked text")
 """A file found in a configuration directory; ``masked``: a symlink to /dev/null (or, for networkd, empty)."""
 
@@ -477,6 +480,23 @@ def nm_hazards(files):
     return found
 
 
+def ifupdown_hazards(files):
+    """An ifupdown stanza for lo (``iface lo inet loopback``): ``ifdown lo``/``ifup lo`` remove the VIPs."""
+    for f in files:
+        path = os.path.join(f.directory, f.name)
+        for number, line in enumerate(f.text.splitlines(), start=1):
+            words = line.split("#", 1)[0].split()
+            if len(words) >= 4 and words[0] == "iface" and words[1] == "lo":
+                return [hazard(
+                    "ifupdown_manages_lo",
+                    "ifupdown configures lo in %s (iface lo %s %s): ifdown lo and ifup lo remove its other "
+                    "addresses, the VIPs" % (path, words[2], words[3]),
+                    "install the boot unit's watch (boot_unit netstack: ifupdown or auto), or re-add the VIPs "
+                    "after every ifup lo",
+                    file=path, line=number, interface="lo")]
+    return []
+
+
 # --------------------------------------------------------------------------
 # other hazards
 # --------------------------------------------------------------------------
@@ -682,7 +702,7 @@ def bad_value_hazards(boot):
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
              unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None, watched=False,
-             systemd_version=None):
+             systemd_version=None, ifupdown=()):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
@@ -711,6 +731,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
                                                    systemd_version), watched))
     hazards.extend(watched_hazard(netplan_hazards(list(netplan)), watched))
     hazards.extend(watched_hazard(nm_hazards(list(nm)), watched))
+    hazards.extend(watched_hazard(ifupdown_hazards(list(ifupdown)), watched))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))
     if mode == "tun":
         hazards.extend(tun_hazards(conf, interfaces, boot, model))

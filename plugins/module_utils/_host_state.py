@@ -139,6 +139,7 @@ def read_fact_sources(root="/"):
         networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
         netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
         nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
+        ifupdown=read_ifupdown(root, unreadable),
         default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
         watched=watch_running(root),
@@ -165,6 +166,21 @@ def systemd_version(root="/"):
 
 
 WATCH_PID = "/run/lvs-realserver-watch.pid"
+
+
+def read_ifupdown(root, unreadable):
+    """/etc/network/interfaces and the files of /etc/network/interfaces.d (what Debian's default sources)."""
+    found = []
+    for path in _facts.IFUPDOWN_FILES:
+        try:
+            found.append(_facts.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
+                                           read_text(under(root, path))))
+        except (IOError, OSError) as exc:
+            if getattr(exc, "errno", None) != errno.ENOENT:
+                unreadable.append(path)
+    for directory in _facts.IFUPDOWN_DIRS:
+        found.extend(read_config_files(root, (directory,), "", unreadable))
+    return found
 
 
 def watch_running(root="/"):

@@ -35,7 +35,7 @@ from tier import BOOT_TIMEOUT, HERE, OUT, ROOT, Tier, log, order_ok, parse_show 
 
 VIPS = ["192.0.2.100", "2001:db8::100"]
 RESTORE_LIMIT = 2.0
-LO_HAZARDS = ("networkd_manages_lo", "netplan_lists_lo", "networkmanager_loopback_profile")
+LO_HAZARDS = ("networkd_manages_lo", "netplan_lists_lo", "networkmanager_loopback_profile", "ifupdown_manages_lo")
 WATCH = "lvs-realserver-watch.service"
 VIP_UNIT = "lvs-realserver-vips.service"
 HOOKS = ("/etc/NetworkManager/dispatcher.d/90-lvs-realserver", "/etc/network/if-up.d/lvs-realserver")

@@ -141,3 +141,12 @@ def test_systemd_version_from_the_shared_library(tmp_path):
     (tmp_path / "usr/lib/systemd").mkdir(parents=True)
     (tmp_path / "usr/lib/systemd/libsystemd-shared-252.so").write_text("")
     assert _host_state.systemd_version(str(tmp_path)) == 252
+
+
+def test_ifupdown_lo_stanza_is_a_hazard():
+    interfaces = _facts.ConfigFile("/etc/network", "interfaces", False,
+                                   "source /etc/network/interfaces.d/*\n# iface lo inet loopback\nauto lo\n"
+                                   "iface lo inet loopback\n")
+    found = _facts.ifupdown_hazards([interfaces])
+    assert [(h["code"], h["line"], h["severity"]) for h in found] == [("ifupdown_manages_lo", 4, "warning")]
+    assert _facts.ifupdown_hazards([_facts.ConfigFile("/etc/network", "interfaces", False, "auto eth0\n")]) == []
