@@ -92,7 +92,7 @@ def main(argv):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     sock.bind((0, GROUPS))
     mon = subprocess.Popen(["ip", "-ts", "monitor", "address"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    state, _ = present(vips)
+    state = present(vips)[0]
     t0 = time.monotonic()
     absent_since = dict((v, None if ok else 0.0) for v, ok in state.items())
     gaps, events, adds = [], [], []

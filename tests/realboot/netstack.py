@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import MAC, GuestError  # noqa: E402  pylint: disable=wrong-import-position
-from tier import BOOT_TIMEOUT, HERE, OUT, ROOT, Tier, log, order_ok, parse_show  # noqa: E402
+from tier import BOOT_TIMEOUT, HERE, OUT, Tier, log, order_ok, parse_show  # noqa: E402
 
 VIPS = ["192.0.2.100", "2001:db8::100"]
 RESTORE_LIMIT = 2.0
