@@ -341,10 +341,10 @@ def watched_hazard(found, watched):
 
 
 # systemd-networkd skips loopback when it drops foreign configuration (link_drop_foreign_config:
-# "ignore unmanaged, loopback, or critical interfaces"): measured on Debian 12's 252 in the real-boot
-# tier (networkctl reload and reconfigure lo with a .network matching lo kept the VIPs). Older releases
-# dropped them (systemd issue 12050, Flatcar).
-NETWORKD_KEEPS_LO_FROM = 252
+# "ignore unmanaged, loopback, or critical interfaces"), since systemd PR 2024 (v229, the fix of the v228
+# regression, systemd issue 2023); measured on Debian 12's 252 in the real-boot tier (networkctl reload,
+# reconfigure lo and a restart with a .network matching lo kept the VIPs).
+NETWORKD_KEEPS_LO_FROM = 229
 
 
 def networkd_hazards(files, dropins, vips, version=None):
@@ -417,44 +417,72 @@ def _netplan_lo_devices(document):
         if not isinstance(devices, dict):
             continue
         for device_id, config in devices.items():
+            if device_id == "renderer":
+                continue
             config = config if isinstance(config, dict) else {}
+            renderer = config.get("renderer") or devices.get("renderer")
             match = config.get("match") if kind in _NETPLAN_MATCH_TYPES else None
             if isinstance(match, dict):
                 name = match.get("name")
                 if name is not None and fnmatch.fnmatchcase("lo", str(name)):
-                    found.append((kind, str(device_id), "match: name: %s" % name))
+                    found.append((kind, str(device_id), "match: name: %s" % name, renderer))
                 elif not match:
-                    found.append((kind, str(device_id), "an empty match: matches every device"))
+                    found.append((kind, str(device_id), "an empty match: matches every device", renderer))
             elif str(device_id) == "lo":
-                found.append((kind, "lo", "%s: lo" % kind))
+                found.append((kind, "lo", "%s: lo" % kind, renderer))
     return found
 
 
-def netplan_hazards(files):
-    """A netplan YAML file that lists lo (``lo:`` or ``match: name: lo``)."""
+def _netplan_renderer(documents):
+    """netplan's global renderer: the last ``network: renderer:`` in file order, else networkd."""
+    renderer = "networkd"
+    for document in documents:
+        network = document.get("network") if isinstance(document, dict) else None
+        if isinstance(network, dict) and network.get("renderer"):
+            renderer = str(network["renderer"])
+    return renderer
+
+
+def netplan_hazards(files, version=None):
+    """A netplan YAML file that lists lo (``lo:`` or ``match: name: lo``).
+
+    Rendered to NetworkManager, ``netplan apply`` flushes lo's addresses (netplan PR 159 and 408); rendered to
+    systemd-networkd from ``NETWORKD_KEEPS_LO_FROM`` on (``version``) the VIPs stay (info).
+    """
     found = []
-    for f in effective_files(files, NETPLAN_DIRS, ".yaml"):
+    effective = effective_files(files, NETPLAN_DIRS, ".yaml")
+    documents = [_load_yaml(f.text) for f in effective]
+    default_renderer = _netplan_renderer([d for d in documents if d is not None])
+    for f, document in zip(effective, documents):
         path = os.path.join(f.directory, f.name)
-        document = _load_yaml(f.text)
         if document is not None:
             hits = _netplan_lo_devices(document)
         else:  # no PyYAML: line heuristics
             hits = []
             if _line_of(f.text, r"^\s+lo\s*:\s*(#.*)?$"):
-                hits.append(("ethernets", "lo", "lo:"))
+                hits.append(("ethernets", "lo", "lo:", None))
             for number, line in enumerate(f.text.splitlines(), start=1):
                 m = re.match(r"^\s+name\s*:\s*[\"']?([^\"'#\s]+)", line)
                 if m and fnmatch.fnmatchcase("lo", m.group(1)):
-                    hits.append(("ethernets", "?", "match: name: %s" % m.group(1)))
-        for kind, device_id, why in hits:
+                    hits.append(("ethernets", "?", "match: name: %s" % m.group(1), None))
+        for kind, device_id, why, renderer in hits:
+            renderer = renderer or default_renderer
             if why.startswith("match"):
                 line = _line_of(f.text, r"^\s+name\s*:")
             else:
                 line = _line_of(f.text, r"^\s+%s\s*:" % re.escape(device_id))
+            if renderer == "networkd" and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
+                found.append(hazard(
+                    "netplan_lists_lo",
+                    "netplan config %s takes lo (%s under %s), rendered to systemd-networkd %d, which never drops "
+                    "foreign addresses on loopback: the VIPs stay" % (path, why, kind, version),
+                    "nothing to do; with the NetworkManager renderer netplan apply would flush lo",
+                    severity="info", file=path, line=line, interface="lo"))
+                continue
             found.append(hazard(
                 "netplan_lists_lo",
-                "netplan config %s takes lo (%s under %s); the renderer then manages lo and removes "
-                "addresses netplan does not list, the VIPs" % (path, why, kind),
+                "netplan config %s takes lo (%s under %s, renderer %s); the renderer then manages lo and removes "
+                "addresses netplan does not list, the VIPs" % (path, why, kind, renderer),
                 "remove lo from %s, or list every VIP under its addresses" % path,
                 file=path, line=line, interface="lo"))
     return found
@@ -729,7 +757,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     hazards = []
     hazards.extend(watched_hazard(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"],
                                                    systemd_version), watched))
-    hazards.extend(watched_hazard(netplan_hazards(list(netplan)), watched))
+    hazards.extend(watched_hazard(netplan_hazards(list(netplan), systemd_version), watched))
     hazards.extend(watched_hazard(nm_hazards(list(nm)), watched))
     hazards.extend(watched_hazard(ifupdown_hazards(list(ifupdown)), watched))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))

@@ -123,11 +123,11 @@ def test_watch_running_needs_a_live_watch_process(tmp_path):
     assert _host_state.watch_running(str(tmp_path))
 
 
-def test_networkd_on_lo_is_a_hazard_only_before_systemd_252():
+def test_networkd_on_lo_is_a_hazard_only_before_systemd_229():
     lo_net = [_facts.ConfigFile("/etc/systemd/network", "05-lo.network", False, "[Match]\nName=lo\n")]
     vips = [{"local": "192.0.2.10"}]
     assert _facts.networkd_hazards(lo_net, [], vips)[0]["severity"] == "warning"  # version unknown
-    assert _facts.networkd_hazards(lo_net, [], vips, 247)[0]["severity"] == "warning"
+    assert _facts.networkd_hazards(lo_net, [], vips, 228)[0]["severity"] == "warning"  # the v228 regression
     kept = _facts.networkd_hazards(lo_net, [], vips, 252)[0]
     assert kept["severity"] == "info" and "systemd 252 never drops foreign addresses on loopback" in kept["message"]
 
@@ -150,3 +150,21 @@ def test_ifupdown_lo_stanza_is_a_hazard():
     found = _facts.ifupdown_hazards([interfaces])
     assert [(h["code"], h["line"], h["severity"]) for h in found] == [("ifupdown_manages_lo", 4, "warning")]
     assert _facts.ifupdown_hazards([_facts.ConfigFile("/etc/network", "interfaces", False, "auto eth0\n")]) == []
+
+
+@pytest.mark.parametrize("text, version, severity", [
+    ("network:\n  ethernets:\n    lo:\n      addresses: [127.0.0.1/8]\n", 252, "info"),  # networkd by default
+    ("network:\n  ethernets:\n    lo:\n      addresses: [127.0.0.1/8]\n", None, "warning"),  # version unknown
+    ("network:\n  renderer: NetworkManager\n  ethernets:\n    lo:\n      addresses: [127.0.0.1/8]\n", 252, "warning"),
+    ("network:\n  ethernets:\n    renderer: NetworkManager\n    lo: {}\n", 252, "warning"),
+    ("network:\n  ethernets:\n    lo:\n      renderer: NetworkManager\n", 252, "warning"),
+])
+def test_netplan_lo_is_a_hazard_where_the_renderer_drops_the_vips(text, version, severity):
+    found = _facts.netplan_hazards([_facts.ConfigFile("/etc/netplan", "60-lo.yaml", False, text)], version)
+    assert [(h["code"], h["severity"]) for h in found] == [("netplan_lists_lo", severity)]
+
+
+def test_netplan_renderer_is_global_across_files():
+    files = [_facts.ConfigFile("/etc/netplan", "50-main.yaml", False, "network:\n  renderer: NetworkManager\n"),
+             _facts.ConfigFile("/etc/netplan", "60-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")]
+    assert _facts.netplan_hazards(files, 252)[0]["severity"] == "warning"
