@@ -56,6 +56,10 @@ echo "==> realboot: guest image ready in $(since "$t") s"
 
 echo "==> realboot: pytest tests/realboot (4 boots of one guest, 3 real reboots)"
 rc=0
-(cd "$ROOT" && "$PY" -m pytest -p no:cacheprovider -s -v tests/realboot/test_realboot_tier.py "$@" </dev/null) || rc=$?
+# The netstack phase (issue 14, tests/realboot/netstack.py: a second guest, each network stack for real,
+# about 35 min under TCG) runs with LVSRS_REALBOOT_NETSTACK=1; it is not in the gate yet (see its README).
+tests=(tests/realboot/test_realboot_tier.py)
+if [[ ${LVSRS_REALBOOT_NETSTACK:-0} == 1 ]]; then tests+=(tests/realboot/test_netstack.py); fi
+(cd "$ROOT" && "$PY" -m pytest -p no:cacheprovider -s -v "${tests[@]}" "$@" </dev/null) || rc=$?
 echo "==> realboot: report tests/output/realboot/report.json; tier wall time $(since "$T0") s (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 exit "$rc"
