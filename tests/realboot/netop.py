@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright (c) lvs.realserver contributors
 """Run one network-stack operation in the guest and watch lo's addresses while it runs (issue 14).

@@ -154,7 +154,7 @@ class Netstack:
 
     # ------------------------------------------------------------ measurements
     def netop(self, command, settle=3.0, limit=15.0):
-        script = "/usr/local/sbin/lvsrb-netop %s %s %s -- %s" % (",".join(VIPS), settle, limit, shlex.quote(command))
+        script = "/usr/bin/python3 /usr/local/sbin/lvsrb-netop %s %s %s -- %s" % (",".join(VIPS), settle, limit, shlex.quote(command))
         out = self.sh(script, timeout=400)
         return json.loads(out.strip().splitlines()[-1])
 
