@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import Candidate
 from ansible_collections.lvs.realserver.plugins.modules import arp_sysctl
@@ -49,13 +51,13 @@ class FakeHost(object):
             "sysctl_conf_text": sysctl_conf,
             "running": {k: dict(v) for k, v in self.kernel.items()},
         }
-        monkeypatch.setattr(arp_sysctl, "read_state", lambda path: self.state)
-        monkeypatch.setattr(arp_sysctl, "write_file", self.write_file)
-        monkeypatch.setattr(arp_sysctl, "restore_file", self.restore_file)
-        monkeypatch.setattr(arp_sysctl.os, "unlink", self.unlink)
-        monkeypatch.setattr(arp_sysctl._runtime, "write_value", self.write_value)
-        monkeypatch.setattr(arp_sysctl._runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
-        monkeypatch.setattr(arp_sysctl._runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
+        monkeypatch.setattr(_sysctl_apply, "read_state", lambda path: self.state)
+        monkeypatch.setattr(_sysctl_apply, "write_file", self.write_file)
+        monkeypatch.setattr(_sysctl_apply, "restore_file", self.restore_file)
+        monkeypatch.setattr(_sysctl_apply.os, "unlink", self.unlink)
+        monkeypatch.setattr(_runtime, "write_value", self.write_value)
+        monkeypatch.setattr(_runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
+        monkeypatch.setattr(_runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
         monkeypatch.setattr(arp_sysctl.AnsibleModule, "backup_local", lambda self_, path: path + ".bak~")
         self.warnings = []
         monkeypatch.setattr(arp_sysctl.AnsibleModule, "warn", lambda self_, msg: self.warnings.append(msg))
@@ -242,16 +244,16 @@ def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
             calls.append((src, dest))
             os.rename(src, dest)
 
-    monkeypatch.setattr(arp_sysctl.files.os, "chown", lambda *a: None)
+    monkeypatch.setattr(_sysctl_apply.files.os, "chown", lambda *a: None)
     target = tmp_path / "sysctl.d" / "99-x.conf"
-    arp_sysctl.write_file(Module(), str(target), OURS)
+    _sysctl_apply.write_file(Module(), str(target), OURS)
     assert target.read_text() == OURS
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     assert calls and os.path.dirname(calls[0][0]) == str(target.parent)
     assert [p.name for p in target.parent.iterdir()] == ["99-x.conf"]
-    monkeypatch.setattr(arp_sysctl.sysctl_d, "read_candidates", lambda: [])
-    monkeypatch.setattr(arp_sysctl.sysctl_d, "read_sysctl_conf", lambda: None)
-    monkeypatch.setattr(arp_sysctl._runtime, "read_conf", lambda keys: {})
-    state = arp_sysctl.read_state(str(target))
+    monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_candidates", lambda: [])
+    monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_sysctl_conf", lambda: None)
+    monkeypatch.setattr(_runtime, "read_conf", lambda keys: {})
+    state = _sysctl_apply.read_state(str(target))
     assert state["current_text"] == OURS and state["file_stat"].st_size == len(OURS)
-    assert arp_sysctl.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
+    assert _sysctl_apply.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
