@@ -19,19 +19,20 @@ short_description: Make a host a safe LVS-DR/TUN real server (or undo it) in one
 version_added: 1.1.0
 description:
   - The whole job of the C(lvs.realserver.realserver) role in one module execution, so one connection round trip
-    per host. With O(state=present), in this order, stopping at the first failure
-    - the ARP sysctl drop-in and the running values, as M(lvs.realserver.arp_sysctl) (O(arp_conf), plus
-      O(tun_conf) with O(mode=tun));
-    - with O(mode=tun) and O(tun_load_now=true), the C(ipip) module loaded and C(tunl0) up;
-    - with O(boot_unit=false), a boot unit installed earlier removed (stopping it removes its VIPs, re-added next);
-    - the VIPs, as M(lvs.realserver.loopback_vip) with O(lvs.realserver.loopback_vip#module:state=exact), refused
-      while ARP would leak;
-    - with O(boot_unit=true), C(lvs-realserver-vips.service), as M(lvs.realserver.boot_unit);
-    - with O(compliance_check=true), the verdict of M(lvs.realserver.arp_facts): the module fails, listing every
-      violation with its fix, when the host is not compliant now, or (with O(sysctl_on_conflict=fail)) after
-      the next boot.
-  - With O(state=absent), the reverse: the boot unit stopped, disabled and removed, then the VIPs removed, then the
-    drop-in removed and the running values set back to what the remaining sysctl.d files give.
+    per host. With O(state=present) the steps below run in this order, and the first failure stops the run.
+  - 1. The ARP sysctl drop-in and the running values, as M(lvs.realserver.arp_sysctl) (O(arp_conf), plus
+    O(tun_conf) with O(mode=tun)).
+  - 2. With O(mode=tun) and O(tun_load_now=true), the C(ipip) module loaded and C(tunl0) up.
+  - 3. With O(boot_unit=false), a boot unit installed earlier removed (stopping it removes its VIPs, re-added next).
+  - 4. The VIPs, as M(lvs.realserver.loopback_vip) with O(lvs.realserver.loopback_vip#module:state=exact), refused
+    while ARP would leak.
+  - 5. With O(boot_unit=true), C(lvs-realserver-vips.service), as M(lvs.realserver.boot_unit).
+  - 6. With O(compliance_check=true), the verdict of M(lvs.realserver.arp_facts). The module fails, listing every
+    violation with its fix, when the host is not compliant now, or (with O(sysctl_on_conflict=fail)) after
+    the next boot.
+  - With O(state=absent), the reverse, in this order. The boot unit is stopped, disabled and removed, then the VIPs
+    are removed, then the drop-in is removed and the running values are set back to what the remaining sysctl.d
+    files give.
   - Each step is the same code as the single-purpose module named (shared module_utils), with the same checks.
   - The options are validated on the controller by the action plugin, before anything is sent to the host, with the
     validators of those modules; every message names the option and the value, behind O(variable_prefix).
@@ -140,7 +141,7 @@ options:
   variable_prefix:
     description:
       - Put in front of every option name in error messages. The C(lvs.realserver.realserver) role passes
-        V(realserver_), so that its errors name its variables (C(realserver_vips[0]: '192.0.2.10/24' ...)).
+        V(realserver_), so that its errors name its variables, for example C(realserver_vips[0]) for the first VIP.
     type: str
     default: ""
 notes:
