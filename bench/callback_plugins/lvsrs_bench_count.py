@@ -25,7 +25,7 @@ from ansible.plugins.callback import CallbackBase
 
 # Actions that never run a module on the managed host.
 CONTROLLER_ACTIONS = frozenset((
-    "add_host", "assert", "debug", "fail", "group_by", "include_role", "include_tasks",
+    "add_host", "assert", "compliance_report", "debug", "fail", "group_by", "include_role", "include_tasks",
     "include_vars", "import_role", "import_tasks", "meta", "pause", "set_fact",
     "set_stats", "validate_argument_spec",
 ))
