@@ -213,10 +213,14 @@ class Fleet:
 class Ansible:
     """Runs ansible-playbook/ansible with the same settings for every side."""
 
-    def __init__(self, workdir, bindir, forks, names, podman):
+    def __init__(self, workdir, bindir, forks, names, podman, mitogen=None):
         self.workdir = workdir
         self.bindir = bindir
         self.forks = forks
+        # Mitogen (measured only, never a dependency): its strategy, and the
+        # connection name it replaces with its own (``podman``, not the FQCN).
+        self.mitogen = mitogen
+        self.connection = "podman" if mitogen else "containers.podman.podman"
         self.names = names
         self.podman = podman
         self.seq = 0
@@ -233,6 +237,10 @@ class Ansible:
                 "nocolor = True",
                 "callbacks_enabled = %s" % CALLBACK,
                 "callback_plugins = %s" % os.path.join(HERE, "callback_plugins"),
+            ] + ([
+                "strategy_plugins = %s" % os.path.join(mitogen, "plugins", "strategy"),
+                "strategy = mitogen_linear",
+            ] if mitogen else []) + [
                 "",
                 "[connection]",
                 "pipelining = True",
@@ -241,7 +249,9 @@ class Ansible:
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("ANSIBLE_"))
         env.update(
             ANSIBLE_CONFIG=cfg,
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+            ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(
+                [os.path.join(ROOT, ".cache", "collections")]
+                + [p for p in os.environ.get("LVSRS_BENCH_EXTRA_COLLECTIONS", "").split(os.pathsep) if p]),
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
             ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-local"),
         )
@@ -253,7 +263,7 @@ class Ansible:
             path = os.path.join(self.workdir, "inventory-%d.yml" % count)
             data = {"all": {"children": {"realservers": {
                 "hosts": dict((n, None) for n in self.names[:count]),
-                "vars": {"ansible_connection": "containers.podman.podman",
+                "vars": {"ansible_connection": self.connection,
                          "ansible_python_interpreter": PYTHON_IN_HOST},
             }}}}
             with open(path, "w") as handle:
@@ -843,6 +853,10 @@ def parse_args(argv):
     p.add_argument("--image", default=os.environ.get("LVSRS_BENCH_IMAGE", IMAGE))
     p.add_argument("--output", help="JSON result path (default bench/results/<timestamp>.json)")
     p.add_argument("--keep-workdir", action="store_true", help="keep the run directory (logs, inventories)")
+    p.add_argument("--mitogen", metavar="DIR",
+                   help="measure with Mitogen: DIR is an installed ansible_mitogen package (strategy mitogen_linear, "
+                        "connection podman); use with LVSRS_BENCH_ANSIBLE_BIN pointing at that venv's bin. The "
+                        "counting pass's podman log then misses Mitogen's own channel (round trips are not comparable)")
     args = p.parse_args(argv)
     try:
         args.hosts = sorted(set(int(x) for x in args.hosts.split(",") if x.strip()))
@@ -893,7 +907,7 @@ def main(argv=None):
               % " ".join(stale), file=sys.stderr)
     workdir = tempfile.mkdtemp(prefix="lvsrs-bench-")
     fleet = Fleet(run_id, args.image, max(args.hosts), podman)
-    ansible = Ansible(workdir, bindir, args.forks, fleet.names, podman)
+    ansible = Ansible(workdir, bindir, args.forks, fleet.names, podman, args.mitogen)
     bench = Bench(args, fleet, ansible)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
@@ -923,8 +937,9 @@ def main(argv=None):
         "wall_seconds": round(wall, 1),
         "error": error,
         "config": {"mode": "smoke" if args.smoke else "full", "hosts": args.hosts, "pairs": args.pairs,
+                   "mitogen": args.mitogen,
                    "forks": args.forks, "workloads": args.workloads, "image": args.image, "run_id": run_id,
-                   "pipelining": True, "connection": "containers.podman.podman",
+                   "pipelining": True, "connection": ansible.connection,
                    "interpreter": PYTHON_IN_HOST, "network": "none + veth pair inside each container"},
         "machine": dict(machine, loadavg_at_start=load_at_start, loadavg_at_end=list(os.getloadavg())),
         "floors": bench.floors,

@@ -16,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 module: converge
 short_description: Make a host a safe LVS-DR/TUN real server (or undo it) in one module run, in the one safe order
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - The whole job of the C(lvs.realserver.realserver) role in one module execution, so one connection round trip
     per host. With O(state=present) the steps below run in this order, and the first failure stops the run.
