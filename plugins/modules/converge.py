@@ -180,7 +180,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 sysctl:
-  description: What the drop-in step did, with the fields M(lvs.realserver.arp_sysctl) returns (C(path), C(file_changed), C(runtime_changes), C(pending), C(boot), C(conflicts)).
+  description:
+    - What the drop-in step did, with the fields M(lvs.realserver.arp_sysctl) returns (C(path), C(file_changed),
+      C(runtime_changes), C(pending), C(boot), C(conflicts)).
   returned: when the step ran
   type: dict
   sample: {changed: true, file_changed: true, path: /etc/sysctl.d/99-zz-lvs-realserver.conf, pending: [], conflicts: []}
@@ -200,7 +202,9 @@ tun:
       type: bool
   sample: {changed: true, loaded: false, brought_up: true}
 vips:
-  description: What the VIP step did, with the fields M(lvs.realserver.loopback_vip) returns (C(added), C(removed), C(addresses), C(guard), C(device), C(label)).
+  description:
+    - What the VIP step did, with the fields M(lvs.realserver.loopback_vip) returns (C(added), C(removed), C(addresses),
+      C(guard), C(device), C(label)).
   returned: when the step ran
   type: dict
   sample: {changed: true, added: [192.0.2.10/32], removed: [], device: lo, label: "lo:lvs", guard: {verdict: pass}}
@@ -228,7 +232,9 @@ verdict:
   type: str
   sample: compliant
 violations:
-  description: The violations now and after the next boot, each with C(when), C(code), C(severity), C(interface), C(key), C(actual), C(expected), C(message) and C(fix).
+  description:
+    - The violations now and after the next boot, each with C(when), C(code), C(severity), C(interface), C(key),
+      C(actual), C(expected), C(message) and C(fix).
   returned: when the verdict failed
   type: list
   elements: dict
