@@ -820,7 +820,8 @@ def print_report(result):
     for workload, num, den, goals in RATIOS:
         a, b = marg.get((workload, num)), marg.get((workload, den))
         goal = goal_for(goals, max(args["hosts"]))
-        if a and b and a["segments"] and b["segments"] and b["segments"][-1]["seconds_per_host"] > 0:
+        if (a and b and a["segments"] and b["segments"] and b["segments"][-1]["seconds_per_host"] > 0
+                and a["segments"][-1]["to"] == b["segments"][-1]["to"]):
             lines.append("  %-20s %-26s %s  (goal for the wall-time ratio at N = %d: %s)" % (
                 TITLES[workload], "%s / %s" % (num, den),
                 fmt_ratio(a["segments"][-1]["seconds_per_host"] / b["segments"][-1]["seconds_per_host"]),
