@@ -44,6 +44,10 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PREFIX = "lvsrs-bench"
+# PID 1 of the privileged containers before their command: /proc/sys read-only but
+# for net/ (tests/images/sysctl-guard.sh), so nothing in them writes the machine's keys.
+SYSCTL_GUARD = os.path.join(ROOT, "tests", "images", "sysctl-guard.sh")
+SYSCTL_GUARD_IN_CT = "/usr/local/sbin/lvsrs-sysctl-guard"
 IMAGE = "localhost/lvs-realserver-debian12:latest"
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 RESULTS = os.path.join(HERE, "results")
@@ -152,9 +156,11 @@ class Fleet:
             setup = ("ip link add eth0 type veth peer name eth0-peer && ip addr add 192.0.2.%d/24 dev eth0 && "
                      "ip link set eth0-peer up && ip link set eth0 up && exec sleep infinity") % (10 + index % 180)
             self.created.append(name)
+            # PID 1 is the sysctl guard first: /proc/sys read-only but for net/.
             proc = run([self.podman, "run", "-d", "--name", name, "--hostname", name, "--network", "none",
                         "--privileged", "--pull", "never", "--label", "lvsrs-bench.run=%s" % self.run_id,
-                        self.image, "/bin/sh", "-c", setup])
+                        "--volume", "%s:%s:ro" % (SYSCTL_GUARD, SYSCTL_GUARD_IN_CT),
+                        self.image, SYSCTL_GUARD_IN_CT, "/bin/sh", "-c", setup])
             if proc.returncode != 0:
                 raise BenchError("podman run %s failed: %s" % (name, proc.stderr.strip()))
             return True

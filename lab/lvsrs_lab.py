@@ -39,6 +39,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_SRC = ROOT / "lab" / "playbooks" / "files" / "lvsrs_probe.py"
+# PID 1 of the privileged containers before systemd: /proc/sys read-only but
+# for net/, so their systemd cannot raise the machine's fs.nr_open.
+SYSCTL_GUARD = ROOT / "tests" / "images" / "sysctl-guard.sh"
+SYSCTL_GUARD_IN_CT = "/usr/local/sbin/lvsrs-sysctl-guard"
 PROBE_DST = "/usr/local/bin/lvsrs_probe.py"
 CONTAINERS_CONF = ROOT / "tests" / "images" / "containers.conf"
 DEFAULT_IMAGE = "localhost/lvs-realserver-debian12:latest"
@@ -125,7 +129,8 @@ class Lab:
                    "--network", self.network, "--ip", self.ip(role),
                    "--hostname", hostname, "--name", self.name(role),
                    "--label", "org.lvs-realserver.lab=" + self.prefix,
-                   self.image, "/sbin/init")
+                   "--volume", "%s:%s:ro" % (SYSCTL_GUARD, SYSCTL_GUARD_IN_CT),
+                   self.image, SYSCTL_GUARD_IN_CT, "/sbin/init")
         self.wait_booted()
         podman("cp", str(PROBE_SRC), "%s:%s" % (self.name("client"), PROBE_DST))
 

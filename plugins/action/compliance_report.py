@@ -8,12 +8,15 @@
 Runs in the controller's worker process: no connection, no module. It reads
 the hosts' gather results from ``hostvars``, renders the reports with the
 pure functions of ``plugin_utils/_compliance_report`` and writes the files
-that differ, each through a temporary file and ``os.replace``.
+that differ, each through a temporary file and ``os.replace``. The reports
+hold no time, so an unchanged fleet rewrites nothing; the time of the check
+goes to the stamp file, which does not count as a change.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import stat
 import tempfile
@@ -32,7 +35,12 @@ ARGUMENT_SPEC = {
     "fail": {"type": "bool", "default": True},
     "fail_on_unreachable": {"type": "bool", "default": True},
     "fail_on_boot": {"type": "bool", "default": False},
+    "probe_hosts": {"type": "list", "elements": "str", "default": []},
+    "probe_var": {"type": "str", "default": "__lvs_compliance_probe"},
+    "director_macs": {"type": "list", "elements": "str", "default": []},
 }
+# The cached fact under which the playbook keeps each probe host's arp_probe result (set_fact cacheable).
+PROBE_FACT = "lvs_realserver_probe"
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -57,11 +65,20 @@ def validate(args, hostvars):
         raise OptionError("dir: must not be empty")
     if os.path.exists(options["dir"]) and not os.path.isdir(options["dir"]):
         raise OptionError("dir: %r exists and is not a directory" % options["dir"])
-    if not options["gather_var"].isidentifier():
-        raise OptionError("gather_var: %r is not a variable name" % options["gather_var"])
-    unknown = [h for h in options["hosts"] or () if h not in hostvars]
-    if unknown:
-        raise OptionError("hosts: not in the inventory: %s" % ", ".join(repr(h) for h in unknown))
+    for name in ("gather_var", "probe_var"):
+        if not options[name].isidentifier():
+            raise OptionError("%s: %r is not a variable name" % (name, options[name]))
+    for name in ("hosts", "probe_hosts"):
+        unknown = [h for h in options[name] or () if h not in hostvars]
+        if unknown:
+            raise OptionError("%s: not in the inventory: %s" % (name, ", ".join(repr(h) for h in unknown)))
+    macs = []
+    for text in options["director_macs"]:
+        try:
+            macs.append(report.normalize_mac(text))
+        except ValueError as exc:
+            raise OptionError("director_macs: %r %s" % (text, exc))
+    options["director_macs"] = sorted(set(macs))
     return options
 
 
@@ -78,10 +95,31 @@ def host_inputs(hostvars, host, gather_var, from_cache):
 
 
 def collect_records(hostvars, hosts, gather_var, from_cache):
-    """The report records of ``hosts``, sorted by name."""
-    return report.sort_records(
-        report.build_record(host, *host_inputs(hostvars, host, gather_var, from_cache), from_cache=from_cache)
-        for host in hosts)
+    """(the report records of ``hosts`` sorted by name, {host: collected_at} for the stamp)."""
+    records, facts = [], {}
+    for host in hosts:
+        result, cached = host_inputs(hostvars, host, gather_var, from_cache)
+        records.append(report.build_record(host, result, cached, from_cache=from_cache))
+        facts[host] = report.gathered_facts(result, cached, from_cache)
+    return report.sort_records(records), report.check_times(facts)
+
+
+def collect_wire(hostvars, options):
+    """The wire section from the probe hosts' arp_probe results (or their cached copies), or None."""
+    if not options["probe_hosts"]:
+        return None
+    results = {}
+    for host in options["probe_hosts"]:
+        host_vars = hostvars[host]
+        if options["from_cache"]:
+            facts = host_vars.get("ansible_facts") or {}
+            results[host] = report.plain(facts.get(PROBE_FACT) or {"failed": True, "msg": report.NO_CACHED_FACTS})
+        else:
+            result = host_vars.get(options["probe_var"])
+            results[host] = report.plain(result) if result is not None else {
+                "failed": True, "msg": "no result registered as %s for this host" % options["probe_var"]}
+    owners = report.mac_owners(dict((host, (hostvars[host].get("ansible_facts") or {})) for host in hostvars))
+    return report.build_wire(results, options["director_macs"], owners)
 
 
 def read_file(path):
@@ -147,6 +185,15 @@ def write_files(directory, changes):
         os.replace(temp, path)
 
 
+def previous_change(path):
+    """``reports_changed_at`` of an existing stamp file, or None."""
+    data = read_file(path)[0]
+    try:
+        return json.loads(data.decode("utf-8")).get("reports_changed_at") if data else None
+    except (ValueError, AttributeError):
+        return None
+
+
 def file_diff(path, before, after):
     return {
         "before_header": path,
@@ -174,18 +221,23 @@ class ActionModule(ActionBase):
         hosts = options["hosts"]
         if hosts is None:
             hosts = list(task_vars.get("ansible_play_hosts_all") or ())
-        records = collect_records(hostvars, hosts, options["gather_var"], options["from_cache"])
-        summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"])
+        records, collected_at = collect_records(hostvars, hosts, options["gather_var"], options["from_cache"])
+        wire = collect_wire(hostvars, options)
+        summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"], wire)
         policy = dict((k, options[k]) for k in ("fail", "fail_on_unreachable", "fail_on_boot"))
-        generated_at = utc_now()
-        texts = report.render_reports(generated_at, summary, policy, records)
+        checked_at = utc_now()
+        texts = report.render_reports(summary, policy, records, wire)
 
         directory = os.path.abspath(options["dir"])
         paths = dict((kind, os.path.join(directory, name)) for kind, name in report.REPORT_FILES.items())
+        stamp_path = os.path.join(directory, report.STAMP_FILE)
         try:
             changes = pending_changes(dict((paths[kind], texts[kind].encode("utf-8")) for kind in paths))
-            if changes and not self._task.check_mode:
-                write_files(directory, changes)
+            if not self._task.check_mode:
+                changed_at = checked_at if changes else (previous_change(stamp_path) or checked_at)
+                stamp = report.render_stamp(checked_at, changed_at, collected_at).encode("utf-8")
+                # the stamp records when the check ran, not what it found: it never counts as a change
+                write_files(directory, changes + [(stamp_path, None, stamp)])
         except OSError as exc:
             return dict(result, failed=True, msg="compliance_report: cannot write the reports in %s (dir): %s"
                         % (directory, exc))
@@ -195,9 +247,11 @@ class ActionModule(ActionBase):
             dir=directory,
             paths=paths,
             changed_files=[path for path, _before, _data in changes],
-            generated_at=generated_at,
+            stamp=stamp_path,
+            checked_at=checked_at,
             summary=summary,
             failing=summary["failing"],
+            fleet_failing=summary.get("fleet_failing", []),
             policy=policy,
             markdown_lines=texts["markdown"].splitlines(),
         )

@@ -22,14 +22,20 @@ import os
 import shutil
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
 # Installed on the host beside the controller; importing them also puts them in the AnsiballZ payload.
 LIBRARY_MODULES = {"_arp_rules.py": _arp_rules, "_iproute.py": _iproute, "_runtime.py": _runtime, "_vipctl.py": _vipctl}
+# Installed as well with metrics enabled (the boot model and the exposition)
+METRICS_MODULES = {"_boot_model.py": _boot_model, "_metrics.py": _metrics, "_sysctl_d.py": _sysctl_d}
 
 
 def source_of(module):
@@ -43,15 +49,20 @@ def source_of(module):
     return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
-def unit_status(module, systemctl, systemd_running):
-    """``(enabled, active)`` of the unit."""
+def host_lock(module):
+    """The host lock, taken (``_step.host_lock``); None in check mode."""
+    return _step.host_lock(module)
+
+
+def unit_status(module, systemctl, systemd_running, name=boot.UNIT_NAME):
+    """``(enabled, active)`` of the unit ``name``."""
     if not systemctl:
         return False, False
-    rc, out, _err = module.run_command([systemctl, "is-enabled", boot.UNIT_NAME])
+    rc, out, _err = module.run_command([systemctl, "is-enabled", name])
     enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime")
     active = False
     if systemd_running:
-        rc, out, _err = module.run_command([systemctl, "is-active", boot.UNIT_NAME])
+        rc, out, _err = module.run_command([systemctl, "is-active", name])
         active = out.strip() in ("active", "activating", "reloading")
     return enabled, active
 
@@ -67,34 +78,102 @@ def fail_systemctl(module, systemctl, argv, rc, out, err, result):
         rc=rc, stdout=out, stderr=err, cmd=argv, **result)
 
 
+def foreign_paths(paths, current):
+    """The ``paths`` that hold a file this module did not write (``current``: path -> (text, stat))."""
+    cli_text = current.get(boot.CLI_PATH, (None, None))[0]
+    return [path for path in paths
+            if current[path][0] is not None and not boot.is_managed(path, current[path][0], cli_text)]
+
+
+def foreign_message(state, paths, force_hint="force: true"):
+    return ("%s: not written by lvs.realserver.boot_unit (no marker); nothing was changed. "
+            "Use %s to %s them" % (", ".join(paths), force_hint, "remove" if state == "absent" else "replace"))
+
+
+def install_dirs(paths):
+    """Check or make the directories of ``paths``: ours made root-owned 0755, system ones refused when loose."""
+    for directory in sorted(set(os.path.dirname(path) for path in paths)):
+        files.ensure_dir(directory, own=directory in boot.owned_dirs())
+
+
+def write_all(module, writes, wanted, current):
+    """Write every path; on a failure put back the ones already written and re-raise."""
+    done = []
+    try:
+        install_dirs(writes)
+        for path in writes:
+            files.write_atomic(module, path, wanted[path][0], wanted[path][1], own_dir=os.path.dirname(path) in boot.owned_dirs())
+            done.append(path)
+    except files.FileError:
+        for path in reversed(done):
+            old_text, old_stat = current[path]
+            files.restore(path, old_text, old_stat.st_mode & 0o7777 if old_stat else 0o644)
+        raise
+
+
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
-             enabled=True, start=True, outer=None):
+             enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR,
+             force_hint="force: true"):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
-    (``_vip_plan.validate``); in check mode nothing is written or run but
-    the status queries. Warnings go through ``module.warn``. ``outer``: the
-    calling module's own result (what it already did), which a failed
-    systemctl call then reports, with the unit's fields under ``boot_unit``.
+    (``_vip_plan.validate``), ``python`` too (``boot.interpreter_error``); in
+    check mode nothing is written or run but the status queries. Warnings go
+    through ``module.warn``. ``outer``: the calling module's own result (what
+    it already did), which a failed systemctl call then reports, with the
+    unit's fields under ``boot_unit``. A file at one of the unit's paths that
+    this module did not write is never replaced or removed without ``force``
+    (``force_hint``: how the caller's user sets it, for the message).
+    ``lock``: the held host lock (``_runtime.HostLock``), released while
+    systemctl runs the controller (which takes it itself).
+    ``metrics``: ``(interval, directory)`` (validated, ``boot.metrics_errors``) to install the metrics timer,
+    or None to remove it and the .prom file in ``metrics_dir`` (and in the directory the installed timer used).
     """
+    base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
+    try:
+        old_out = boot.installed_metrics_path(files.read_text(boot.METRICS_SERVICE_PATH)[0])
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, **base)
     if state == "present":
-        wanted = boot.desired_files(list(vips), device, scope, label, mode, python,
-                                    dict((n, source_of(m)) for n, m in LIBRARY_MODULES.items()))
+        sources = dict((n, source_of(m)) for n, m in list(LIBRARY_MODULES.items()) + list(METRICS_MODULES.items()))
+        wanted = boot.desired_files(list(vips), device, scope, label, mode, python, sources, metrics)
         stale = [] if mode == "tun" else [boot.MODULES_LOAD_PATH]
+        stale += boot.metrics_paths(metrics_dir) if metrics is None else []
     else:
-        wanted, stale = {}, boot.all_paths()
+        metrics = None
+        wanted, stale = {}, boot.all_paths(metrics_dir)
+    out = boot.metrics_path(metrics[1]) if metrics is not None else None
+    stale += [path for path in (old_out, out) if path and path not in stale and path not in wanted]
 
-    current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+    try:
+        current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+    except files.FileError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, **base)
     writes = [path for path, (text, file_mode) in sorted(wanted.items()) if files.needs_write(
         current[path][0], current[path][1], text, file_mode)]
-    removals = [path for path in stale if current[path][0] is not None]
+    # the .prom file the timer writes stays while it is wanted (only a foreign one is in the way)
+    removals = [path for path in stale if current[path][0] is not None and (
+        path != out or not boot.is_managed(path, current[path][0]))]
+    foreign = foreign_paths(writes + removals, current)
+    if foreign and not force:
+        module.fail_json(msg=foreign_message(state, foreign, force_hint), foreign=foreign, **base)
 
     systemd_running = os.path.isdir("/run/systemd/system")
     systemctl = module.get_bin_path("systemctl")
     is_enabled, active = unit_status(module, systemctl, systemd_running)
-    unit_changed = boot.UNIT_PATH in writes or boot.UNIT_PATH in removals
+    # (queried only when wanted or installed: two fewer commands on every run of a host without metrics)
+    timer_enabled, timer_active = unit_status(module, systemctl, systemd_running, boot.METRICS_TIMER) if (
+        metrics is not None or current.get(boot.METRICS_TIMER_PATH, (None,))[0] is not None) else (False, False)
+    units = (boot.UNIT_PATH, boot.METRICS_SERVICE_PATH, boot.METRICS_TIMER_PATH)
+    unit_changed = any(path in writes or path in removals for path in units)
+    metrics_changed = any(path in writes for path in boot.metrics_paths())
     verbs = boot.systemctl_plan(state, unit_changed, systemd_running, is_enabled, active,
                                 enabled, start) if systemctl else []
+    timer_verbs = boot.metrics_plan(metrics is not None, metrics_changed, systemd_running, timer_enabled,
+                                    timer_active) if systemctl else []
+    # a timer no longer wanted is stopped and disabled while its files still exist
+    before, after = (timer_verbs, []) if metrics is None else ([], timer_verbs)
+    verbs = before + verbs + after
     result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
                   systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
     if not systemctl:
@@ -112,20 +191,38 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if module.check_mode:
         return result
 
+    for directory in sorted(set(os.path.dirname(path) for path in current)):
+        files.sweep_temp(directory)  # what a killed run left; no live run owns one under the lock
     if state == "absent":
         # stop (which removes the VIPs) and disable while the unit file still exists, reload after
+        if lock is not None:
+            lock.release()
         run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], failure_fields(result, outer))
-        for path in removals:
-            os.unlink(path)
+        if lock is not None:
+            lock.acquire()
+        remove_all(module, removals, result, outer)
         remove_owned_dirs()
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         return result
-    for path in writes:
-        files.write_atomic(module, path, wanted[path][0], wanted[path][1])
-    for path in removals:
-        os.unlink(path)
-    run_verbs(module, systemctl, verbs, failure_fields(result, outer))
+    run_verbs(module, systemctl, before, failure_fields(result, outer))
+    try:
+        write_all(module, writes, wanted, current)
+    except files.FileError as exc:
+        module.fail_json(msg="%s; the unit's files were put back as they were" % exc,
+                         **failure_fields(dict(result, changed=False, files=[], systemctl=[]), outer))
+    remove_all(module, removals, result, outer)
+    if lock is not None:
+        lock.release()  # systemctl start runs the controller, which takes the lock itself
+    run_verbs(module, systemctl, verbs[len(before):], failure_fields(result, outer))
     return result
+
+
+def remove_all(module, removals, result, outer):
+    for path in removals:
+        try:
+            files.remove(path)
+        except files.FileError as exc:
+            module.fail_json(msg=str(exc), **failure_fields(result, outer))
 
 
 def failure_fields(result, outer):

@@ -26,6 +26,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
@@ -44,7 +45,10 @@ ARGUMENT_SPEC = dict(
     sysctl_on_conflict=dict(type="str", choices=["fail", "warn"], default="fail"),
     sysctl_force=dict(type="bool", default=False),
     boot_unit=dict(type="bool", default=True),
-    python=dict(type="path", default="/usr/bin/python3"),
+    python=dict(type="str", default="/usr/bin/python3"),
+    metrics=dict(type="bool", default=False),
+    metrics_interval=dict(type="int", default=60),
+    metrics_dir=dict(type="str", default=boot.METRICS_DIR),
     tun_load_now=dict(type="bool", default=True),
     compliance_check=dict(type="bool", default=True),
     variable_prefix=dict(type="str", default=""),
@@ -102,7 +106,19 @@ def errors(params):
     path_problem = _sysctl_plan.path_error(params["sysctl_path"])
     if path_problem:
         found.extend(renamed([path_problem], {"path": "sysctl_path"}, p))
+    if params["metrics"] and not params["boot_unit"]:
+        found.append("%smetrics=true needs %sboot_unit=true (got %sboot_unit=%r): the metrics timer runs the boot "
+                     "unit's controller with its data file" % (p, p, p, params["boot_unit"]))
+    # the validators of boot_unit's metrics options (the directory is used by state=absent too)
+    found.extend(boot.metrics_errors(params["metrics_interval"], params["metrics_dir"], p))
     return found
+
+
+def metrics(params):
+    """What ``_boot_unit_apply.converge`` gets as ``metrics``: ``(interval, directory)``, or None (no timer)."""
+    if params["metrics"]:
+        return params["metrics_interval"], params["metrics_dir"]
+    return None
 
 
 def desired_vips(params):

@@ -13,11 +13,13 @@ Everything here is a function of values the module has already read: the
 the sysctl.d tree, and the texts of the network managers' configuration files.
 No I/O.
 
-The verdict itself comes from the shared evaluator (``_arp_rules``) and the
-boot values from the shared resolver (``_sysctl_d``); this file only adds:
+The verdict itself comes from the shared evaluator (``_arp_rules``), the
+file and line deciding each key from the shared resolver (``_sysctl_d``) and
+the boot values from the boot model (``_boot_model``); this file only adds:
 
-* ``boot``: the value each key gets at the next boot, with its file and line;
-* ``drift``: keys whose running value differs from that boot value;
+* ``boot``: the line that decides each key at the next boot, with its value;
+* ``boot_prediction``: the boot model's answer per interface and key;
+* ``drift``: keys whose running value is none of their possible boot values;
 * ``at_boot``: the evaluator's verdict over the boot values (same VIPs and
   interfaces), i.e. "would this host leak after a reboot?";
 * ``hazards``: configuration that can undo the protection later (a network
@@ -37,6 +39,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
@@ -98,78 +101,78 @@ def boot_report(resolution, names, keys=BOOT_KEYS):
         for name in names for key in keys)
 
 
-def boot_effective(boot, names, keys=BOOT_KEYS):
-    """``{name: {key: (value, basis)}}``: the value each key has after a boot.
+def predict_boot(resolution, report, interfaces, mode):
+    """``(predictions, model)``: the boot model's ``Prediction`` list and ``{name: {key: Prediction}}``.
 
-    * a key set by a file: that value (basis ``file``);
-    * ``all``/``default`` set by nothing: the kernel default (``kernel_default``);
-    * an interface key set by nothing: the boot value of ``default`` (basis
-      ``default``), because an interface copies ``default`` when it is created,
-      and a write to ``default`` reaches every interface that has no address
-      yet (kernel-semantics 1.3), which is the state of NICs at early boot;
-    * a key whose winning line is not an integer: None (``invalid``).
+    Covers ``boot_model.prediction_names`` (a superset of ``boot_names``).
     """
-    values = {}
-    for name in ["default"] + [n for n in names if n != "default"]:
-        values[name] = {}
-        for key in keys:
-            entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(name, key))]
-            if entry["file"] is not None:
-                values[name][key] = (entry["value"], "file" if entry["value"] is not None else "invalid")
-            elif name in SPECIAL:
-                values[name][key] = (rules.KEY_RULES[key][2], "kernel_default")
-            else:
-                values[name][key] = (values["default"][key][0], "default")
-    return values
+    present = [iface.name for iface in interfaces]
+    found = boot_model.predictions(
+        resolution, boot_model.prediction_names(report["arp_facing"], present, mode))
+    return found, boot_model.by_interface(found)
 
 
-def drift(conf, boot, effective, names):
-    """Keys whose running value differs from the value they get at the next boot (in ``names`` order)."""
+def drift(conf, model, names):
+    """Keys whose running value is none of the values they can get at the next boot (in ``names`` order).
+
+    An order-dependent key (``boot_model.Prediction.order_dependent``) drifts
+    only when the running value is neither its ``early`` nor its ``late``
+    value; ``boot``, ``basis``, ``file`` and ``line`` describe the expected
+    (``late``) value.
+    """
     found = []
     for name in names:
         for key in BOOT_KEYS:
             live = conf.get(name, {}).get(key)
-            value, basis = effective[name][key]
-            if live is None or value is None or live == value:
+            prediction = model[name][key]
+            if not prediction.drifts(live):
                 continue
-            dotted = sysctl_d.dotted_key(sysctl_d.conf_key(name, key))
-            entry = boot[dotted]
+            source = prediction.expected
             found.append({
-                "name": dotted,
+                "name": sysctl_d.dotted_key(sysctl_d.conf_key(name, key)),
                 "interface": name,
                 "key": key,
                 "live": live,
-                "boot": value,
-                "basis": basis,
-                "file": entry["file"],
-                "line": entry["line"],
+                "boot": source.value,
+                "basis": source.basis,
+                "file": source.file,
+                "line": source.line,
             })
     return found
 
 
-def boot_conf(conf, effective):
-    """The ``/proc`` picture after a reboot: live values with the boot keys replaced."""
-    result = dict((name, dict(values)) for name, values in conf.items())
-    for name, keys in effective.items():
-        if name not in result and name not in SPECIAL:
-            continue  # an interface that does not exist now (tunl0 before ipip) stays absent
-        for key, (value, _basis) in keys.items():
-            if value is not None:
-                result.setdefault(name, {})[key] = value
-    return result
+def boot_conf(conf, model, early=False):
+    """The ``/proc`` picture after a reboot (``_boot_model.boot_conf``, shared with the metrics controller)."""
+    return boot_model.boot_conf(conf, model, early)
 
 
-def boot_source(boot, effective, name, key):
-    """``(file, line)`` that gives ``name``'s ``key`` its boot value (``default``'s for an interface key no file sets)."""
-    if effective[name][key][1] == "default":
-        name = "default"
-    entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key(name, key))]
-    return entry["file"], entry["line"]
+def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict):
+    """Violations the boot values would have only if interfaces already had an address when systemd-sysctl ran.
+
+    ``verdict`` is the ``at_boot`` report (expected values). One warning per
+    violation that the early picture adds, naming the order-dependent keys.
+    """
+    early = rules.evaluate(boot_conf(conf, model, early=True), interfaces, mode, expected_vips, judge)
+    seen = set((v["code"], v["interface"], v["key"]) for v in verdict["violations"])
+    found = []
+    for v in early["violations"]:
+        if (v["code"], v["interface"], v["key"]) in seen:
+            continue
+        prediction = model.get(v["interface"] or "", {}).get(v["key"] or "")
+        if prediction is None or not prediction.order_dependent:
+            continue
+        found.append(
+            "at_boot: %s %s is %s only by inheriting net.ipv4.conf.default.%s; if %s has an IPv4 address before "
+            "systemd-sysctl runs (set up by the initramfs) it keeps %s and %s (%s); set net.ipv4.conf.all.%s or "
+            "net.ipv4.conf.%s.%s in sysctl.d" % (
+                v["interface"], v["key"], prediction.late.value, v["key"], v["interface"], prediction.early.value,
+                v["code"], v["message"], v["key"], sysctl_d.dotted_key(v["interface"]), v["key"]))
+    return found
 
 
-def at_boot(conf, interfaces, mode, expected_vips, judge, effective):
+def at_boot(conf, interfaces, mode, expected_vips, judge, model):
     """The evaluator's verdict over the boot values (same interfaces and VIPs as now)."""
-    report = rules.evaluate(boot_conf(conf, effective), interfaces, mode, expected_vips, judge)
+    report = rules.evaluate(boot_conf(conf, model), interfaces, mode, expected_vips, judge)
     return {
         "compliant": report["compliant"],
         "state": report["state"],
@@ -487,12 +490,12 @@ def _breaks_tun(all_value, tunl0_value, tunl0):
     return rules.rp_filter_drops_asymmetric(rules.combine("max", all_value, tunl0_value), rules.has_ipv4(tunl0))
 
 
-def tun_hazards(conf, interfaces, boot, effective):
+def tun_hazards(conf, interfaces, boot, model):
     """``rp_filter`` that breaks LVS-TUN: ``all`` (max rule) now or at boot, and tunl0's boot value."""
     tunl0 = _tunl0_stand_in(interfaces)
     found = []
     live_all = conf.get("all", {}).get("rp_filter")
-    boot_all = effective["all"]["rp_filter"][0]
+    boot_all = model["all"]["rp_filter"].expected.value
     all_entry = boot[sysctl_d.dotted_key(sysctl_d.conf_key("all", "rp_filter"))]
     if _breaks_tun(live_all, 0, tunl0) or _breaks_tun(boot_all, 0, tunl0):
         where = ("%s:%s sets it to %s for the next boot" % (all_entry["file"], all_entry["line"], boot_all)
@@ -503,10 +506,10 @@ def tun_hazards(conf, interfaces, boot, effective):
             "value cannot undo it and decapsulated packets are dropped" % (live_all, where),
             "set net.ipv4.conf.all.rp_filter = 0 in a sysctl.d file that sorts last (lvs.realserver.arp_sysctl)",
             severity="error", file=all_entry["file"], line=all_entry["line"], interface=rules.TUN_DEVICE))
-    tun_value, basis = effective[rules.TUN_DEVICE]["rp_filter"]
+    source = model[rules.TUN_DEVICE]["rp_filter"].expected
+    tun_value, file, line = source.value, source.file, source.line
     if _breaks_tun(0, tun_value, tunl0):
-        file, line = boot_source(boot, effective, rules.TUN_DEVICE, "rp_filter")
-        if basis == "default":
+        if source.basis == boot_model.DEFAULT:
             how = "inherited from net.ipv4.conf.default.rp_filter (%s:%s)" % (file, line)
         else:
             how = "set by %s:%s" % (file, line)
@@ -565,7 +568,7 @@ def _rp_filter_fix(name, numbered):
             "address only 0 lets the packet in), or give %s an IPv4 address and use 2" % (key, name, name))
 
 
-def dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effective):
+def dr_rp_filter_hazards(report, interfaces, default_routes, conf, model):
     """DR: reverse-path filtering that drops clients' packets on an ARP-facing interface the default route avoids.
 
     The director forwards a client's packet to a VIP unchanged, so it arrives
@@ -579,7 +582,7 @@ def dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effecti
     routes_out = preferred_default_interfaces(default_routes or [])
     if not routes_out:
         return []
-    after_boot = boot_conf(conf, effective)
+    after_boot = boot_conf(conf, model)
     by_name = dict((iface.name, iface) for iface in interfaces)
     found = []
     for name in report["arp_facing"]:
@@ -593,7 +596,8 @@ def dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effecti
         file, line = None, None
         if drops_at_boot:
             blamed = "all" if after_boot["all"].get("rp_filter", 0) >= after_boot[name].get("rp_filter", 0) else name
-            file, line = boot_source(boot, effective, blamed, "rp_filter")
+            source = model[blamed]["rp_filter"].expected
+            file, line = source.file, source.line
         filtering = "strict reverse-path filtering on %s" % name if numbered else (
             "reverse-path filtering on %s, which has no IPv4 address (so even loose mode drops)" % name)
         found.append(hazard(
@@ -671,7 +675,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     systemd = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
     names = boot_names(report, mode)
     boot = boot_report(systemd, names)
-    effective = boot_effective(boot, names)
+    predictions, model = predict_boot(systemd, report, interfaces, mode)
 
     hazards = []
     hazards.extend(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]))
@@ -679,9 +683,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     hazards.extend(nm_hazards(list(nm)))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))
     if mode == "tun":
-        hazards.extend(tun_hazards(conf, interfaces, boot, effective))
+        hazards.extend(tun_hazards(conf, interfaces, boot, model))
     else:
-        hazards.extend(dr_rp_filter_hazards(report, interfaces, default_routes, conf, boot, effective))
+        hazards.extend(dr_rp_filter_hazards(report, interfaces, default_routes, conf, model))
     if sysctl_conf_text is not None:
         procps = sysctl_d.resolve(sysctl_d.boot_files(list(candidates), sysctl_conf_text))
         hazards.extend(sysctl_conf_hazards(systemd, procps, names))
@@ -693,6 +697,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         for name in (judge or []) if name not in report["arp_facing"])
     warnings.extend("%s:%d: ignored at boot: %s" % (p.path, p.line, p.reason) for p in systemd.problems)
     warnings.extend("%s: not readable, hazards there are not checked" % path for path in unreadable)
+    verdict_at_boot = at_boot(conf, interfaces, mode, expected_vips, judge, model)
+    warnings.extend(order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict_at_boot))
 
     report.update(
         facts_version=FACTS_VERSION,
@@ -700,8 +706,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         warnings=warnings,
         boot=boot,
         boot_tool="systemd-sysctl",
-        drift=drift(conf, boot, effective, names),
-        at_boot=at_boot(conf, interfaces, mode, expected_vips, judge, effective),
+        boot_prediction=[boot_model.as_fact(p) for p in predictions],
+        drift=drift(conf, model, names),
+        at_boot=verdict_at_boot,
         hazards=hazards,
         hazard_count=len([h for h in hazards if h["severity"] != "info"]),
     )

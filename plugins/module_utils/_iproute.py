@@ -25,8 +25,10 @@ Address = namedtuple("Address", "family local prefixlen scope label secondary pr
 
 IFNAMSIZ = 16
 LABEL_MAX = 15
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_LABEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
+# matched with fullmatch: '$' would also match before a final newline
+_IFNAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_LABEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
+_VIP_RE = re.compile(r"[0-9A-Fa-f:.]+(/[0-9]+)?")
 FOREVER = 4294967295
 
 
@@ -83,16 +85,18 @@ def interface_name_error(name):
         return "is %d characters long; Linux interface names have at most %d" % (len(name), IFNAMSIZ - 1)
     if name in (".", ".."):
         return "is not a valid interface name"
-    if not _IFNAME_RE.match(name):
+    if not _IFNAME_RE.fullmatch(name):
         return "may only contain letters, digits, '_', '-' and '.' (no '/', ':', whitespace or shell characters)"
     return None
 
 
 def label_error(label, device):
     """Why ``label`` cannot be an IPv4 address label on ``device``, or None."""
+    if not isinstance(label, str) or not label:
+        return "must be a non-empty string"
     if len(label) > LABEL_MAX:
         return "is %d characters long; the kernel allows at most %d" % (len(label), LABEL_MAX)
-    if not _LABEL_RE.match(label):
+    if not _LABEL_RE.fullmatch(label):
         return "may only contain letters, digits, '_', '-', '.' and ':'"
     if not label.startswith(device):
         return "must start with the device name %r (older iproute2 and ifconfig require it)" % device
@@ -105,7 +109,12 @@ def parse_vip(text):
     Returns ``(ip_address, prefixlen)`` or raises ValueError with a message
     that explains why the VIP is unsafe.
     """
-    text = str(text).strip()
+    text = str(text).strip(" ")  # spaces around it (YAML) only: a newline or tab is refused below
+    if "%" in text:
+        raise ValueError("has a '%zone' suffix; a VIP is a global address on lo or tunl0 and takes no zone (scope id)")
+    if not _VIP_RE.fullmatch(text):
+        raise ValueError("is not an IPv4 or IPv6 address (only hex digits, '.', ':' and one '/prefix'; "
+                         "no whitespace, newline or other characters)")
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError:

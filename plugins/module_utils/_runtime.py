@@ -19,8 +19,73 @@ __metaclass__ = type
 
 import errno
 import os
+import time
+
+try:
+    import fcntl
+except ImportError:  # not on Linux: the modules fail elsewhere first
+    fcntl = None
 
 PROC_CONF = "/proc/sys/net/ipv4/conf"
+# One lock per host: arp_sysctl, loopback_vip, boot_unit and the boot controller hold it while they change
+# files and the kernel, so that two runs never interleave. /run exists from the first moment of boot.
+LOCK_PATH = "/run/lvs-realserver.lock"
+LOCK_TIMEOUT = 60.0
+
+
+class LockTimeout(Exception):
+    """Another lvs.realserver run held the host lock for longer than the wait allows."""
+
+
+class HostLock(object):
+    """flock(2) on ``LOCK_PATH``; ``acquire()`` waits at most ``timeout`` seconds, then raises ``LockTimeout``.
+
+    Re-entrant within one process (``acquire`` of a lock the process holds is a
+    no-op). The lock goes with the process: a killed run never leaves it taken.
+    """
+
+    _held = {}  # path -> fd held by this process: the lock serialises processes, not objects
+
+    def __init__(self, path=None, timeout=None):
+        self.path = path or LOCK_PATH
+        self.timeout = LOCK_TIMEOUT if timeout is None else timeout
+        self.fd = None
+
+    def acquire(self):
+        if self.fd is not None or self.path in HostLock._held:
+            return self
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.path, flags, 0o600)
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise
+            if time.time() >= deadline:
+                os.close(fd)
+                raise LockTimeout(
+                    "another lvs.realserver run (a playbook or lvs-realserver-vips.service) has held %s for more "
+                    "than %d s; nothing was changed. Try again once it has finished" % (self.path, self.timeout))
+            time.sleep(0.05)
+        self.fd = fd
+        HostLock._held[self.path] = fd
+        return self
+
+    def release(self):
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            HostLock._held.pop(self.path, None)
+            os.close(fd)  # closing the only descriptor drops the flock
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
 
 
 def conf_path(interface, key, proc_root=PROC_CONF):

@@ -51,8 +51,12 @@ def write_file(module, path, text):
     files.write_atomic(module, path, text, FILE_MODE)
 
 
-def restore_file(path, old_text):
-    files.restore(path, old_text)
+def restore_file(path, old_text, mode=FILE_MODE):
+    files.restore(path, old_text, mode)
+
+
+def remove_file(path):
+    files.remove(path)
 
 
 def apply_runtime(changes):
@@ -62,8 +66,7 @@ def apply_runtime(changes):
         try:
             _runtime.write_value(change["interface"], change["key"], change["after"])
         except (IOError, OSError) as exc:
-            for written in reversed(done):
-                _runtime.write_value(written["interface"], written["key"], written["before"])
+            undo_runtime(done)
             raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
         done.append(change)
     mismatched = [
@@ -73,6 +76,11 @@ def apply_runtime(changes):
     ]
     if mismatched:
         raise RuntimeError("; ".join(mismatched))
+
+
+def undo_runtime(changes):
+    for change in reversed(changes):
+        _runtime.write_value(change["interface"], change["key"], change["before"])
 
 
 def runtime_diff(changes):
@@ -91,7 +99,7 @@ def conflict_message(conflicts):
 
 
 def converge(module, state, conf, path, force=False, on_conflict="fail", apply=True, backup=False,
-             outer=None, outer_key="sysctl"):
+             outer=None, outer_key="sysctl", lock=None):
     """Write (``present``) or remove (``absent``) the drop-in and apply it; returns the result fields or fails.
 
     ``conf`` and ``path`` must be validated already (``_sysctl_plan.conf_errors``,
@@ -99,17 +107,27 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", apply=T
     (the file, then the running values) when the module runs in diff mode.
     ``outer``: the calling module's own result so far, which a failure then
     reports, with this step's fields under ``outer_key``.
+    ``lock``: the host lock (``_step.host_lock``) the caller holds while the
+    file and the running values change (None in check mode).
+
+    ``present`` writes the file first (a run killed before the values leaves a
+    file the next run converges from); ``absent`` restores the running values
+    first (the drop-in is what tells a rerun which values to restore). A
+    failure undoes what was done; a complete rollback reports ``changed: false``.
     """
-    current = read_state(path)
+    result = dict(changed=False, path=path, file_changed=False, runtime_changes=[], pending=[], boot=[], conflicts=[])
+
+    def fail(msg, step=None):
+        module.fail_json(msg=msg, **failure_fields(step or result, outer, outer_key))
+
+    try:
+        current = read_state(path)
+    except files.FileError as exc:
+        fail("%s; nothing was changed" % exc)
     plan = planner.plan(
         state, conf, path, current["current_text"], current["candidates"],
         current["sysctl_conf_text"], current["running"], force)
-    result = dict(
-        changed=False, path=path, file_changed=False, runtime_changes=[], pending=plan["pending"],
-        boot=plan["boot"], conflicts=plan["conflicts"])
-
-    def fail(msg):
-        module.fail_json(msg=msg, **failure_fields(result, outer, outer_key))
+    result.update(pending=plan["pending"], boot=plan["boot"], conflicts=plan["conflicts"])
 
     if plan["error"]:
         fail(plan["error"])
@@ -134,20 +152,41 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", apply=T
                            "before_header": path, "after_header": path}]
         if changes:
             result["diff"].append(runtime_diff(changes))
+    if lock is not None:
+        files.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
     if module.check_mode or not result["changed"]:
         return result
 
     if file_changed and backup and current["current_text"] is not None:
         result["backup_file"] = module.backup_local(path)
+    runtime_done = False
     try:
-        if file_changed:
-            if state == "present":
+        if state == "present":
+            if file_changed:
                 write_file(module, path, plan["new_text"])
-            else:
-                os.unlink(path)
-        apply_runtime(changes)
-    except (RuntimeError, IOError, OSError) as exc:
-        if file_changed:
-            restore_file(path, current["current_text"])
-        fail("applying %s failed and was rolled back: %s" % (path, exc))
+            apply_runtime(changes)
+        else:
+            apply_runtime(changes)
+            runtime_done = True
+            if file_changed:
+                remove_file(path)
+    except (RuntimeError, IOError, OSError, files.FileError) as exc:
+        if runtime_done:
+            undo_runtime(changes)
+        rollback(path, current, file_changed and state == "present", exc, result, fail)
     return result
+
+
+def rollback(path, current, file_changed, exc, result, fail):
+    """Put the file back as it was (the running values are undone already) and ``fail``.
+
+    A complete rollback reports ``changed: false``: the host is as it was.
+    """
+    if file_changed:
+        old_stat = current["file_stat"]
+        try:
+            restore_file(path, current["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
+        except (IOError, OSError, files.FileError) as restore_exc:
+            fail("applying %s failed: %s; putting %s back failed as well: %s" % (path, exc, path, restore_exc))
+    fail("applying %s failed and was rolled back: %s" % (path, exc),
+         dict(result, changed=False, file_changed=False, runtime_changes=[]))

@@ -18,6 +18,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
@@ -61,6 +62,8 @@ def normalized_conf(conf):
 
 def path_error(path):
     """Why ``path`` cannot be the managed drop-in, or None."""
+    if not isinstance(path, str) or any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in path):
+        return "path %r must not contain whitespace, a newline or another control character" % (path,)
     normalized = os.path.normpath(path)
     if normalized != path.rstrip("/") or not os.path.isabs(path):
         return "path %r must be an absolute, normalized path (no '..', '.' or '//')" % path
@@ -231,11 +234,7 @@ def _absent_entries(current_text, foreign, conf):
 
 
 def _restored(managed_entries, candidates_after):
-    """What removing our drop-in leaves: the value the remaining files give, else the kernel default."""
+    """What removing our drop-in leaves: each key's expected boot value (``_boot_model``) with the remaining files."""
     resolution = sysctl_d.resolve(sysctl_d.boot_files(candidates_after))
-    restored = []
-    for interface, key, _value in managed_entries:
-        winner = resolution.winner(sysctl_d.conf_key(interface, key))
-        value = _as_int(winner.value) if winner else None
-        restored.append((interface, key, value if isinstance(value, int) else rules.KEY_RULES[key][2]))
-    return restored
+    return [(interface, key, boot_model.restore_value(resolution, interface, key))
+            for interface, key, _value in managed_entries]

@@ -13,7 +13,9 @@ helpers and the /proc edge beside it, under /usr/libexec/lvs-realserver/, and
 a systemd unit that runs ``guard`` (ExecStartPre), ``start`` and ``stop``.
 The VIPs come from a data file written by the same module. ``guard`` asks the
 same evaluator as arp_facts and loopback_vip and fails closed: no VIP is
-better than a poisoned LAN.
+better than a poisoned LAN. ``metrics --out FILE.prom`` (installed with
+``metrics: true``, run by a timer) writes the same verdict for node_exporter's
+textfile collector (``_metrics``).
 
 Standard library only; the planning functions are pure and unit-tested.
 """
@@ -25,13 +27,13 @@ __metaclass__ = type
 import json
 import os
 import sys
+import time
 
-try:
+if __name__.startswith("ansible_collections."):
     from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
     from ansible_collections.lvs.realserver.plugins.module_utils import _iproute as iproute
     from ansible_collections.lvs.realserver.plugins.module_utils import _runtime as runtime
-except ImportError:  # installed on a real server, next to its library files
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+else:  # installed on a real server: the entry script imports its own files only, never a collection copy
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _iproute as iproute  # noqa: E402 pylint: disable=import-error
     import _runtime as runtime  # noqa: E402 pylint: disable=import-error
@@ -117,19 +119,68 @@ def which(name):
     return None
 
 
-def main(argv, log, run, capture, data_file=DATA_FILE):
+USAGE = "usage: lvs-realserver-vips guard|start|stop [--data FILE] | metrics --out FILE.prom [--data FILE]"
+
+
+def parse_args(argv, data_file=DATA_FILE):
+    """``(command, data_file, out)``, or None for a usage error."""
+    argv = list(argv)
+    if not argv or argv[0] not in ("guard", "start", "stop", "metrics"):
+        return None
+    command, options = argv[0], {"--data": data_file, "--out": None}
+    rest = argv[1:]
+    if len(rest) % 2:
+        return None
+    for flag, value in zip(rest[::2], rest[1::2]):
+        if flag not in options or (flag == "--out" and command != "metrics"):
+            return None
+        options[flag] = value
+    if command == "metrics" and not options["--out"]:
+        return None
+    return command, options["--data"], options["--out"]
+
+
+def metrics_library():
+    """``_metrics`` (installed only with metrics enabled), checked to come from the controller's own directory."""
+    if __name__.startswith("ansible_collections."):
+        from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
+        return _metrics
+    import _metrics  # noqa: E402 pylint: disable=import-error
+    here = os.path.dirname(os.path.realpath(__file__))
+    for name in ("_metrics", "_boot_model", "_sysctl_d"):
+        found = os.path.realpath(sys.modules[name].__file__)
+        if os.path.dirname(found) != here:
+            raise ImportError("%s was imported from %s, not %s" % (name, found, here))
+    return _metrics
+
+
+def write_metrics(data, conf, interfaces, out, log, now, library=None):
+    """Evaluate and write ``out`` atomically; 0, or 2 when a foreign file is there or the write fails."""
+    library = library or metrics_library()
+    if library.foreign(out):
+        log("refusing to overwrite %s: not written by lvs.realserver (no marker)" % out)
+        return 2
+    found = library.evaluate(data, conf, interfaces, library.sysctl_d.read_candidates())
+    try:
+        library.write_atomic(out, library.render(found, now()))
+    except (IOError, OSError) as exc:
+        log("cannot write %s: %s" % (out, exc))
+        return 2
+    return 0
+
+
+def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time):
     """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard).
 
     The I/O is injected by the installed entry script (``ENTRY_SCRIPT``):
     ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``.
+    ``metrics`` never refuses: it writes the verdict, compliant or not, to ``--out``.
     """
-    argv = list(argv)
-    if len(argv) == 3 and argv[1] == "--data":
-        data_file = argv.pop(2)
-        argv.pop(1)
-    if len(argv) != 1 or argv[0] not in ("guard", "start", "stop"):
-        log("usage: lvs-realserver-vips guard|start|stop [--data FILE]")
+    parsed = parse_args(argv, data_file)
+    if parsed is None:
+        log(USAGE)
         return 2
+    command, data_file, out = parsed
     try:
         with open(data_file) as handle:
             data = load_data(handle.read())
@@ -140,8 +191,9 @@ def main(argv, log, run, capture, data_file=DATA_FILE):
     if not ip_bin:
         log("ip (iproute2) not found in %s" % SEARCH_PATH)
         return 2
-    command = argv[0]
     interfaces = iproute.parse_addr_json(capture(iproute.addr_show_argv(ip_bin)))
+    if command == "metrics":
+        return write_metrics(data, runtime.read_conf(rules.READ_KEYS), interfaces, out, log, now)
     if command == "stop":
         argvs = stop_argvs(data, ip_bin, interfaces)
     else:
@@ -162,14 +214,26 @@ def main(argv, log, run, capture, data_file=DATA_FILE):
 
 
 # The executable installed as /usr/libexec/lvs-realserver/lvs-realserver-vips: the process edges only.
-ENTRY_SCRIPT = """#!%(python)s
+# The unit runs it with ``-I -S -B`` (no environment, no site-packages, no bytecode); its search path is the
+# standard library and then its own directory, so a copy of the collection elsewhere can never shadow it.
+ENTRY_SCRIPT = """#!%(python)s -ISB
 # Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten.
 import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and p != HERE and "-packages" not in p] + [HERE]
+for _name in ("_vipctl", "_arp_rules", "_iproute", "_runtime"):
+    sys.modules.pop(_name, None)
+import _runtime  # noqa: E402
 import _vipctl  # noqa: E402
+
+for _name in ("_vipctl", "_arp_rules", "_iproute", "_runtime"):
+    _file = os.path.realpath(sys.modules[_name].__file__)
+    if os.path.dirname(_file) != HERE:
+        sys.stderr.write("lvs-realserver-vips: %%s was imported from %%s, not %%s\\n" %% (_name, _file, HERE))
+        sys.exit(2)
 
 
 def log(message):
@@ -180,5 +244,11 @@ def capture(argv):
     return subprocess.check_output(argv).decode("utf-8")
 
 
-sys.exit(_vipctl.main(sys.argv[1:], log, subprocess.check_call, capture))
+try:
+    with _runtime.HostLock():
+        status = _vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)
+except _runtime.LockTimeout as exc:
+    log(str(exc))
+    status = 2
+sys.exit(status)
 """

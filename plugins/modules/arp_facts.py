@@ -74,10 +74,13 @@ notes:
   - Values are read from C(/proc/sys/net/ipv4/conf/<interface>/<key>) as signed integers, with the
     literal interface name; VLAN names with dots need no translation there. In C(boot), names with
     dots use the slash form of sysctl.d (C(net.ipv4.conf.eth0/100.arp_ignore)).
-  - The boot value of a key that no file sets is the kernel default (C(0)) for C(all) and C(default);
-    for an interface key it is the boot value of C(default), because a NIC copies C(default) when it
-    is created and a write to C(default) still reaches NICs that have no address yet, which is their
-    state at early boot. Such keys have C(value=null) and C(file=null) in RV(ansible_facts.lvs_realserver.boot)
+  - The boot value of a key that no file sets is the kernel default (C(0)) for C(all), C(default) and
+    C(lo). For another interface it depends on the boot order, see
+    RV(ansible_facts.lvs_realserver.boot_prediction). A NIC that appears after C(systemd-sysctl), or
+    that exists before it without an IPv4 address, ends with the boot value of C(default), because it copies
+    C(default) when it is created and C(systemd-sysctl)'s write to C(default) still reaches a NIC that
+    has no address yet. One that already has an address then (given by the initramfs) keeps the
+    kernel default. Such keys have C(value=null) and C(file=null) in RV(ansible_facts.lvs_realserver.boot)
     and C(basis=default) in RV(ansible_facts.lvs_realserver.drift).
   - To run it at fact-gathering time next to M(ansible.builtin.setup), set
     C(facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts) in the C([defaults]) section of
@@ -261,18 +264,89 @@ ansible_facts:
           description: Whose rules RV(ansible_facts.lvs_realserver.boot) follows.
           type: str
           sample: systemd-sysctl
+        boot_prediction:
+          description:
+            - One entry per interface and key, for the keys C(arp_ignore), C(arp_announce), C(arp_filter),
+              C(rp_filter) and C(arp_notify), and the interfaces C(all), C(default), C(lo), every ARP-facing
+              interface and C(tunl0) when it exists or in TUN mode; the value the key gets at the next boot.
+            - C(early) is the value if the interface exists before C(systemd-sysctl) runs with its IPv4
+              settings already fixed (always for C(lo); a NIC given an address by the initramfs). C(late) is
+              the value if it appears after (it copies C(default), then udev's per-interface
+              C(systemd-sysctl --prefix) pass writes the explicit keys and globs that match it). A NIC that
+              exists before without an address also ends with C(late), because the write to C(default)
+              reaches it.
+            - C(order_dependent) is true when C(early) and C(late) differ; C(value) is then null, else
+              equal to both. For C(all), C(default) and C(lo), C(early) equals C(late).
+            - C(basis) (V(file), V(default) or V(kernel_default)), C(file) and C(line) say where C(late) comes
+              from; for V(default), the line that sets C(net.ipv4.conf.default.<key>), null when none does.
+              A line whose value is not an integer cannot be written at boot, so it does not count.
+            - C(late) is also what M(lvs.realserver.arp_sysctl) restores with O(lvs.realserver.arp_sysctl#module:state=absent)
+              and what RV(ansible_facts.lvs_realserver.drift) and RV(ansible_facts.lvs_realserver.at_boot) use.
+          type: list
+          elements: dict
+          contains:
+            interface:
+              description: The interface (C(all), C(default), C(lo), C(eth0), ...).
+              type: str
+              sample: eth0
+            key:
+              description: The key under C(net.ipv4.conf.<interface>).
+              type: str
+              sample: rp_filter
+            early:
+              description: The value at the next boot if the interface exists before C(systemd-sysctl) runs.
+              type: int
+              sample: 0
+            late:
+              description: The value at the next boot if the interface appears after C(systemd-sysctl) ran.
+              type: int
+              sample: 2
+            value:
+              description: The value at the next boot when it does not depend on the order, else null.
+              type: int
+              sample: null
+            order_dependent:
+              description: True when C(early) and C(late) differ.
+              type: bool
+              sample: true
+            basis:
+              description: Where C(late) comes from, V(file), V(default) or V(kernel_default).
+              type: str
+              sample: default
+            file:
+              description: The sysctl.d file that sets it, or null.
+              type: str
+              sample: /etc/sysctl.d/10-rp.conf
+            line:
+              description: The line in C(file), or null.
+              type: int
+              sample: 1
+          sample:
+            - {interface: eth0, key: arp_ignore, early: 1, late: 1, value: 1, order_dependent: false,
+               basis: file, file: /etc/sysctl.d/99-zz-lvs-realserver.conf, line: 5}
+            - {interface: eth0, key: rp_filter, early: 0, late: 2, value: null, order_dependent: true,
+               basis: default, file: /etc/sysctl.d/10-rp.conf, line: 1}
         drift:
           description:
-            - Keys whose running value differs from the value at the next boot.
-            - C(basis) says where the boot value comes from, V(file), V(kernel_default) (C(all) and
-              C(default) set by no file) or V(default) (an interface key set by no file inherits C(default)).
+            - Keys whose running value is none of the values they can have after the next boot (see
+              RV(ansible_facts.lvs_realserver.boot_prediction)); an order-dependent key whose running value
+              equals its C(early) or its C(late) value is not drift.
+            - C(boot) is the expected (C(late)) value. C(basis) says where it comes from, V(file),
+              V(kernel_default) (no file sets it) or V(default) (an interface key set by no file inherits
+              C(default)); C(file) and C(line) are the line that decides it (for V(default), the one that
+              sets C(default)).
           type: list
           elements: dict
           sample:
             - {name: net.ipv4.conf.all.arp_ignore, interface: all, key: arp_ignore, live: 1, boot: 0,
                basis: kernel_default, file: null, line: null}
         at_boot:
-          description: The verdict for the boot values with today's interfaces and VIPs.
+          description:
+            - The verdict for the boot values with today's interfaces and VIPs.
+            - Order-dependent keys count with their C(late) value (see
+              RV(ansible_facts.lvs_realserver.boot_prediction)). A violation their C(early) value would add
+              (an interface protected only by inheriting C(default)) is named in
+              RV(ansible_facts.lvs_realserver.warnings), starting with C(at_boot:).
           type: dict
           sample: {compliant: false, state: exposed, violations: [], future_interfaces: {}}
         hazards:

@@ -24,8 +24,12 @@ description:
     same-named files; last assignment wins; explicit keys beat globs) and reports, for every
     managed key, the file and line that will decide it at the next boot.
   - Fails (or warns) when another file would undo a managed key at boot, and names that file and line.
-  - O(state=absent) removes the drop-in and sets the running values back to what the remaining
-    sysctl.d files give at boot, or to the kernel default where nothing sets them; never a blind C(0).
+  - O(state=absent) removes the drop-in and sets the running values back to what they get at the next
+    boot with the remaining sysctl.d files, never a blind C(0). That is the value of the line that decides
+    the key; where none does, the kernel default for C(all), C(default) and C(lo), and the boot value of
+    C(default) for other interfaces, which a NIC gets at boot when it appears after C(systemd-sysctl) or
+    exists before it without an address. This is the C(late) value of M(lvs.realserver.arp_facts)'s
+    C(boot_prediction), so its C(drift) stays empty for the restored keys.
 author:
   - lvs.realserver developers (@lvs-realserver)
 attributes:
@@ -107,6 +111,10 @@ notes:
     applies it when the interface appears.
   - In a container whose C(/proc/sys) is read-only the module fails before changing anything; use
     O(apply=false) to manage only the file there.
+  - The drop-in is written (and, on a failure, put back) through a temp file, fsync and rename; the
+    module holds the host lock C(/run/lvs-realserver.lock) (shared with M(lvs.realserver.loopback_vip),
+    M(lvs.realserver.boot_unit) and the boot unit) while it changes the file and the running values, and
+    fails after waiting 60 s for it. A symbolic link or a directory at O(path) is refused.
 seealso:
   - module: lvs.realserver.loopback_vip
   - module: lvs.realserver.arp_facts
@@ -225,6 +233,7 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
 
@@ -256,10 +265,15 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)
 
-    # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge.
-    module.exit_json(**_sysctl_apply.converge(
+    # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge;
+    # the file and the running values change under the host lock (loopback_vip and the boot unit share it).
+    lock = _step.host_lock(module)
+    result = _sysctl_apply.converge(
         module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
-        params["on_conflict"], params["apply"], params["backup"]))
+        params["on_conflict"], params["apply"], params["backup"], lock=lock)
+    if lock is not None:
+        lock.release()
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

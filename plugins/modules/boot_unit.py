@@ -81,10 +81,51 @@ options:
     type: bool
     default: true
   python:
-    description: The interpreter the unit runs the controller with.
-    type: path
+    description:
+      - The interpreter the unit runs the controller with, as root, at every boot.
+      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that,
+        like its directory, is owned by root and writable by nobody else; anything else is refused.
+    type: str
     default: /usr/bin/python3
+  metrics:
+    description:
+      - Also install C(lvs-realserver-metrics.timer) and C(lvs-realserver-metrics.service), which run the installed
+        controller (the boot guard's code and its copy of the rules, no Ansible) every O(metrics_interval) seconds
+        and write the compliance verdict for node_exporter's textfile collector to C(lvs_realserver.prom) in
+        O(metrics_dir), atomically (a temporary file in the same directory, renamed).
+      - "Series (all gauges): C(lvs_realserver_compliant) (1/0, the M(lvs.realserver.arp_facts) verdict),
+        C(lvs_realserver_boot_compliant) (1/0, the verdict with the values of the next boot),
+        C(lvs_realserver_violation{code,interface}) and C(lvs_realserver_boot_violation{code,interface}) (the number
+        of violations with those labels), C(lvs_realserver_vip_present{vip}) (1/0 per VIP of O(addresses)),
+        C(lvs_realserver_check_timestamp_seconds)."
+      - The service runs once when the timer is installed or changed (so the file exists when the module returns).
+      - V(false) stops, disables and removes the timer, the service and the C(.prom) file when present.
+        O(state=absent) removes them too.
+    type: bool
+    default: false
+  metrics_interval:
+    description: Seconds between two runs of the metrics timer (also the delay of the first run after boot), 1 to 86400.
+    type: int
+    default: 60
+  metrics_dir:
+    description:
+      - The directory of node_exporter's textfile collector (C(--collector.textfile.directory)); Debian's
+        C(prometheus-node-exporter) reads C(/var/lib/prometheus/node-exporter). Created (0755) when missing.
+      - With O(metrics=false) or O(state=absent), the directory whose C(lvs_realserver.prom) is removed (the
+        directory the installed timer writes to is cleaned as well).
+    type: str
+    default: /var/lib/prometheus/node-exporter
+  force:
+    description:
+      - Replace (or, with O(state=absent), remove) a file at one of the unit's paths that this module did not
+        write (every file it writes carries a marker). Without it such a file is never overwritten or removed.
+    type: bool
+    default: false
 notes:
+  - Every file is written through a temp file, fsync and rename, under the host lock
+    C(/run/lvs-realserver.lock) that M(lvs.realserver.arp_sysctl), M(lvs.realserver.loopback_vip) and the
+    controller itself take; C(/usr/libexec/lvs-realserver) and C(/etc/lvs-realserver) are made root-owned
+    C(0755), and a system directory another user can write to is refused.
   - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
     and remove VIPs at runtime with M(lvs.realserver.loopback_vip). Its O(lvs.realserver.loopback_vip#module:boot_unit)
     option installs this unit right after the VIPs, in the same module run (the C(lvs.realserver.realserver) role
@@ -103,6 +144,12 @@ EXAMPLES = r"""
   lvs.realserver.boot_unit:
     addresses: [192.0.2.20]
     mode: tun
+
+- name: Also export the verdict to node_exporter's textfile collector every 30 s
+  lvs.realserver.boot_unit:
+    addresses: [192.0.2.10]
+    metrics: true
+    metrics_interval: 30
 
 - name: Remove the unit and its VIPs
   lvs.realserver.boot_unit:
@@ -136,6 +183,7 @@ systemctl:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
@@ -151,7 +199,11 @@ def build_module():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             enabled=dict(type="bool", default=True),
             start=dict(type="bool", default=True),
-            python=dict(type="path", default="/usr/bin/python3"),
+            python=dict(type="str", default="/usr/bin/python3"),
+            force=dict(type="bool", default=False),
+            metrics=dict(type="bool", default=False),
+            metrics_interval=dict(type="int", default=60),
+            metrics_dir=dict(type="str", default=boot.METRICS_DIR),
         ),
         supports_check_mode=True,
     )
@@ -166,12 +218,20 @@ def main():
         errors.append("device: 'tunl0' needs mode=tun (got mode=%r)" % p["mode"])
     if p["state"] == "present" and not p["addresses"]:
         errors.append("addresses: [] is empty; give at least one VIP, or use state=absent")
+    if p["state"] == "present":
+        reason = boot.interpreter_error(p["python"])
+        if reason:
+            errors.append("python: %r %s" % (p["python"], reason))
+    errors.extend(boot.metrics_errors(p["metrics_interval"], p["metrics_dir"]))
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors)
+        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
+    lock = apply.host_lock(module)
     module.exit_json(**apply.converge(
         module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"],
-        p["mode"], p["python"], p["enabled"], p["start"]))
+        p["mode"], p["python"], p["enabled"], p["start"], force=p["force"], lock=lock,
+        metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
+        metrics_dir=p["metrics_dir"]))
 
 
 if __name__ == "__main__":

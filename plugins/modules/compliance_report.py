@@ -25,8 +25,22 @@ description:
   - Each host gets a status. V(compliant), V(non_compliant) or V(exposed) is the host's verdict. V(unreachable)
     means the gather task could not reach the host. V(error) means the gather task reached the host but returned
     no verdict. V(no_data) means O(from_cache=true) and the fact cache held no verdict for the host.
-  - A file is only replaced when its content or mode differs, through a temporary file in O(dir) and an atomic
+  - The reports are a function of the fleet's state only. They carry no time (the per-host C(collected_at) of
+    M(lvs.realserver.arp_facts) is left out of the records), and every list in them is sorted, so that a check of
+    an unchanged fleet gives byte-identical reports, rewrites nothing and reports C(changed=false).
+  - The time of the check goes to a fourth, small file, C(compliance.checked.json) (RV(stamp)) - C(checked_at),
+    C(reports_changed_at) (when the reports last changed) and each host's C(collected_at). It is rewritten by
+    every run that is not in check mode and never counts as a change, since it records when the check ran, not what it
+    found. Monitoring can alert on a stale C(checked_at).
+  - A report is only replaced when its content or mode differs, through a temporary file in O(dir) and an atomic
     rename; the files are mode C(0644), a missing O(dir) is created with mode C(0755).
+  - With O(probe_hosts), the reports also get a wire section from the M(lvs.realserver.arp_probe) results of those
+    hosts - for each VIP every MAC that answered or claimed it, mapped to the inventory host whose gathered
+    network facts (M(ansible.builtin.setup), C(network) subset) carry that MAC, else V(unknown). Each MAC that is
+    not in O(director_macs) is a fleet-level violation C(vip_answered_by), listed in RV(fleet_failing) - a
+    C(wire) key in the JSON report, a second JUnit test suite C(lvs.realserver.compliance.wire) (one test case
+    per VIP, failing when another MAC answered, and one per failed probe), and a Wire table and findings in the
+    Markdown report.
   - The action never fails because of the verdicts, so that the table can be shown first; follow it with
     M(ansible.builtin.fail) on RV(failing) (see the examples). It fails without writing anything on bad options,
     and fails on I/O errors.
@@ -97,13 +111,38 @@ options:
         (C(at_boot.compliant) is false).
     type: bool
     default: false
+  probe_hosts:
+    description:
+      - The hosts that ran M(lvs.realserver.arp_probe) (every name must be in the inventory). Empty, the default,
+        means no wire section.
+      - A probe host without a result, or whose probe failed, is reported in the wire section and counts in
+        RV(fleet_failing) when O(fail_on_unreachable) is true.
+    type: list
+    elements: str
+    default: []
+  probe_var:
+    description:
+      - Name of the variable under which each probe host registered the result of M(lvs.realserver.arp_probe).
+      - With O(from_cache=true) the result is read from the probe host's cached C(ansible_facts['lvs_realserver_probe'])
+        instead (the playbook keeps it there with M(ansible.builtin.set_fact) and C(cacheable)).
+    type: str
+    default: __lvs_compliance_probe
+  director_macs:
+    description:
+      - The MAC addresses allowed to answer for the VIPs, for example both directors of a keepalived pair. Any
+        other MAC that answers or claims a VIP is a C(vip_answered_by) violation.
+      - Defaults to the MACs of the probe hosts' probe interfaces (RV(lvs.realserver.arp_probe#module:interface_mac)).
+    type: list
+    elements: str
+    default: []
 notes:
-  - The reports carry their time, RV(generated_at), to the second, so a later run normally rewrites all three
-    files and reports a change.
-  - The C(lvs.realserver.compliance) playbook wires M(lvs.realserver.arp_facts), this action, a table and the
-    failure together.
+  - The C(lvs.realserver.compliance) playbook wires M(lvs.realserver.arp_facts), the optional
+    M(lvs.realserver.arp_probe) stage, this action, a table and the failure together.
+  - MACs are mapped to hosts from the network facts of every host in the inventory that has them (gathered in this
+    run or cached), so that a leaking host outside the play is still named.
 seealso:
   - module: lvs.realserver.arp_facts
+  - module: lvs.realserver.arp_probe
   - module: ansible.builtin.fail
 """
 
@@ -140,6 +179,35 @@ EXAMPLES = r"""
       run_once: true
       when: compliance.failing | length > 0
 
+- name: Ask the wire who answers for the VIPs, from the director
+  hosts: directors
+  gather_facts: false
+  tasks:
+    - name: Probe the VIPs
+      lvs.realserver.arp_probe:
+        interface: eth0
+        vips: [192.0.2.10, 2001:db8::10]
+      become: true
+      register: __lvs_compliance_probe
+
+- name: Report with the wire section
+  hosts: realservers
+  gather_facts: false
+  tasks:
+    - name: Write the reports; only the keepalived pair may answer for the VIPs
+      lvs.realserver.compliance_report:
+        dir: /var/tmp/lvs-compliance
+        probe_hosts: "{{ groups['directors'] }}"
+        director_macs: ["52:54:00:00:00:01", "52:54:00:00:00:02"]
+      register: compliance
+      run_once: true
+
+    - name: Fail on a host or on the wire
+      ansible.builtin.fail:
+        msg: "{{ compliance.failing + compliance.fleet_failing }}"
+      run_once: true
+      when: (compliance.failing + compliance.fleet_failing) | length > 0
+
 - name: Rebuild the reports from the fact cache, contacting no host
   hosts: realservers
   gather_facts: false
@@ -163,7 +231,7 @@ paths:
   type: dict
   contains:
     json:
-      description: The JSON report (C(generated_at), C(summary), C(policy), C(hosts)).
+      description: The JSON report (C(summary), C(policy), C(hosts) and, with O(probe_hosts), C(wire)).
       type: str
       sample: /var/tmp/lvs-compliance/compliance.json
     junit:
@@ -174,14 +242,19 @@ paths:
       description: The Markdown report.
       type: str
       sample: /var/tmp/lvs-compliance/compliance.md
+stamp:
+  description: The absolute path of the stamp file with the time of the check (not one of the reports).
+  returned: success
+  type: str
+  sample: /var/tmp/lvs-compliance/compliance.checked.json
 changed_files:
   description: The reports that were written (in check mode, that would be written).
   returned: success
   type: list
   elements: str
   sample: [/var/tmp/lvs-compliance/compliance.json]
-generated_at:
-  description: The report time (UTC, ISO 8601), as written in the reports.
+checked_at:
+  description: The time of this check (UTC, ISO 8601), as written in the stamp file (not in the reports).
   returned: success
   type: str
   sample: "2026-11-26T13:30:00Z"
@@ -223,6 +296,23 @@ summary:
       type: list
       elements: str
       sample: [down, halfway, leaky]
+    vips_probed:
+      description: VIPs in the wire section (only with O(probe_hosts)).
+      type: int
+      sample: 2
+    vip_answered_by:
+      description: C(vip_answered_by) violations, one per VIP and MAC (only with O(probe_hosts)).
+      type: int
+      sample: 1
+    probe_errors:
+      description: Probe hosts without a probe result (only with O(probe_hosts)).
+      type: int
+      sample: 0
+    fleet_failing:
+      description: Same as RV(fleet_failing) (only with O(probe_hosts)).
+      type: list
+      elements: str
+      sample: ["vip_answered_by 192.0.2.10 52:54:00:aa:bb:cc (unknown)"]
 failing:
   description:
     - The hosts that fail the check, sorted by name. Always the non-compliant and exposed hosts; also those without
@@ -231,6 +321,15 @@ failing:
   type: list
   elements: str
   sample: [down, halfway, leaky]
+fleet_failing:
+  description:
+    - The fleet-level findings that fail the check, from the wire section - C(vip_answered_by VIP MAC (host))
+      for each MAC that is not a director's, and C(probe_failed) with the host and the message for a failed probe when
+      O(fail_on_unreachable). Empty without O(probe_hosts).
+  returned: success
+  type: list
+  elements: str
+  sample: ["vip_answered_by 192.0.2.10 52:54:00:aa:bb:cc (unknown)", "vip_answered_by 192.0.2.10 52:54:00:dd:ee:ff (web3)"]
 policy:
   description: O(fail), O(fail_on_unreachable) and O(fail_on_boot), as in the JSON report.
   returned: success

@@ -34,6 +34,12 @@ description:
     are removed, then the drop-in is removed and the running values are set back to what the remaining sysctl.d
     files give.
   - Each step is the same code as the single-purpose module named (shared module_utils), with the same checks.
+  - The drop-in, the running values, the VIPs and the boot unit's files change under the host lock
+    C(/run/lvs-realserver.lock), as in those modules (released while systemctl runs the boot unit). A failed step
+    is rolled back as in those modules; a complete rollback of the step reports no change of its own.
+  - A file at one of the boot unit's paths that M(lvs.realserver.boot_unit) did not write (no marker) is never
+    replaced or removed; the run fails naming it (remove it, or use M(lvs.realserver.boot_unit) with
+    O(lvs.realserver.boot_unit#module:force=true)).
   - The options are validated on the controller by the action plugin, before anything is sent to the host, with the
     validators of those modules; every message names the option and the value, behind O(variable_prefix).
 author:
@@ -123,9 +129,27 @@ options:
     type: bool
     default: true
   python:
-    description: The interpreter the boot unit's guard runs with.
-    type: path
+    description:
+      - The interpreter the boot unit's guard runs with (O(boot_unit=true) only), as root at every boot.
+      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that, like its
+        directory, is owned by root and writable by nobody else; anything else is refused (checked on the host).
+    type: str
     default: /usr/bin/python3
+  metrics:
+    description:
+      - With O(boot_unit=true), also install the metrics timer, as M(lvs.realserver.boot_unit) with
+        O(lvs.realserver.boot_unit#module:metrics=true) does; V(false) removes it (and its C(.prom) file) when
+        present, and so does O(state=absent). V(true) needs O(boot_unit=true).
+    type: bool
+    default: false
+  metrics_interval:
+    description: Seconds between two runs of the metrics timer (O(metrics=true)), 1 to 86400.
+    type: int
+    default: 60
+  metrics_dir:
+    description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
+    type: str
+    default: /var/lib/prometheus/node-exporter
   tun_load_now:
     description:
       - With O(mode=tun), load C(ipip) and bring C(tunl0) up in this run, before the VIPs. V(false) leaves it to the
@@ -251,10 +275,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args as args
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
@@ -262,6 +288,8 @@ from ansible_collections.lvs.realserver.plugins.module_utils._step import failur
 
 TUNL0_SYSFS = "/sys/class/net/tunl0"
 IFF_UP = 0x1
+# converge never replaces or removes a boot-unit file it did not write: the user decides, outside the role
+FORCE_HINT = "lvs.realserver.boot_unit with force: true (or remove them by hand)"
 
 
 class Run(object):
@@ -348,18 +376,18 @@ def verdict_failure(facts, found):
     return "\n".join(lines)
 
 
-def present(module, run, params):
+def present(module, run, params, lock):
     """sysctls, (tun: ipip, tunl0 up), (no unit wanted: unit removed), VIPs, boot unit, verdict."""
     prefix = params["variable_prefix"]
     desired = args.desired_vips(params)
     sysctl = run.record("sysctl", _sysctl_apply.converge(
         module, "present", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
-        params["sysctl_on_conflict"], outer=run.result))
+        params["sysctl_on_conflict"], outer=run.result, lock=lock))
     ip_bin = module.get_bin_path("ip", required=True)
     if params["mode"] == "tun" and params["tun_load_now"]:
         run.record("tun", tun_device_up(module, ip_bin, prefix, run.result))
     if not params["boot_unit"]:
-        run.record("boot_unit", _boot_unit_apply.converge(module, "absent", outer=run.result))
+        run.record("boot_unit", unit_absent(module, run, params, lock))
 
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
@@ -373,7 +401,9 @@ def present(module, run, params):
     if params["boot_unit"]:
         run.record("boot_unit", _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["python"], outer=run.result))
+            desired["label"], params["mode"], params["python"], outer=run.result, force=False, lock=lock,
+            metrics=args.metrics(params), metrics_dir=params["metrics_dir"],
+            force_hint=FORCE_HINT))
 
     if params["compliance_check"]:
         facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"])
@@ -389,9 +419,9 @@ def present(module, run, params):
                               % (len(desired["vips"]), desired["device"]))
 
 
-def absent(module, run, params):
+def absent(module, run, params, lock):
     """The reverse: the boot unit (it re-adds VIPs at boot), then the VIPs, then the drop-in."""
-    run.record("boot_unit", _boot_unit_apply.converge(module, "absent", outer=run.result))
+    run.record("boot_unit", unit_absent(module, run, params, lock))
     ip_bin = module.get_bin_path("ip", required=True)
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
@@ -400,7 +430,13 @@ def absent(module, run, params):
     run.record("vips", vips)
     run.record("sysctl", _sysctl_apply.converge(
         module, "absent", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
-        params["sysctl_on_conflict"], outer=run.result))
+        params["sysctl_on_conflict"], outer=run.result, lock=lock))
+
+
+def unit_absent(module, run, params, lock):
+    """The boot unit and the metrics timer removed (never a file the boot unit module did not write)."""
+    return _boot_unit_apply.converge(module, "absent", outer=run.result, force=False, lock=lock,
+                                     metrics_dir=params["metrics_dir"], force_hint=FORCE_HINT)
 
 
 def main():
@@ -410,11 +446,20 @@ def main():
     errors = args.errors(params)
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
+    reason = boot.interpreter_error(params["python"]) if params["state"] == "present" and params["boot_unit"] else None
+    if reason:  # on the host: the interpreter is the host's
+        msg = "%spython: %r %s" % (params["variable_prefix"], params["python"], reason)
+        module.fail_json(msg=msg, errors=[msg], changed=False)
     run = Run(module)
+    # the host lock is held while the file, the running values, the VIPs and the unit's files change
+    # (the boot unit step releases it around systemctl, which runs the unit's controller, which takes it)
+    lock = _step.host_lock(module)
     if params["state"] == "present":
-        present(module, run, params)
+        present(module, run, params, lock)
     else:
-        absent(module, run, params)
+        absent(module, run, params, lock)
+    if lock is not None:
+        lock.release()
     module.exit_json(**run.result_with_diff())
 
 

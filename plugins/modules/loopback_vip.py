@@ -170,9 +170,33 @@ options:
     type: bool
     default: false
   boot_unit_python:
-    description: The interpreter the boot unit runs its guard with (O(boot_unit=true) only).
-    type: path
+    description:
+      - The interpreter the boot unit runs its guard with (O(boot_unit=true) only), as root at every boot.
+      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that, like its
+        directory, is owned by root and writable by nobody else; anything else is refused.
+    type: str
     default: /usr/bin/python3
+  boot_unit_force:
+    description:
+      - With O(boot_unit=true), replace a file at one of the boot unit's paths that
+        M(lvs.realserver.boot_unit) did not write. Without it such a file is never overwritten.
+    type: bool
+    default: false
+  boot_unit_metrics:
+    description:
+      - With O(boot_unit=true), also install the metrics timer, as M(lvs.realserver.boot_unit) with
+        O(lvs.realserver.boot_unit#module:metrics=true) does; V(false) removes it (and its C(.prom) file) when
+        present.
+    type: bool
+    default: false
+  boot_unit_metrics_interval:
+    description: Seconds between two runs of the metrics timer (O(boot_unit_metrics=true)), 1 to 86400.
+    type: int
+    default: 60
+  boot_unit_metrics_dir:
+    description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
+    type: str
+    default: /var/lib/prometheus/node-exporter
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
@@ -432,6 +456,7 @@ stderr:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
@@ -459,7 +484,11 @@ def build_module():
             mode=dict(type="str", choices=list(rules.MODES), default="dr"),
             facts=dict(type="bool", default=False),
             boot_unit=dict(type="bool", default=False),
-            boot_unit_python=dict(type="path", default="/usr/bin/python3"),
+            boot_unit_python=dict(type="str", default="/usr/bin/python3"),
+            boot_unit_force=dict(type="bool", default=False),
+            boot_unit_metrics=dict(type="bool", default=False),
+            boot_unit_metrics_interval=dict(type="int", default=60),
+            boot_unit_metrics_dir=dict(type="str", default="/var/lib/prometheus/node-exporter"),
         ),
         supports_check_mode=True,
     )
@@ -478,6 +507,8 @@ def main():
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
     ip_bin = module.get_bin_path("ip", required=True)
+    # the VIPs and the unit's files change under the host lock, as arp_sysctl's file and values do
+    lock = _boot_unit_apply.host_lock(module)
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
     guard_conf = planner.with_runtime_changes(conf, params["check_mode_runtime_changes"]) if module.check_mode else conf
@@ -485,7 +516,7 @@ def main():
     result = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"])
     applied = result.pop("applied")
     finish(module, result, desired, conf,
-           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces))
+           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces), lock)
 
 
 def runtime_change_errors(changes):
@@ -508,16 +539,23 @@ def boot_unit_errors(params):
         errors.append("addresses: [] is empty; boot_unit: true needs at least one VIP")
     if params["device"] == "tunl0" and params["mode"] != "tun":
         errors.append("device: 'tunl0' needs mode=tun with boot_unit: true (got mode=%r)" % params["mode"])
+    reason = boot.interpreter_error(params["boot_unit_python"])
+    if reason:
+        errors.append("boot_unit_python: %r %s" % (params["boot_unit_python"], reason))
+    errors.extend(boot.metrics_errors(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"], "boot_unit_"))
     return errors
 
 
-def finish(module, result, desired, conf, interfaces_now):
+def finish(module, result, desired, conf, interfaces_now, lock=None):
     """The addresses are in place: the boot unit, then the facts (of ``interfaces_now()``), then exit."""
     params = module.params
     if params["boot_unit"]:
         unit = _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["boot_unit_python"], outer=result)
+            desired["label"], params["mode"], params["boot_unit_python"], outer=result,
+            force=params["boot_unit_force"], lock=lock,
+            metrics=(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"])
+            if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"])
         unit_diff = unit.pop("diff", [])
         if module._diff:
             result["diff"] = [result["diff"]] + unit_diff

@@ -14,6 +14,7 @@ HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 . "$HERE/env.sh"
 
 BOOT_TIMEOUT=${LVSRS_SMOKE_BOOT_TIMEOUT:-60}
+GUARD_IN_CT=/usr/local/sbin/lvsrs-sysctl-guard
 
 log() { printf '[smoke %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
@@ -32,28 +33,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The machine's sysctls, minus counters that change on their own and the
-# per-interface keys of interfaces other than all/default/lo (test networks of
-# other jobs come and go).
-host_sysctls() {
-    sysctl -a 2>/dev/null | awk '
-        /^fs\.(dentry-state|inode-nr|inode-state|file-nr|aio-nr|quota\.)/ { next }
-        /^kernel\.(ns_last_pid|random\.|pty\.nr)/ { next }
-        /^net\.netfilter\.nf_conntrack_count/ { next }
-        /^net\.ipv[46]\.(conf|neigh)\./ {
-            split($1, k, "."); if (k[4] != "all" && k[4] != "default" && k[4] != "lo") next
-        }
-        { print }' | sort
-}
-
-# Print keys present in both snapshots whose values differ.
-sysctl_changes() {
-    # (A few keys, e.g. kernel.core_modes, are printed on several lines.)
-    awk -F' = ' 'NR == FNR { before[$1] = before[$1] " " $2; next }
-        { after[$1] = after[$1] " " $2 }
-        END { for (k in after) if ((k in before) && before[k] != after[k])
-                  printf "  %s:%s ->%s\n", k, before[k], after[k] }' "$1" "$2"
-}
+# machine_sysctls (the machine's own sysctls) and sysctl_changes BEFORE AFTER.
+# shellcheck source=/dev/null
+LVSRS_SYSCTLS_LIB=1 . "$HERE/../machine-sysctls.sh"
 
 in_ct() { podman exec "$NAME" "$@"; }
 
@@ -80,7 +62,7 @@ smoke_one() {
 
     local snap_before snap_after
     snap_before=$WORK/$DISTRO.before snap_after=$WORK/$DISTRO.after
-    host_sysctls >"$snap_before"
+    machine_sysctls >"$snap_before"
     local key=net.ipv4.conf.all.arp_ignore key2=net.ipv4.conf.all.arp_announce
     local host_before host2_before want want2
     host_before=$(sysctl -n "$key")
@@ -91,8 +73,12 @@ smoke_one() {
 
     CONTAINERS+=("$NAME")
     t=$(now)
+    # PID 1 is the sysctl guard, which makes every /proc/sys directory but
+    # net/ read-only and then runs systemd (sysctl-guard.sh: systemd would
+    # otherwise raise the machine's fs.nr_open at boot).
     podman run -d --privileged --systemd=always --network none \
-        --name "$NAME" --hostname "$NAME" "$image" /sbin/init >/dev/null
+        --name "$NAME" --hostname "$NAME" \
+        --volume "$HERE/sysctl-guard.sh:$GUARD_IN_CT:ro" "$image" "$GUARD_IN_CT" /sbin/init >/dev/null
     log "$DISTRO: started $NAME from $image ($(elapsed "$t") s)"
 
     # Wait for the boot to finish (bounded).
@@ -130,6 +116,15 @@ smoke_one() {
     [ -z "$missing" ] || fail "missing in image: $missing"
     [[ "$(in_ct cat /etc/machine-id 2>/dev/null)" =~ ^[0-9a-f]{32}$ ]] || fail "no machine-id generated at boot"
 
+    # The guard holds after the boot: the machine's keys are read-only inside
+    # (a write of a key's own value, which would change nothing anyway).
+    local k
+    for k in fs.nr_open fs.file-max kernel.core_pattern vm.max_map_count; do
+        if in_ct sh -c "sysctl -q -w \"$k=\$(sysctl -n $k)\"" 2>/dev/null; then
+            fail "the machine's $k is writable inside (the sysctl guard is not in place)"
+        fi
+    done
+
     # sysctl -w of a per-netns key inside the container.
     local got
     if in_ct sysctl -q -w "$key=$want"; then
@@ -158,7 +153,7 @@ smoke_one() {
     podman rm --ignore "$NAME" >/dev/null
 
     # Nothing on the machine may have changed during boot/run/shutdown.
-    host_sysctls >"$snap_after"
+    machine_sysctls >"$snap_after"
     local changes
     changes=$(sysctl_changes "$snap_before" "$snap_after")
     if [ -n "$changes" ]; then

@@ -5,7 +5,9 @@
 
 Fixtures:
     netns_lab      session, autouse: skips every test here unless root and a
-                   working ``ip netns``; sweeps this run's prefix at the end.
+                   working ``ip netns`` (fails instead in strict mode: CI=true
+                   or LVSRS_STRICT=1, see ../real_tier.py); sweeps this run's
+                   prefix at the end.
     lab            function: a ``lab.Lab``; its namespaces are deleted by
                    name at teardown, also when the test failed.
     topo           function: ``lab.topology()`` (rs <-> cl, no VIP yet).
@@ -33,6 +35,12 @@ if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
 import lab as _lab  # noqa: E402
+
+if str(_HERE.parent) not in sys.path:
+    sys.path.insert(0, str(_HERE.parent))
+
+# Strict mode (CI=true, or LVSRS_STRICT=1 as in ./tasks test): a skip here is a failure.
+from real_tier import pytest_runtest_logreport, pytest_sessionfinish, unavailable  # noqa: E402,F401  pylint: disable=unused-import
 
 
 def pytest_configure(config):
@@ -62,7 +70,7 @@ def netns_lab():
     """Skip the whole directory unless the lab can run; clean up at the end."""
     reason = _lab.unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     _lab.sweep_prefix(_lab.RUN_PREFIX)          # leftovers of a dead run with our pid
     if os.environ.get("LVS_NETNS_SWEEP_STALE") == "1":
         _lab.sweep_stale()
@@ -101,16 +109,16 @@ def topo(lab):
 def arp_tools():
     reason = _lab.tool_missing_reason("tcpdump", "scapy")
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
 
 
 @pytest.fixture(scope="session")
 def lvs_python():
     py = _lab.lvs_python()
     if not Path(py).exists():
-        pytest.skip(f"no Ansible interpreter at {py} (run ./tasks setup or set LVS_PYTHON)")
+        unavailable(f"no Ansible interpreter at {py} (run ./tasks setup or set LVS_PYTHON)")
     p = subprocess.run([py, "-c", "import ansible.module_utils.basic"], capture_output=True,
                        text=True, cwd="/", check=False)
     if p.returncode != 0:
-        pytest.skip(f"{py} cannot import ansible: {p.stderr.strip()[-200:]}")
+        unavailable(f"{py} cannot import ansible: {p.stderr.strip()[-200:]}")
     return py

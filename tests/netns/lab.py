@@ -38,6 +38,7 @@ Helper API (see the docstrings):
     run_module(ns, fqcn, args, check=False, diff=False, method="direct"|"ansible", ...)
         -> ModuleResult (a dict with .status/.rc/.stdout/.stderr/.argv)
     load_sysctl_config(ns, tool="sysctl") -> CompletedProcess   (guarded sysctl --system)
+    udev_sysctl_pass(ns, ifname) -> CompletedProcess   (guarded systemd-sysctl --prefix=..., as udev runs it)
     vendor_sysctl_dir(ns) -> Path ; etc_dir(ns) -> Path ; link_mac(ns, ifname) -> str
     flush_neigh(ns) ; tool_missing_reason(*tools) -> str | None ; lvs_python() -> str
     sweep_prefix(prefix) -> list[str] ; sweep_stale() -> list[str]
@@ -422,6 +423,15 @@ def load_sysctl_config(ns: str, tool: str = "sysctl", check: bool = True
                    timeout=20)
 
 
+def udev_sysctl_pass(ns: str, ifname: str, check: bool = True) -> subprocess.CompletedProcess:
+    """What udev runs inside ``ns`` for an added net device (99-systemd.rules, ``KERNEL!="lo"``):
+    ``systemd-sysctl --prefix=/net/ipv4/conf/IF --prefix=/net/ipv4/neigh/IF --prefix=/net/ipv6/conf/IF
+    --prefix=/net/ipv6/neigh/IF``, isolated and guarded like :func:`load_sysctl_config`."""
+    prefixes = [f"--prefix=/net/{family}/{kind}/{ifname}" for family in ("ipv4", "ipv6") for kind in ("conf", "neigh")]
+    return ns_exec(ns, ["sh", "-c", _GUARDED_LOAD_SH, "lvst-guard", "/lib/systemd/systemd-sysctl", *prefixes],
+                   check=check, timeout=20)
+
+
 def reset_ns_sysctls(ns: str, ifaces=("all", "default", "lo")) -> None:
     """Set RESET_KEYS to 0 for ``ifaces`` inside ``ns`` (all/default first)."""
     ns_sysctl(ns, {f"net.ipv4.conf.{i}.{k}": 0 for i in ifaces for k in RESET_KEYS})
@@ -508,19 +518,23 @@ class Lab:
             raise LabError(f"name {n!r} longer than {IFNAMSIZ_MAX}")
         return n
 
-    def add_netns(self, role: str) -> str:
+    def add_netns(self, role: str, reset: bool = True) -> str:
         """Create namespace ``name(role)`` ready for use; return its name.
 
         Steps: ``ip netns add``; ``all``/``default``/``lo`` RESET_KEYS := 0
         (before any interface is created, so new ones inherit 0); ``lo`` up;
         private tree ``/etc/netns/<ns>/{sysctl.d/,sysctl.conf}`` and
         ``/etc/netns/<ns>.iso/`` (see :func:`private_path`).
+        ``reset=False`` skips the reset: ``default`` then still holds the
+        machine's values, unwritten in this namespace, so interfaces the test
+        creates first are reached by a later write to ``default``.
         """
         ns = self.name(role)
         _run(["ip", "netns", "add", ns], timeout=10)
         self.namespaces.append(ns)
         _make_private_tree(ns)
-        reset_ns_sysctls(ns)
+        if reset:
+            reset_ns_sysctls(ns)
         _run(["ip", "-n", ns, "link", "set", "lo", "up"], timeout=10)
         return ns
 

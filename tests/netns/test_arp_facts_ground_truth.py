@@ -32,6 +32,7 @@ import random
 import time
 
 import pytest
+from real_tier import unavailable
 
 import lab as _lab
 from lab import CL_IP, RS_IP, ns_exec, ns_sysctl, run_module
@@ -327,8 +328,9 @@ net.ipv4.conf.eth0.rp_filter = 0
 """
 
 
-@pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-sysctl"), reason="systemd-sysctl not installed")
 def test_boot_prediction_matches_what_systemd_sysctl_applies(lab):
+    if not os.path.exists("/lib/systemd/systemd-sysctl"):
+        unavailable("systemd-sysctl not installed (apt-get install systemd)")
     rs = lab.add_netns("rs")
     peer = lab.add_netns("pe")
     lab.veth(rs, "eth0", peer, "eth0", "0")
@@ -380,7 +382,7 @@ def test_boot_prediction_matches_what_systemd_sysctl_applies(lab):
 
 def test_networkd_hazard_read_from_a_real_directory(lab):
     if not os.path.isdir("/etc/systemd/network"):
-        pytest.skip("no /etc/systemd/network to bind a private copy over")
+        unavailable("no /etc/systemd/network to bind a private copy over (apt-get install systemd)")
     rs = lab.add_netns("rs")
     private = _lab.run_tmpdir() / ("network-" + rs)
     private.mkdir()

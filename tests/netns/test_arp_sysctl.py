@@ -5,6 +5,7 @@ import os
 import textwrap
 
 import pytest
+from real_tier import unavailable
 
 from lab import (CL_IP, VIP, _module_env, arp_probe, collections_dir, load_sysctl_config, lvs_python,
                  ns_exec, private_path, run_module, run_tmpdir, vendor_sysctl_dir)
@@ -170,7 +171,7 @@ CHECKED_KEYS = [
 @pytest.mark.parametrize("tool", ["sysctl", "systemd-sysctl"])
 def test_resolver_agrees_with_the_real_loader(lab, tool):
     if tool == "systemd-sysctl" and not os.path.exists("/lib/systemd/systemd-sysctl"):
-        pytest.skip("systemd-sysctl is not installed")
+        unavailable("systemd-sysctl is not installed (apt-get install systemd)")
     rs = lab.add_netns("rs")
     for a, b in (("e1", "p1"), ("e2", "p2"), ("e.3", "p3")):
         ns_exec(rs, ["ip", "link", "add", a, "type", "veth", "peer", "name", b], isolate_sysctl_dirs=False)
@@ -195,3 +196,20 @@ def test_resolver_agrees_with_the_real_loader(lab, tool):
     print("resolver vs %s: agree %d/%d" % (tool, len(CHECKED_KEYS) - len(disagree), len(CHECKED_KEYS)))
     assert not disagree
     assert predicted["net/ipv4/conf/e1/rp_filter"] == "1" and predicted["net/ipv4/conf/all/rp_filter"] is None
+
+
+def test_drop_in_owned_by_someone_else_is_rewritten_root_owned(topo):
+    """Mutation guard: identical text and mode but another owner is a change, and the file ends
+    up root:root (atomic_move would otherwise keep the old owner of the file it replaces)."""
+    first = run_module(topo.rs, MODULE, {})
+    assert first.status == "ok" and first["file_changed"], first
+    path = private_path(topo.rs, DROPIN)
+    text = path.read_text()
+    for owner in ((1234, 0), (0, 1234), (1234, 1234)):
+        os.chown(path, *owner)
+        again = run_module(topo.rs, MODULE, {})
+        assert again.status == "ok" and again["changed"] and again["file_changed"], (owner, again)
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o644), owner
+        assert path.read_text() == text
+    assert run_module(topo.rs, MODULE, {})["changed"] is False

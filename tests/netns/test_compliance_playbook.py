@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from real_tier import unavailable
 
 import lab as _lab
 from lab import ns_argv, ns_exec, ns_sysctl
@@ -44,7 +45,7 @@ HOSTS = ("good", "volatile", "leaky", "halfway")
 def ansible_playbook(lvs_python):
     candidate = Path(lvs_python).parent / "ansible-playbook"
     if not candidate.exists():
-        pytest.skip("no ansible-playbook next to %s" % lvs_python)
+        unavailable("no ansible-playbook next to %s" % lvs_python)
     return str(candidate)
 
 
@@ -72,22 +73,25 @@ def fleet(netns_lab, lvs_python):
 
         work = _lab.run_tmpdir() / "compliance"
         work.mkdir(exist_ok=True)
-        wrappers = {}
-        for role, ns in hosts.items():
-            wrapper = work / ("python-" + role)
-            # Already inside (gather_facts' parallel async_wrapper re-runs the interpreter from
-            # within the namespace, where /run/netns is not visible): run python directly.
-            wrapper.write_text(
-                "#!/bin/sh\n"
-                "if [ \"${LVST_COMPLIANCE_NS:-}\" = %s ]; then exec %s \"$@\"; fi\n"
-                "LVST_COMPLIANCE_NS=%s; export LVST_COMPLIANCE_NS\n"
-                "exec %s \"$@\"\n" % (ns, shlex.quote(lvs_python), ns, shlex.join(ns_argv(ns, [lvs_python]))))
-            wrapper.chmod(0o755)
-            wrappers[role] = str(wrapper)
+        wrappers = dict((role, namespace_interpreter(work, role, ns, lvs_python)) for role, ns in hosts.items())
         yield {"hosts": hosts, "wrappers": wrappers, "work": work}
     finally:
         errors = lb.cleanup()
         assert not errors, errors
+
+
+def namespace_interpreter(work, name, ns, lvs_python):
+    """Path of a wrapper that runs ``lvs_python`` inside namespace ``ns`` (an inventory host's interpreter)."""
+    wrapper = work / ("python-" + name)
+    # Already inside (gather_facts' parallel async_wrapper re-runs the interpreter from
+    # within the namespace, where /run/netns is not visible): run python directly.
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "if [ \"${LVST_COMPLIANCE_NS:-}\" = %s ]; then exec %s \"$@\"; fi\n"
+        "LVST_COMPLIANCE_NS=%s; export LVST_COMPLIANCE_NS\n"
+        "exec %s \"$@\"\n" % (ns, shlex.quote(lvs_python), ns, shlex.join(ns_argv(ns, [lvs_python]))))
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 def inventory(fleet, path, interpreters=None):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from real_tier import unavailable
 
 from lab import (CL_IP, CL_IP6, IFNAMSIZ_MAX, P2_IP, RESET_KEYS, RS_IP, RS_IP6, RUN_PREFIX,
                  VIP, Lab, arp_probe, arp_probe_macs, arp_sender_for_traffic, etc_dir,
@@ -83,7 +84,7 @@ def test_cleanup_and_sweep_remove_everything_by_name():
 def test_ipv6_option(make_topology):
     reason = tool_missing_reason("ndisc6")
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     t = make_topology(ipv6=True)
     out = ns_exec(t.cl, ["ndisc6", "-1", "-r1", "-w500", RS_IP6, t.cl_if],
                   isolate_sysctl_dirs=False).stdout

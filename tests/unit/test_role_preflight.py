@@ -84,8 +84,11 @@ VIP = ["192.0.2.10"]
     dict(realserver_vips=VIP, realserver_arp_conf={"all": {"arp_ignore": "1", "arp_announce": "2"}}),
     # tun_conf is ignored in dr mode, as documented.
     dict(realserver_vips=VIP, realserver_tun_conf={"all": {"rp_filter": 7}}),
+    dict(realserver_vips=VIP, realserver_metrics=True, realserver_metrics_interval=1,
+         realserver_metrics_dir="/srv/node-exporter.d"),
+    dict(realserver_vips=VIP, realserver_metrics=True, realserver_metrics_interval="86400"),
 ], ids=["one-vip", "prefixes", "absent-empty", "tun-tunl0", "tun-later-on-lo", "label", "run-path", "conf",
-        "conf-string", "tun-conf-ignored-in-dr"])
+        "conf-string", "tun-conf-ignored-in-dr", "metrics", "metrics-interval-string"])
 def test_valid_variables_give_no_error(role_vars):
     assert preflight_errors(**role_vars) == []
 
@@ -115,13 +118,24 @@ def test_valid_variables_give_no_error(role_vars):
     (dict(realserver_vips=VIP, realserver_sysctl_path="/etc/sysctl.d/sub/x.conf"), [["realserver_sysctl_path '/etc/sysctl.d/sub/x.conf'"]]),
     (dict(realserver_vips=VIP, realserver_mode="bad"), [["value of realserver_mode must be one of", "bad"]]),
     (dict(realserver_vips=VIP, realserver_boot_unit="maybe"), [["'realserver_boot_unit'", "'maybe'"]]),
+    (dict(realserver_vips=VIP, realserver_metrics=True, realserver_boot_unit=False),
+     [["realserver_metrics=true needs realserver_boot_unit=true (got realserver_boot_unit=False)"]]),
+    (dict(realserver_vips=VIP, realserver_metrics_interval=0),
+     [["realserver_metrics_interval: 0 must be a whole number of seconds from 1 to 86400"]]),
+    (dict(realserver_vips=VIP, realserver_metrics_interval=86401), [["realserver_metrics_interval: 86401"]]),
+    (dict(realserver_vips=VIP, realserver_metrics_dir="/var/lib/../tmp"),
+     [["realserver_metrics_dir: '/var/lib/../tmp' must be a normalized absolute directory path"]]),
+    (dict(realserver_vips=VIP, realserver_metrics_dir="relative/dir"), [["realserver_metrics_dir: 'relative/dir'"]]),
+    (dict(realserver_vips=VIP, realserver_metrics_dir="/var/lib/node exporter"),
+     [["realserver_metrics_dir: '/var/lib/node exporter'"]]),
     (dict(realserver_vips=["2001:db8::1/64"], realserver_vip_device="tunl0", realserver_vip_label="tunl0",
           realserver_sysctl_path="/tmp/x.conf"),
      [["realserver_vip_label: 'tunl0'"], ["realserver_vips[0]: '2001:db8::1/64'"], ["needs realserver_mode=tun"],
       ["realserver_sysctl_path '/tmp/x.conf'"]]),
 ], ids=["empty", "prefixes", "tunl0-dr", "tunl0-ipv6", "tunl0-later", "label-bare", "label-long", "label-device",
         "label-chars", "conf-scalar", "conf-empty", "conf-bool", "conf-reserved", "conf-interface", "tun-conf",
-        "path-sysctl-conf", "path-subdir", "mode-choice", "bool-type", "all-at-once"])
+        "path-sysctl-conf", "path-subdir", "mode-choice", "bool-type", "metrics-no-unit", "metrics-interval-0",
+        "metrics-interval-big", "metrics-dir-dotdot", "metrics-dir-relative", "metrics-dir-space", "all-at-once"])
 def test_each_bad_variable_gets_one_error_naming_it_and_its_value(role_vars, fragments):
     errors = preflight_errors(**role_vars)
     assert len(errors) == len(fragments), errors

@@ -72,7 +72,7 @@ role_run() {
         *) log "unknown role run $name"; return 3 ;;
     esac
     dir=$WORK/runs/$name
-    if [[ ! -f $dir/$host/AnsiballZ_arp_facts.py ]]; then
+    if [[ ! -f $dir/$host/AnsiballZ_arp_probe.py ]]; then
         t=$(now)
         "$HERE/collect.sh" "$dir" "$host" "$mode" "$vip" "$rip" "$extra" >&2 || { log "role run $name failed"; return 3; }
         log "role run $name ($host, mode $mode, extra vars $extra): $(since "$t") s"
@@ -86,6 +86,7 @@ if [[ $SCENARIO == prepare ]]; then
         role_run "$name" >/dev/null &
         pids+=($!)
     done
+
     rc=0
     for pid in "${pids[@]}"; do wait "$pid" || rc=3; done
     exit "$rc"
@@ -104,7 +105,7 @@ mkdir -p "$S/lvs/empty" "$S/usr/lib/sysctl.d" "$S/usr/libexec/lvs-realserver" \
     "$S"/etc/{sysctl.d,modules-load.d,lvs-realserver,systemd/system,netns}
 install -m 0755 "$HERE/guest/init.sh" "$S/init"
 install -m 0755 "$HERE/guest/rs-enter.sh" "$HERE/guest/unit-start.sh" "$S/lvs/"
-install -m 0644 "$HERE/guest/verdict.py" "$S/lvs/"
+install -m 0644 "$HERE/guest/verdict.py" "$HERE/guest/probe_check.py" "$S/lvs/"
 install -m 0644 "$HERE/guest/50-default.conf" "$S/usr/lib/sysctl.d/50-default.conf"
 # the guest's own python, run here (same interpreter, same byte code)
 guest_python() {
@@ -125,6 +126,18 @@ for pair in "rs1=$rs1" "rs2=$rs2"; do
     (cd "$S/lvs/$host" && guest_python AnsiballZ_arp_facts.py explode >/dev/null)
     guest_python -m compileall -q --invalidation-mode unchecked-hash -s "$S" -p / "$S/lvs/$host/debug_dir" >/dev/null
 done
+# the wire probe, run by the client against the real IPVS director: both VIPs, a 2 s window (TCG is slow)
+mkdir -p "$S/lvs/probe"
+cp "$rs1/AnsiballZ_arp_probe.py" "$S/lvs/probe/"
+(cd "$S/lvs/probe" && guest_python AnsiballZ_arp_probe.py explode >/dev/null)
+guest_python -c 'import json, sys
+path = sys.argv[1]
+with open(path) as handle:
+    args = json.load(handle)
+args["ANSIBLE_MODULE_ARGS"].update(interface="eth0", vips=sys.argv[2:], timeout=2.0)
+with open(path, "w") as handle:
+    json.dump(args, handle)' "$S/lvs/probe/debug_dir/args" "$DR_VIP" "$TUN_VIP"
+guest_python -m compileall -q --invalidation-mode unchecked-hash -s "$S" -p / "$S/lvs/probe/debug_dir" >/dev/null
 control=
 case $SCENARIO in
     positive) text="rs1 (dr) and rs2 (tun) exactly as the role left them" ;;

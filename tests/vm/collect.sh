@@ -17,12 +17,16 @@
 #     never on this machine's /etc or /usr.
 # ansible-playbook runs there with -c local, then lvs.realserver.arp_facts once
 # more with ANSIBLE_KEEP_REMOTE_FILES=1 so the guest can run the very same
-# module payload (AnsiballZ) with the same arguments.
+# module payload (AnsiballZ) with the same arguments. lvs.realserver.arp_probe's
+# payload is kept the same way, from a run on an interface that does not exist
+# (it stops at "no such interface" before opening a socket: nothing is sent);
+# tests/vm/boot.sh writes the guest's arguments into it.
 #
 # Result, in OUTDIR/HOST/:
 #   root/...                   the files the role wrote (the upper layers, /etc and /usr/libexec)
 #   written.txt                every path written under /etc and /usr (anything else is reported)
 #   AnsiballZ_arp_facts.py     the fact module payload for mode MODE, vips [VIP]
+#   AnsiballZ_arp_probe.py     the wire probe's payload (arguments replaced by boot.sh)
 #   ansible.log                the playbook output
 # Needs root (unshare, mount). Environment: LVSRS_PYTHON (python with
 # ansible-core; default .venv/bin/python), ANSIBLE_COLLECTIONS_PATH (default
@@ -67,6 +71,9 @@ if [[ ${1:-} == --inner ]]; then
     ANSIBLE_KEEP_REMOTE_FILES=1 ANSIBLE_REMOTE_TEMP=$T/keep "$PY" -m ansible adhoc -c local -i "$HOST," all \
         -e "ansible_python_interpreter=$PY" -m lvs.realserver.arp_facts \
         -a "{\"mode\": \"$MODE\", \"vips\": [\"$VIP\"]}" >"$T/facts.log" 2>&1 || true
+    ANSIBLE_KEEP_REMOTE_FILES=1 ANSIBLE_REMOTE_TEMP=$T/keep "$PY" -m ansible adhoc -c local -i "$HOST," all \
+        -e "ansible_python_interpreter=$PY" -m lvs.realserver.arp_probe \
+        -a "{\"interface\": \"lvsvm-none0\", \"vips\": [\"$VIP\"]}" >"$T/probe.log" 2>&1 || true
     exit 0
 fi
 
@@ -120,4 +127,11 @@ if [[ -z $az ]]; then
     exit 1
 fi
 cp "$az" "$D/AnsiballZ_arp_facts.py"
+az=$(find "$T/keep" -name 'AnsiballZ_arp_probe.py' 2>/dev/null | head -n1)
+if [[ -z $az ]] || ! grep -q "no such interface 'lvsvm-none0'" "$T/probe.log"; then
+    echo "collect.sh: $HOST: no AnsiballZ_arp_probe.py payload from a run that stopped where expected; arp_probe said:" >&2
+    tail -n 20 "$T/probe.log" >&2
+    exit 1
+fi
+cp "$az" "$D/AnsiballZ_arp_probe.py"
 echo "collect.sh: $HOST ($MODE, VIP $VIP): $(wc -l <"$D/written.txt") files written, $(grep -c '' <<<"$(cd "$D/root" && find . -type f -o -type l)") packed"

@@ -10,7 +10,8 @@
 # tier's wall time. Extra arguments go to pytest.
 #
 # Skips (exit 0, or 77 inside `./tasks test`, i.e. with LVSRS_GATE set) only
-# when qemu cannot run here at all. Needs root.
+# when qemu cannot run here at all; fails instead in strict mode (CI=true or
+# LVSRS_STRICT=1, which `./tasks test` sets). Needs root.
 set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -27,6 +28,10 @@ elif ! "$QEMU" -version >/dev/null 2>&1; then
     reason="$QEMU does not run here: $("$QEMU" -version 2>&1 | head -n 2 | tr '\n' ' ')"
 fi
 if [[ -n $reason ]]; then
+    if [[ ${LVSRS_STRICT:-} == 1 || (${LVSRS_STRICT:-} != 0 && ${CI:-} =~ ^(true|1|yes)$) ]]; then
+        echo "ERROR: vm: the VM tier cannot run here: $reason (strict mode: CI=true or LVSRS_STRICT=1)" >&2
+        exit 1
+    fi
     echo "==> vm: SKIPPED: $reason"
     if [[ -n ${LVSRS_GATE:-} ]]; then exit 77; fi
     exit 0

@@ -6,7 +6,8 @@ real ip_vs (ipvsadm director, LVS-DR and LVS-TUN) and real ipip.
 One positive boot and two negative controls, each a fresh guest
 (tests/vm/boot.sh). The role runs once per variant on this machine, inside
 throw-away namespaces (tests/vm/collect.sh); the guest boots the files it
-wrote. Skipped only when qemu cannot run here at all. Needs root.
+wrote. Skipped only when qemu cannot run here at all (a failure instead in
+strict mode: CI=true or LVSRS_STRICT=1, see tests/real_tier.py). Needs root.
 
 The guest's serial consoles are kept in tests/output/vm/<scenario>.console.
 """
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from real_tier import unavailable
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUTPUT = ROOT / "tests" / "output" / "vm"
@@ -37,7 +40,7 @@ POSITIVE = [
     "rs1-unit-order", "rs1-guard", "rs1-unit", "rs1-vip",
     "rs2-unit-order", "rs2-guard", "rs2-unit", "rs2-vip", "rs2-ipip", "rs2-tunl0-up", "rs2-rp_filter",
     "client", "dr-http", "dr-arp", "dr-arping", "tun-http", "tun-arp", "tun-arping", "tun-decap", "tun-rp_filter",
-    "ipvs-conn-dr", "ipvs-conn-tun", "rs1-facts", "rs2-facts",
+    "ipvs-conn-dr", "ipvs-conn-tun", "rs1-facts", "rs2-facts", "wire-probe-dr", "wire-probe-tun",
 ]
 
 
@@ -86,7 +89,7 @@ def qemu_unusable() -> str | None:
 def work_fixture():
     reason = qemu_unusable()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     assert os.geteuid() == 0, "the VM tier needs root (unshare and overlay mounts for the role runs)"
     directory = tempfile.mkdtemp(prefix="lvs-vm-")
     try:
@@ -95,7 +98,7 @@ def work_fixture():
                              stdin=subprocess.DEVNULL, check=False)
         print("\n%s(role runs: %.1f s)" % (run.stderr, time.monotonic() - started))
         if run.returncode == SKIP_RC:
-            pytest.skip(run.stderr.strip())
+            unavailable("boot.sh prepare exited 77: " + run.stderr.strip())
         assert run.returncode == 0, "the role runs failed:\n%s%s" % (run.stdout, run.stderr)
         yield directory
     finally:
@@ -113,7 +116,7 @@ def boot(work: str, scenario: str) -> Boot:
     run = subprocess.run([str(BOOT), scenario, work], capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
     if run.returncode == SKIP_RC:
-        pytest.skip(run.stderr.strip())
+        unavailable("boot.sh %s exited 77: %s" % (scenario, run.stderr.strip()))
     assert run.returncode in (0, 1, 2), "boot.sh %s could not set up the guest (rc=%d):\n%s" % (
         scenario, run.returncode, run.stderr)
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -136,6 +139,9 @@ def test_positive_dr_and_tun_as_the_role_left_them(work):
     assert b.result == "RESULT: ALL PASS" and b.rc == 0
     assert "answered by rs1 (got 'hello-from-rs1')" in b.message("dr-http")
     assert "answered by rs2 (got 'hello-from-rs2')" in b.message("tun-http")
+    # lvs.realserver.arp_probe from the client: the real IPVS director alone answers for both VIPs
+    for mode in ("dr", "tun"):
+        assert "(responders: 02:00:00:00:00:01;" in b.message("wire-probe-" + mode), b.summary()
     # the guard and the start command ran from the unit file, in that order
     for host in ("rs1", "rs2"):
         unit = [line for line in b.console.splitlines() if line.startswith("  %s | UNIT: " % host)]
@@ -179,6 +185,10 @@ def test_negative_dr_without_its_sysctl_dropin(work):
     # the control: forced past the guard, the VIP would be answered by rs1 itself
     control = b.lines("CONTROL: ")
     assert control and "02:00:00:00:00:21" in control[0].split("answered by:")[1].split("(")[0], control
+    # the wire probe saw the same: the director alone before (the guard held), rs1 too once forced
+    assert b.status("wire-probe-dr") == "PASS", b.summary()
+    probe = [line for line in control if line.startswith("CONTROL: arp_probe from cl: ")]
+    assert probe and probe[0].endswith("answered by: 02:00:00:00:00:01 02:00:00:00:00:21"), control
     # and the TUN host is untouched by it
     for check in ("tun-http", "tun-decap", "rs2-facts"):
         assert b.status(check) == "PASS", (check, b.summary())

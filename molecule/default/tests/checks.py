@@ -11,6 +11,7 @@ checks can fail at all.
 import ipaddress
 import json
 import os
+import subprocess
 import time
 
 import yaml
@@ -177,11 +178,30 @@ def check_data_file(host, cfg):
         assert str(vip.ip) not in unit
 
 
+def segment_peer(host):
+    """The eth0 address of the scenario's other instance (podman inspect, from the controller).
+
+    The scenario's network is internal: no gateway on the machine's side, so
+    the CNI bridge plugin does not turn on the machine's net.ipv4.ip_forward.
+    """
+    own = host.backend.get_hostname()
+    names = subprocess.run(
+        ["podman", "ps", "--filter", "label=lvsrs-scenario=default", "--format", "{{.Names}}"],
+        check=True, capture_output=True, text=True).stdout.split()
+    peers = sorted(n for n in names if n != own)
+    assert peers, "no other instance of the scenario beside %s (podman ps: %s)" % (own, names)
+    out = subprocess.run(
+        ["podman", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", peers[0]],
+        check=True, capture_output=True, text=True).stdout.split()
+    assert out, "no IPv4 address for %s" % peers[0]
+    return out[0]
+
+
 def check_no_arp_reply_for_vips(host, cfg):
     """Real traffic: ARP requests for the IPv4 VIPs get no reply on the segment (the other instance
-    holds the same VIPs); the gateway does answer, so the probe itself works."""
-    gateway = host.check_output("ip -4 route show default").split()[2]
-    control = host.run("arping -c 1 -w 2 -I eth0 %s", gateway)
+    holds the same VIPs); the other instance's own address does answer, so the probe itself works."""
+    peer = segment_peer(host)
+    control = host.run("arping -c 1 -w 2 -I eth0 %s", peer)
     assert "Received 1 response" in control.stdout, control.stdout + control.stderr
     vips = [str(v.ip) for v in cfg["vips"] if v.version == 4]
     # All probes at once (each waits 2 s for replies that must not come).

@@ -64,3 +64,15 @@ def test_guard_passed_this_boot(host, cfg, restarted):
     for vip in cfg["vips"]:
         assert "addr replace %s/%d dev %s" % (vip.ip, vip.network.prefixlen, cfg["realserver_vip_device"]) in journal
     assert "REFUSED" not in journal
+
+
+def test_machine_sysctls_read_only_inside(host):
+    """The sysctl guard (tests/images/sysctl-guard.sh) runs as PID 1 before systemd: the machine's own keys
+    cannot be written from the container (a write of each key's own value, which changes nothing),
+    while net.* of the container's namespace can."""
+    write_back = "v=$(cat /proc/sys/%s) && echo \"$v\" > /proc/sys/%s"
+    for path in ("fs/nr_open", "fs/file-max", "kernel/core_pattern", "vm/max_map_count"):
+        res = host.run(write_back % (path, path))
+        assert res.rc != 0 and "Read-only file system" in res.stderr, (path, res.rc, res.stderr)
+    res = host.run(write_back % ("net/ipv4/conf/lo/arp_ignore", "net/ipv4/conf/lo/arp_ignore"))
+    assert res.rc == 0, res.stderr

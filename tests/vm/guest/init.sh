@@ -232,6 +232,10 @@ EOF
     arp_macs "$vip" >/tmp/arp-"$mode" &
     arp_pids="$arp_pids $!"
 done
+# and the collection's own wire probe (lvs.realserver.arp_probe, ARP who-has for both VIPs) from the client
+wire_probe() { ip netns exec cl python3 /lvs/probe/AnsiballZ_arp_probe.py execute >/tmp/probe.json 2>/tmp/probe.err; }
+wire_probe &
+arp_pids="$arp_pids $!"
 for spec in $HOSTS; do
     IFS=: read -r host mode vip rip mac <<EOF
 $spec
@@ -260,6 +264,11 @@ EOF
     macs=$(cat /tmp/arp-"$mode")
     check "$mode-arping" "LVS-$M: only the director answers ARP for $vip (replies from: ${macs:-none})" test "$macs" = "$DIR_MAC "
 done
+[ -s /tmp/probe.err ] && indent probe </tmp/probe.err
+# shellcheck disable=SC2046
+python3 /lvs/probe_check.py /tmp/probe.json "$DIR_MAC" $(for spec in $HOSTS; do echo "$spec" | cut -d: -f2,3 | tr : =; done) >/tmp/probe.out 2>&1
+cat /tmp/probe.out
+FAILS=$((FAILS + $(grep -c '^FAIL:' /tmp/probe.out)))
 ip netns exec dir ipvsadm -Lnc | indent dir
 for spec in $HOSTS; do
     IFS=: read -r host mode vip rip mac <<EOF
@@ -289,5 +298,7 @@ if [ -n "${CONTROL_FORCE_VIP:-}" ]; then
     ip -n "$h" addr add "$v/32" dev lo scope host
     ip -n cl neigh flush dev eth0
     echo "CONTROL: $v forced onto $h's lo past the guard: ARP for it answered by: $(arp_macs "$v")(director $DIR_MAC, $h $(mac_of "$h"))"
+    wire_probe
+    python3 /lvs/probe_check.py /tmp/probe.json --control "$v"
 fi
 finish

@@ -19,6 +19,7 @@ from ansible_collections.lvs.realserver.plugins.action import compliance_report 
 
 T = "2026-11-26T13:30:00Z"
 NAMES = ("compliance.json", "compliance.xml", "compliance.md")
+STAMP = "compliance.checked.json"
 
 
 def lvs_facts(state="compliant", message="leaks"):
@@ -78,8 +79,9 @@ def mode_of(path):
 
 
 def snapshot(directory):
-    """{name: (bytes, mtime_ns)} of everything in directory."""
-    return dict((p.name, (p.read_bytes(), p.stat().st_mtime_ns)) for p in sorted(directory.iterdir()))
+    """{name: (bytes, mtime_ns)} of the reports in directory (the stamp is rewritten by every run)."""
+    return dict((p.name, (p.read_bytes(), p.stat().st_mtime_ns)) for p in sorted(directory.iterdir())
+                if p.name != STAMP)
 
 
 def test_writes_the_three_reports_and_returns_the_verdicts(tmp_path, umask):
@@ -87,7 +89,7 @@ def test_writes_the_three_reports_and_returns_the_verdicts(tmp_path, umask):
     result = run({"dir": str(out)}, fleet_vars())
     assert not result.get("failed"), result
     assert result["changed"] is True
-    assert sorted(os.listdir(str(out))) == sorted(NAMES)  # no temporary file left behind
+    assert sorted(os.listdir(str(out))) == sorted(NAMES + (STAMP,))  # no temporary file left behind
     assert mode_of(out) == 0o755 and mode_of(out.parent) == 0o755
     assert all(mode_of(out / name) == 0o644 for name in NAMES)
     assert result["paths"] == {"json": str(out / "compliance.json"), "junit": str(out / "compliance.xml"),
@@ -95,10 +97,12 @@ def test_writes_the_three_reports_and_returns_the_verdicts(tmp_path, umask):
     assert sorted(result["changed_files"]) == sorted(str(out / n) for n in NAMES)
     assert result["failing"] == ["bad", "down"] == result["summary"]["failing"]
     assert result["policy"] == {"fail": True, "fail_on_unreachable": True, "fail_on_boot": False}
-    assert (result["generated_at"], result["dir"]) == (T, str(out))
+    assert (result["checked_at"], result["dir"], result["stamp"]) == (T, str(out), str(out / STAMP))
+    assert json.loads((out / STAMP).read_text()) == {
+        "checked_at": T, "reports_changed_at": T, "collected_at": {"bad": T, "good": T}}
 
     data = json.loads((out / "compliance.json").read_text())
-    assert data["generated_at"] == T and data["summary"] == result["summary"]
+    assert "generated_at" not in data and data["summary"] == result["summary"]
     statuses = dict((h["host"], h["status"]) for h in data["hosts"])
     assert statuses == {"bad": "non_compliant", "down": "unreachable", "good": "compliant"}
     assert ET.parse(str(out / "compliance.xml")).getroot().get("failures") == "1"
@@ -115,6 +119,26 @@ def test_an_unchanged_report_is_left_alone(tmp_path):
     result = run({"dir": str(tmp_path)}, fleet_vars())
     assert (result["changed"], result["changed_files"]) == (False, [])
     assert snapshot(tmp_path) == before
+
+
+def test_an_unchanged_fleet_later_rewrites_nothing_but_the_stamp(tmp_path, monkeypatch):
+    """Issue 17 item 4: a later check of the same fleet (new collected_at, new clock) changes no report."""
+    run({"dir": str(tmp_path)}, fleet_vars())
+    for name in NAMES:
+        os.utime(str(tmp_path / name), ns=(1_000_000_000, 1_000_000_000))
+    before = snapshot(tmp_path)
+    later = "2026-12-03T10:00:00Z"
+    monkeypatch.setattr(action, "utc_now", lambda: later)
+    variables = fleet_vars()
+    for host in variables["hostvars"].values():
+        facts = host["__lvs_compliance_gather"].get("ansible_facts", {}).get("lvs_realserver")
+        if facts:
+            facts["collected_at"] = later
+    result = run({"dir": str(tmp_path)}, variables)
+    assert (result["changed"], result["changed_files"], result["checked_at"]) == (False, [], later)
+    assert snapshot(tmp_path) == before
+    assert json.loads((tmp_path / STAMP).read_text()) == {
+        "checked_at": later, "reports_changed_at": T, "collected_at": {"bad": later, "good": later}}
 
 
 def test_a_new_verdict_rewrites_only_what_differs(tmp_path):
@@ -169,6 +193,10 @@ def test_diff_mode_shows_before_and_after(tmp_path):
     ({"dir": "DIR", "colour": "red"}, ["colour"]),
     ({"dir": "DIR", "gather_var": "not a name"}, ["gather_var", "'not a name'"]),
     ({"dir": "DIR", "hosts": ["good", "ghost"]}, ["hosts", "'ghost'"]),
+    ({"dir": "DIR", "probe_hosts": ["ghost"]}, ["probe_hosts", "'ghost'"]),
+    ({"dir": "DIR", "probe_var": "a-b"}, ["probe_var", "'a-b'"]),
+    ({"dir": "DIR", "director_macs": ["52:54:00:00:00:01", "52:54:00:zz:00:02"]},
+     ["director_macs", "'52:54:00:zz:00:02'", "is not a MAC address"]),
     ({"dir": ""}, ["dir"]),
     ({"dir": "FILE"}, ["dir", "not a directory"]),
 ])
@@ -253,3 +281,61 @@ def test_a_relative_dir_is_relative_to_the_working_directory(tmp_path, monkeypat
 def test_the_action_needs_no_connection():
     assert action.ActionModule._requires_connection is False
     assert action.ActionModule.TRANSFERS_FILES is False
+
+
+DIRECTOR = "52:54:00:00:00:01"
+LEAKER = "52:54:00:00:00:21"
+
+
+def probe(*responders):
+    return {"changed": False, "interface": "eth0", "interface_mac": DIRECTOR, "probes": [
+        {"vip": "198.51.100.100", "family": "ipv4", "source": "198.51.100.2", "local": False, "requests": 1,
+         "responders": [{"mac": m, "count": 1, "first_seen": 0.001, "last_seen": 0.001} for m in responders],
+         "unsolicited": []}]}
+
+
+def wire_vars(*responders, cached=False):
+    variables = fleet_vars()
+    variables["hostvars"]["good"]["ansible_facts"] = {"eth0": {"macaddress": LEAKER}}
+    director = {"ansible_facts": {"eth0": {"macaddress": DIRECTOR}}}
+    if cached:
+        director["ansible_facts"]["lvs_realserver_probe"] = probe(*responders)
+    else:
+        director["__lvs_compliance_probe"] = probe(*responders)
+    variables["hostvars"]["director"] = director        # in the inventory, not a checked host
+    return variables
+
+
+def test_wire_stage_maps_macs_to_inventory_hosts(tmp_path):
+    result = run({"dir": str(tmp_path), "probe_hosts": ["director"]}, wire_vars(DIRECTOR, LEAKER, "02:00:00:00:00:07"))
+    assert result["fleet_failing"] == ["vip_answered_by 198.51.100.100 02:00:00:00:00:07 (unknown)",
+                                       "vip_answered_by 198.51.100.100 %s (good)" % LEAKER]
+    assert result["summary"]["vip_answered_by"] == 2
+    wire = json.loads((tmp_path / "compliance.json").read_text())["wire"]
+    assert [(a["mac"], a["host"], a["director"]) for a in wire["vips"][0]["answered_by"]] == [
+        ("02:00:00:00:00:07", "unknown", False), (DIRECTOR, "director", True), (LEAKER, "good", False)]
+    # the same answers with the leaker named as a director (a keepalived pair) are no violation
+    result = run({"dir": str(tmp_path), "probe_hosts": ["director"], "director_macs": [DIRECTOR, LEAKER.upper()]},
+                 wire_vars(DIRECTOR, LEAKER))
+    assert result["fleet_failing"] == [] and result["summary"]["vip_answered_by"] == 0
+
+
+def test_wire_stage_only_director_answers(tmp_path):
+    """Negative control: the director alone."""
+    result = run({"dir": str(tmp_path), "probe_hosts": ["director"]}, wire_vars(DIRECTOR))
+    assert result["fleet_failing"] == [] and result["summary"]["vips_probed"] == 1
+
+
+def test_wire_stage_from_the_cache_and_without_a_probe_result(tmp_path):
+    result = run({"dir": str(tmp_path), "probe_hosts": ["director"], "from_cache": True},
+                 wire_vars(LEAKER, cached=True))
+    assert result["fleet_failing"] == ["vip_answered_by 198.51.100.100 %s (good)" % LEAKER]
+    result = run({"dir": str(tmp_path), "probe_hosts": ["director"]}, wire_vars(LEAKER, cached=True))
+    assert result["fleet_failing"] == ["probe_failed director: no result registered as __lvs_compliance_probe "
+                                       "for this host"]
+
+
+def test_without_probe_hosts_there_is_no_wire_section(tmp_path):
+    result = run({"dir": str(tmp_path)}, wire_vars(LEAKER))
+    assert result["fleet_failing"] == [] and "vip_answered_by" not in result["summary"]
+    assert "wire" not in json.loads((tmp_path / "compliance.json").read_text())

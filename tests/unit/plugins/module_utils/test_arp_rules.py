@@ -273,3 +273,49 @@ def test_no_arp_facing_interface_yet_is_judged_by_future_interfaces():
     assert report["state"] == "exposed"
     protected = rules.evaluate(conf_for({"arp_ignore": 1, "arp_announce": 2}), [lo(VIP)])
     assert protected["compliant"]
+
+
+# Mutation guards (issue 15): each test below fails when its rule is changed.
+
+# (all, interface) raw values -> effective value of an OR key. The kernel tests
+# IN_DEV_ORCONF: (all || interface) over the raw signed integers, so a
+# negative or large raw value counts as on; a MAX rule (max(-1, 0) == 0) or an
+# interface-only rule gives other answers.
+OR_TABLE = [
+    ((0, 0), 0), ((1, 0), 1), ((0, 1), 1), ((1, 1), 1),
+    ((-1, 0), 1), ((0, -1), 1), ((2, 0), 1), ((0, 5), 1), ((None, 1), 1), ((1, None), 1), ((None, None), 0),
+]
+
+
+@pytest.mark.parametrize("key", ["arp_filter", "accept_local", "proxy_arp"])
+@pytest.mark.parametrize("values, effective", OR_TABLE, ids=["all=%s,if=%s" % v for v, _e in OR_TABLE])
+def test_or_keys_combine_as_all_or_interface(key, values, effective):
+    all_value, iface_value = values
+    conf = conf_for({"arp_ignore": 1, "arp_announce": 2, key: all_value}, eth0={key: iface_value})
+    report = rules.evaluate(conf, [lo(VIP), nic()])["interfaces"]["eth0"][key]
+    assert report["rule"] == "or"
+    assert (report["all"], report["interface"], report["effective"]) == (all_value, iface_value, effective)
+
+
+@pytest.mark.parametrize("announce, protected", [(0, False), (1, False), (2, True)])
+def test_future_interfaces_need_arp_announce_2_not_1(announce, protected):
+    """arp_announce 1 still lets a new interface announce a VIP inside its own subnet: only 2 protects."""
+    for where in ("all", "default"):
+        conf = {"all": {"arp_ignore": 1}, "default": {}}
+        conf[where]["arp_announce"] = announce
+        future = rules.future_interfaces(conf)
+        assert future["protected"] is protected, (where, future)
+        assert future["arp_announce"] == announce
+        report = rules.evaluate(dict(conf, lo={}), [lo(VIP)])
+        codes = [v["code"] for v in rules.guard_violations(report)]
+        assert codes == ([] if protected else ["future_interfaces_leak"]), (where, report["violations"])
+        if not protected:
+            assert "arp_announce %d" % announce in report["violations"][-1]["message"]
+
+
+@pytest.mark.parametrize("value", [4, 5, 6, 7, 9, 255])
+def test_reserved_arp_ignore_message_is_exact(value):
+    """Values the kernel treats like 0: the reason says so, not just "must be one of"."""
+    expected = ("arp_ignore %d is reserved: the kernel treats 4-7 and values above 8 like 0 and "
+                "answers ARP for every local address, VIPs included; use 1 (or 2)" % value)
+    assert rules.invalid_value_reason("arp_ignore", value) == expected

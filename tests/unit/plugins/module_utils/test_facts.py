@@ -12,6 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts as facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
@@ -145,6 +146,52 @@ def test_boot_reports_file_and_line_for_all_default_and_each_arp_facing_interfac
     assert boot["net.ipv4.conf.eth0.arp_ignore"] == {"value": None, "file": None, "line": None}
 
 
+PREDICTED_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
+
+
+def test_boot_prediction_covers_all_default_lo_and_each_arp_facing_interface():
+    candidates = [cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT), cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)]
+    report = run(candidates=candidates, interfaces=[lo(VIP), nic(), nic("eth1", "203.0.113.21")],
+                 conf=conf_of({"arp_ignore": 1, "arp_announce": 2}, eth0={}, eth1={}))
+    predicted = report["boot_prediction"]
+    assert [(p["interface"], p["key"]) for p in predicted] == [
+        (i, k) for i in ("all", "default", "lo", "eth0", "eth1") for k in PREDICTED_KEYS]
+    by = dict(((p["interface"], p["key"]), p) for p in predicted)
+    assert by[("eth0", "rp_filter")] == {
+        "interface": "eth0", "key": "rp_filter", "early": 2, "late": 2, "value": 2, "order_dependent": False,
+        "basis": "file", "file": USR + "/50-default.conf", "line": 3}
+    assert by[("all", "arp_ignore")]["value"] == 1 and by[("all", "rp_filter")]["basis"] == "kernel_default"
+    assert by[("eth1", "arp_ignore")] == {
+        "interface": "eth1", "key": "arp_ignore", "early": 0, "late": 0, "value": 0, "order_dependent": False,
+        "basis": "default", "file": None, "line": None}
+    assert not any(p["order_dependent"] for p in predicted)
+
+
+def test_boot_prediction_adds_tunl0_when_present_or_in_tun_mode():
+    assert "tunl0" not in set(p["interface"] for p in run()["boot_prediction"])
+    present = run(interfaces=[lo(VIP), nic(), tunl0()])
+    assert [p["key"] for p in present["boot_prediction"] if p["interface"] == "tunl0"] == list(PREDICTED_KEYS)
+    tun = run(mode="tun", candidates=[cand(ETC, "10-d.conf", "net.ipv4.conf.default.rp_filter = 2\n")])
+    rp = [p for p in tun["boot_prediction"] if p["interface"] == "tunl0" and p["key"] == "rp_filter"]
+    assert rp == [{"interface": "tunl0", "key": "rp_filter", "early": 0, "late": 2, "value": None,
+                   "order_dependent": True, "basis": "default", "file": ETC + "/10-d.conf", "line": 1}]
+
+
+def test_a_default_only_protection_is_compliant_at_boot_with_a_warning_about_the_order():
+    candidates = [cand(ETC, "10-d.conf", "net.ipv4.conf.default.arp_ignore = 1\nnet.ipv4.conf.default.arp_announce = 2\n")]
+    conf = conf_of(default={"arp_ignore": 1, "arp_announce": 2}, eth0={"arp_ignore": 1, "arp_announce": 2})
+    report = run(conf, candidates=candidates)
+    assert report["at_boot"]["compliant"] is True
+    warned = [w for w in report["warnings"] if w.startswith("at_boot: eth0 ")]
+    print("\n".join(warned))
+    assert len(warned) == 2
+    assert "eth0 arp_ignore is 1 only by inheriting net.ipv4.conf.default.arp_ignore" in warned[0]
+    assert "arp_ignore_leak" in warned[0] and "arp_announce_leak" in warned[1]
+    # with all set, the order does not matter: no warning
+    protected = run(protected_conf(), candidates=candidates + [cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])
+    assert not [w for w in protected["warnings"] if w.startswith("at_boot:")]
+
+
 def test_boot_covers_tunl0_in_tun_mode_even_before_ipip_is_loaded():
     report = run(mode="tun", candidates=[cand(USR, "50-default.conf", SYSTEMD_50_DEFAULT)])
     assert report["boot"]["net.ipv4.conf.tunl0.rp_filter"] == {
@@ -192,7 +239,10 @@ def test_a_non_integer_value_keeps_its_file_and_is_a_hazard():
     assert report["boot"]["net.ipv4.conf.all.arp_ignore"] == {"value": None, "file": ETC + "/70-bad.conf", "line": 1}
     bad = [h for h in report["hazards"] if h["code"] == "sysctl_bad_value"]
     assert len(bad) == 1 and bad[0]["file"] == ETC + "/70-bad.conf" and bad[0]["line"] == 1
-    assert not [d for d in report["drift"] if d["name"] == "net.ipv4.conf.all.arp_ignore"]
+    # systemd-sysctl cannot write "one": all.arp_ignore keeps the kernel default, so the live 1 drifts
+    drift = [d for d in report["drift"] if d["name"] == "net.ipv4.conf.all.arp_ignore"]
+    assert [(d["live"], d["boot"], d["basis"]) for d in drift] == [(1, 0, "kernel_default")]
+    assert "arp_ignore_leak" in codes(report["at_boot"]["violations"])
 
 
 def test_parse_problems_become_warnings():
@@ -218,14 +268,17 @@ def test_no_drift_when_the_files_give_the_live_values():
     assert run(candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)])["drift"] == []
 
 
-def test_unset_interface_keys_inherit_the_boot_default():
+def test_unset_interface_keys_are_order_dependent_and_drift_only_from_both_values():
     candidates = [cand(USR, "50-default.conf", "net.ipv4.conf.default.arp_ignore = 1\n")]
+    # live 0 is what eth0 keeps when it exists (with an address) before systemd-sysctl: not drift
     conf = conf_of({"arp_announce": 2}, default={"arp_ignore": 1}, eth0={"arp_ignore": 0})
-    drift = run(conf, candidates=candidates)["drift"]
-    eth0 = [d for d in drift if d["interface"] == "eth0"]
+    assert [d for d in run(conf, candidates=candidates)["drift"] if d["interface"] == "eth0"] == []
+    # live 2 is neither 0 (early) nor 1 (late, inherited from default): drift, with default's line
+    conf = conf_of({"arp_announce": 2}, default={"arp_ignore": 1}, eth0={"arp_ignore": 2})
+    eth0 = [d for d in run(conf, candidates=candidates)["drift"] if d["interface"] == "eth0"]
     assert eth0 == [{
         "name": "net.ipv4.conf.eth0.arp_ignore", "interface": "eth0", "key": "arp_ignore",
-        "live": 0, "boot": 1, "basis": "default", "file": None, "line": None}]
+        "live": 2, "boot": 1, "basis": "default", "file": USR + "/50-default.conf", "line": 1}]
 
 
 def test_an_interface_set_at_runtime_only_drifts_back_to_default():
@@ -274,8 +327,10 @@ def test_boot_verdict_uses_an_interface_value_higher_than_all():
 
 
 def test_boot_conf_does_not_invent_absent_interfaces():
-    effective = {"all": {"rp_filter": (0, "kernel_default")}, "tunl0": {"rp_filter": (2, "file")}}
-    assert "tunl0" not in facts.boot_conf({"all": {"rp_filter": 1}}, effective)
+    resolution = sysctl_d.resolve([(ETC + "/x.conf", "net.ipv4.conf.tunl0.rp_filter = 2\n")])
+    model = boot_model.by_interface(boot_model.predictions(resolution, ["all", "tunl0"], ["rp_filter"]))
+    after = facts.boot_conf({"all": {"rp_filter": 1}}, model)
+    assert "tunl0" not in after and after["all"]["rp_filter"] == 0
 
 
 # --------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_main_guard_refuses_with_exit_3_then_starts_and_stops(tmp_path, monkeypa
 
 def test_entry_script_holds_only_the_process_edges():
     script = vipctl.ENTRY_SCRIPT % {"python": "/usr/bin/python3"}
-    assert script.startswith("#!/usr/bin/python3\n")
+    assert script.startswith("#!/usr/bin/python3 -ISB\n")
     compile(script, "lvs-realserver-vips", "exec")
     assert "_vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)" in script
 
@@ -128,8 +128,8 @@ def test_unit_is_ordered_before_the_network_and_fails_closed():
     assert "DefaultDependencies=no" in lines
     assert "After=local-fs.target systemd-sysctl.service systemd-modules-load.service" in lines
     assert "Before=network-pre.target shutdown.target" in lines
-    assert "ExecStartPre=/usr/bin/python3 -I -B /usr/libexec/lvs-realserver/lvs-realserver-vips guard" in lines
-    assert "ExecStop=/usr/bin/python3 -I -B /usr/libexec/lvs-realserver/lvs-realserver-vips stop" in lines
+    assert "ExecStartPre=/usr/bin/python3 -I -S -B /usr/libexec/lvs-realserver/lvs-realserver-vips guard" in lines
+    assert "ExecStop=/usr/bin/python3 -I -S -B /usr/libexec/lvs-realserver/lvs-realserver-vips stop" in lines
     assert not any(line.startswith("ExecStartPre=-") for line in lines)
 
 
@@ -137,7 +137,7 @@ def test_desired_files_modes_and_tun_extras():
     library = dict((n, "# %s\n" % n) for n in boot.LIBRARY)
     dr = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "dr", "/usr/bin/python3", library)
     assert dr[boot.CLI_PATH] == (vipctl.ENTRY_SCRIPT % {"python": "/usr/bin/python3"}, 0o755)
-    assert dr[boot.LIBEXEC + "/_vipctl.py"] == ("# _vipctl.py\n", 0o644)
+    assert dr[boot.LIBEXEC + "/_vipctl.py"] == (boot.MANAGED_HEADER + "\n# _vipctl.py\n", 0o644)
     assert boot.MODULES_LOAD_PATH not in dr
     assert set(boot.all_paths()) >= set(dr)
     tun = boot.desired_files(["192.0.2.10"], "lo", "host", "lo:lvs", "tun", "/usr/bin/python3", library)

@@ -34,6 +34,13 @@ def module_exits(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
+@pytest.fixture(autouse=True)
+def host_lock_in_tmp(monkeypatch, tmp_path):
+    """The modules' host lock lives in the test's temp dir, not in the machine's /run."""
+    from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+    monkeypatch.setattr(_runtime, "LOCK_PATH", str(tmp_path / "lvs-realserver.lock"), raising=False)
+
+
 @pytest.fixture
 def patch_ansible_module(request):
     with set_module_args(getattr(request, "param", None) or {}):

@@ -126,6 +126,9 @@ def test_param_less_run_returns_only_lvs_realserver_facts(root, monkeypatch):
     assert facts["boot"]["net.ipv4.conf.all.arp_ignore"] == {"value": None, "file": None, "line": None}
     assert facts["at_boot"]["state"] == "exposed"
     assert {d["name"] for d in facts["drift"]} == {"net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.all.arp_announce"}
+    assert {(p["interface"], p["key"], p["value"]) for p in facts["boot_prediction"]} == {
+        (i, k, 0) for i in ("all", "default", "lo", "br0", "eth0")
+        for k in ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")}
 
 
 def test_check_mode_gives_identical_facts(root, monkeypatch):
@@ -343,5 +346,8 @@ def test_documentation_is_valid_yaml_with_the_facts_attributes():
     assert "facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts" in arp_facts.DOCUMENTATION
     ret = yaml.safe_load(arp_facts.RETURN)
     assert "boot" in ret["ansible_facts"]["contains"]["lvs_realserver"]["contains"]
+    prediction = ret["ansible_facts"]["contains"]["lvs_realserver"]["contains"]["boot_prediction"]
+    assert set(prediction["contains"]) == {
+        "interface", "key", "early", "late", "value", "order_dependent", "basis", "file", "line"}
     for task in yaml.safe_load(arp_facts.EXAMPLES):
         assert "name" in task

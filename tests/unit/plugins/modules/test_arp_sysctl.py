@@ -54,7 +54,9 @@ class FakeHost(object):
         monkeypatch.setattr(_sysctl_apply, "read_state", lambda path: self.state)
         monkeypatch.setattr(_sysctl_apply, "write_file", self.write_file)
         monkeypatch.setattr(_sysctl_apply, "restore_file", self.restore_file)
-        monkeypatch.setattr(_sysctl_apply.os, "unlink", self.unlink)
+        monkeypatch.setattr(_sysctl_apply, "remove_file", self.unlink)
+        self.swept = []
+        monkeypatch.setattr(_sysctl_apply.files, "sweep_temp", self.swept.append)
         monkeypatch.setattr(_runtime, "write_value", self.write_value)
         monkeypatch.setattr(_runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
         monkeypatch.setattr(_runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
@@ -66,7 +68,7 @@ class FakeHost(object):
         self.file_ops.append(("write", path))
         self.files[path] = text
 
-    def restore_file(self, path, text):
+    def restore_file(self, path, text, mode=0o644):
         self.file_ops.append(("restore", path))
         if text is None:
             self.files.pop(path, None)
@@ -237,19 +239,16 @@ def test_pending_interface_is_warned_not_failed(monkeypatch):
 
 def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
     """The two file edges for real, under a temporary directory."""
-    calls = []
-
-    class Module(object):
-        def atomic_move(self, src, dest, unsafe_writes=False):
-            calls.append((src, dest))
-            os.rename(src, dest)
-
+    synced = []
+    real_fsync = _sysctl_apply.files.os.fsync
+    monkeypatch.setattr(_sysctl_apply.files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
     monkeypatch.setattr(_sysctl_apply.files.os, "chown", lambda *a: None)
+    monkeypatch.setattr(_sysctl_apply.files.os, "fchown", lambda *a: None)
     target = tmp_path / "sysctl.d" / "99-x.conf"
-    _sysctl_apply.write_file(Module(), str(target), OURS)
+    _sysctl_apply.write_file(None, str(target), OURS)
     assert target.read_text() == OURS
     assert oct(target.stat().st_mode & 0o777) == "0o644"
-    assert calls and os.path.dirname(calls[0][0]) == str(target.parent)
+    assert len(synced) >= 2  # the temp file, then the directory
     assert [p.name for p in target.parent.iterdir()] == ["99-x.conf"]
     monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_candidates", lambda: [])
     monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_sysctl_conf", lambda: None)
@@ -257,3 +256,63 @@ def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
     state = _sysctl_apply.read_state(str(target))
     assert state["current_text"] == OURS and state["file_stat"].st_size == len(OURS)
     assert _sysctl_apply.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
+
+
+@pytest.mark.parametrize("value", [5, 6, 7])
+def test_reserved_arp_ignore_is_refused_with_the_reason(monkeypatch, value):
+    host = FakeHost(monkeypatch)
+    outcome = run({"conf": {"eth0": {"arp_ignore": value}}})
+    assert isinstance(outcome, AnsibleFailJson)
+    assert ("conf.eth0.arp_ignore=%d: arp_ignore %d is reserved: the kernel treats 4-7 and values above 8 like 0"
+            % (value, value)) in outcome.result["msg"]
+    assert "answers ARP for every local address, VIPs included; use 1 (or 2)" in outcome.result["msg"]
+    assert host.writes == [] and host.file_ops == []
+
+
+@pytest.mark.parametrize("uid, gid", [(1000, 0), (0, 1000), (1000, 1000)])
+def test_wrong_owner_is_fixed_even_with_identical_content(monkeypatch, uid, gid):
+    host = FakeHost(monkeypatch, current=OURS, stat=FakeStat(uid=uid, gid=gid),
+                    running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+    outcome = run({})
+    assert outcome.result["changed"] is True and outcome.result["file_changed"] is True
+    assert host.file_ops == [("write", PATH)]
+    assert host.writes == []
+def test_a_rolled_back_run_reports_no_change(monkeypatch):
+    FakeHost(monkeypatch, failing=[("all", "arp_announce")])
+    outcome = run({})
+    assert isinstance(outcome, AnsibleFailJson) and "rolled back" in outcome.result["msg"]
+    assert outcome.result["changed"] is False and outcome.result["file_changed"] is False
+
+
+def test_an_odd_thing_at_path_is_a_clear_error_with_nothing_changed(monkeypatch, tmp_path):
+    link = tmp_path / "99-zz.conf"
+    link.symlink_to(tmp_path / "nowhere")
+
+    def read_state(path):
+        _sysctl_apply.files.read_text(str(link))
+    monkeypatch.setattr(_sysctl_apply, "read_state", read_state)
+    outcome = run({})
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert str(link) in outcome.result["msg"] and "symbolic link" in outcome.result["msg"]
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_absent_restores_the_values_before_it_removes_the_drop_in(monkeypatch):
+    """A run killed in between leaves the drop-in, which tells the rerun what to restore (issue 15)."""
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+    seen = []
+    monkeypatch.setattr(_sysctl_apply, "remove_file", lambda path: seen.append(dict(host.kernel["all"])) or host.unlink(path))
+    outcome = run({"state": "absent"})
+    assert outcome.result["changed"] and seen == [{"arp_ignore": 0, "arp_announce": 0}]
+
+
+def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypatch):
+    host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
+
+    def fail(path):
+        raise _sysctl_apply.files.FileError("cannot remove %s: Read-only file system" % path)
+    monkeypatch.setattr(_sysctl_apply, "remove_file", fail)
+    outcome = run({"state": "absent"})
+    assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
+    assert outcome.result["changed"] is False
+    assert host.kernel["all"] == {"arp_ignore": 1, "arp_announce": 2} and PATH in host.files

@@ -96,9 +96,11 @@ def test_guard_refusal_fails_with_the_journal(monkeypatch, get_bin_path):
 
 
 def test_absent_stops_disables_removes_then_reloads(monkeypatch, get_bin_path):
-    existing = dict((p, ("x\n", 0o644)) for p in boot.all_paths())
+    existing = dict((p, (boot.MANAGED_HEADER + "\nx\n", 0o644)) for p in boot.all_paths())
     fs = FakeFiles(monkeypatch, existing=existing)
-    calls = status(True, True) + [
+    calls = status(True, True) + status(True, True, boot.METRICS_TIMER) + [
+        ([SYSTEMCTL, "stop", boot.METRICS_TIMER], (0, "", "")),
+        ([SYSTEMCTL, "disable", boot.METRICS_TIMER], (0, "", "")),
         ([SYSTEMCTL, "stop", UNIT], (0, "", "")),
         ([SYSTEMCTL, "disable", UNIT], (0, "", "")),
         ([SYSTEMCTL, "daemon-reload"], (0, "", "")),
@@ -131,3 +133,144 @@ def test_remove_owned_dirs_only_when_empty(tmp_path, monkeypatch):
     apply.remove_owned_dirs()
     assert not libexec.exists()
     assert (etc / "local-notes.txt").read_text() == "keep me\n"
+
+
+FOREIGN = "[Unit]\nDescription=someone else's unit\n"
+
+
+@pytest.mark.parametrize("path", [boot.UNIT_PATH, boot.MODULES_LOAD_PATH, boot.CLI_PATH, "/etc/lvs-realserver/vips.json",
+                                  boot.LIBEXEC + "/_vipctl.py"])
+def test_a_foreign_file_is_neither_replaced_nor_removed_without_force(monkeypatch, get_bin_path, path):
+    fs = FakeFiles(monkeypatch, existing={path: (FOREIGN, 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "mode": "tun"}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert path in outcome.result["msg"] and "force: true" in outcome.result["msg"]
+    assert fs.written == [] and fs.removed == []
+    outcome = run(monkeypatch, {"state": "absent"}, [])
+    assert isinstance(outcome, AnsibleFailJson) and path in outcome.result["msg"]
+    assert fs.files[path] == (FOREIGN, 0o644) and fs.removed == []
+
+
+def test_force_replaces_and_removes_a_foreign_file(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch, existing={boot.UNIT_PATH: (FOREIGN, 0o644)})
+    calls = status(False, False) + [([SYSTEMCTL, "daemon-reload"], (0, "", "")), ([SYSTEMCTL, "enable", UNIT], (0, "", "")),
+                                    ([SYSTEMCTL, "start", UNIT], (0, "", ""))]
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "force": True}, calls)
+    assert isinstance(outcome, AnsibleExitJson) and boot.UNIT_PATH in fs.written
+    assert fs.files[boot.UNIT_PATH][0].startswith(boot.MANAGED_HEADER)
+
+
+@pytest.mark.parametrize("python, words", [
+    ("/usr/bin/python3\nExecStartPost=/bin/sh -c id", "absolute path of letters"),
+    ("python3", "absolute path of letters"),
+    ("/nonexistent/python3", "does not exist"),
+    ("/tmp", "not a regular file"),
+])
+def test_a_bad_interpreter_is_refused_naming_option_and_value(monkeypatch, get_bin_path, python, words):
+    fs = FakeFiles(monkeypatch)
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "python": python}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert "python: %r" % python in outcome.result["msg"] and words in outcome.result["msg"]
+    assert fs.written == []
+
+
+def test_a_failed_write_puts_the_written_files_back(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    restored = []
+
+    def write(module, path, text, mode, own_dir=False):
+        if path == boot.UNIT_PATH:
+            raise apply.files.FileError("cannot write %s: No space left on device" % path)
+        fs.written.append(path)
+        fs.files[path] = (text, mode)
+    monkeypatch.setattr(apply.files, "write_atomic", write)
+    monkeypatch.setattr(apply.files, "restore", lambda path, text, mode=0o644: restored.append((path, text)))
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"]}, status(False, False))
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
+    assert "No space left on device" in outcome.result["msg"] and boot.UNIT_PATH in outcome.result["msg"]
+    assert sorted(p for p, _t in restored) == sorted(fs.written) and all(t is None for _p, t in restored)
+
+
+def metrics_install_calls():
+    return status(False, False) + status(False, False, boot.METRICS_TIMER) + [
+        ([SYSTEMCTL, "daemon-reload"], (0, "", "")),
+        ([SYSTEMCTL, "enable", UNIT], (0, "", "")),
+        ([SYSTEMCTL, "start", UNIT], (0, "", "")),
+        ([SYSTEMCTL, "enable", boot.METRICS_TIMER], (0, "", "")),
+        ([SYSTEMCTL, "start", boot.METRICS_SERVICE], (0, "", "")),
+        ([SYSTEMCTL, "start", boot.METRICS_TIMER], (0, "", "")),
+    ]
+
+
+def test_metrics_installs_timer_service_and_library_then_runs_it(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    args = {"addresses": ["192.0.2.10"], "metrics": True, "metrics_interval": 5, "metrics_dir": "/srv/textfile"}
+    outcome = run(monkeypatch, args, metrics_install_calls())
+    assert outcome.result["changed"]
+    assert "OnUnitActiveSec=5s" in fs.files[boot.METRICS_TIMER_PATH][0]
+    assert "metrics --out /srv/textfile/lvs_realserver.prom" in fs.files[boot.METRICS_SERVICE_PATH][0]
+    assert "def render(" in fs.files[boot.LIBEXEC + "/_metrics.py"][0]
+    assert sorted(apply.METRICS_MODULES) == sorted(boot.METRICS_LIBRARY)
+    assert outcome.result["systemctl"] == [argv[1:] for argv, _result in metrics_install_calls()[4:]]
+
+
+def test_metrics_check_mode_predicts_the_same_calls_and_writes_nothing(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    args = {"addresses": ["192.0.2.10"], "metrics": True}
+    outcome = run(monkeypatch, args, metrics_install_calls()[:4], check=True)
+    assert outcome.result["changed"] and fs.written == []
+    assert outcome.result["systemctl"] == [argv[1:] for argv, _result in metrics_install_calls()[4:]]
+    assert boot.METRICS_TIMER_PATH in [d["after_header"] for d in outcome.result["diff"]]
+
+
+def test_metrics_false_removes_an_installed_timer_and_its_file(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    args = {"addresses": ["192.0.2.10"], "metrics": True}
+    run(monkeypatch, args, metrics_install_calls())
+    fs.files[boot.metrics_path(boot.METRICS_DIR)] = (boot.MANAGED_HEADER + "\nlvs_realserver_compliant 1\n", 0o644)
+    calls = status(True, True) + status(True, True, boot.METRICS_TIMER) + [
+        ([SYSTEMCTL, "stop", boot.METRICS_TIMER], (0, "", "")),
+        ([SYSTEMCTL, "disable", boot.METRICS_TIMER], (0, "", "")),
+        ([SYSTEMCTL, "daemon-reload"], (0, "", "")),
+    ]
+    outcome = run(monkeypatch, dict(args, metrics=False), calls)
+    assert outcome.result["changed"]
+    for path in boot.metrics_paths():
+        assert path not in fs.files, path
+
+
+def test_metrics_refuses_a_foreign_prom_file_without_force(monkeypatch, get_bin_path):
+    prom = boot.metrics_path(boot.METRICS_DIR)
+    fs = FakeFiles(monkeypatch, existing={prom: ("my_own 1\n", 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "metrics": True}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [prom]
+    assert fs.files[prom][0] == "my_own 1\n" and not fs.written
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"metrics_interval": 0}, "metrics_interval: 0 must be"),
+    ({"metrics_dir": "var/lib"}, "metrics_dir: 'var/lib' must be"),
+])
+def test_bad_metrics_options_change_nothing(monkeypatch, get_bin_path, args, fragment):
+    fs = FakeFiles(monkeypatch)
+    outcome = run(monkeypatch, dict({"addresses": ["192.0.2.10"], "metrics": True}, **args), [])
+    assert isinstance(outcome, AnsibleFailJson) and fragment in outcome.result["msg"] and not fs.written
+
+
+@pytest.mark.parametrize("path", [boot.METRICS_TIMER_PATH, boot.METRICS_SERVICE_PATH, boot.LIBEXEC + "/_metrics.py"])
+def test_metrics_never_replaces_a_foreign_unit_file_without_force(monkeypatch, get_bin_path, path):
+    fs = FakeFiles(monkeypatch, existing={path: ("[Unit]\nDescription=someone else's\n", 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "metrics": True}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [path] and not fs.written
+    assert "force: true" in outcome.result["msg"]
+    fs.written[:] = []
+    calls = metrics_install_calls()
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "metrics": True, "force": True}, calls)
+    assert isinstance(outcome, AnsibleExitJson) and path in fs.written
+
+
+def test_metrics_false_never_removes_a_foreign_timer_file(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch, existing={boot.METRICS_TIMER_PATH: ("[Timer]\nOnCalendar=daily\n", 0o644)})
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"]}, [])
+    assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [boot.METRICS_TIMER_PATH]
+    assert boot.METRICS_TIMER_PATH in fs.files and fs.removed == []

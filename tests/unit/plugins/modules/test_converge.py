@@ -69,13 +69,15 @@ class Steps(object):
         return result
 
     def sysctl(self, module, state, conf, path, force=False, on_conflict="fail", apply=True, backup=False,
-               outer=None, outer_key="sysctl"):
+               outer=None, outer_key="sysctl", lock=None):
         self.sysctl_conf = conf
+        self.sysctl_lock = lock
         diff = [{"before": "", "after": "sysctl file"}] if module._diff else None
         return self._step("sysctl " + state, diff, runtime_changes=self.runtime_changes if state == "present" else [])
 
     def unit(self, module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python=None, outer=None, **kw):
         self.unit_args = (list(vips), device, scope, label, mode, python)
+        self.unit_kw = kw
         return self._step("boot_unit " + state, [{"before": "", "after": "unit"}] if module._diff else None)
 
     def vips(self, module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None):
@@ -120,6 +122,43 @@ def test_present_runs_sysctls_then_vips_then_unit_then_verdict(monkeypatch):
     assert steps.unit_args == (VIPS, "lo", "host", "lo:lvs", "dr", "/usr/bin/python3")
     assert steps.desired["state"] == "exact"
     assert steps.sysctl_conf == {"all": {"arp_ignore": 1, "arp_announce": 2}}
+
+
+def test_the_steps_get_the_host_lock_force_false_and_the_metrics_options(monkeypatch):
+    steps = Steps(monkeypatch)
+    run(dict(vips=VIPS, metrics=True, metrics_interval=30, metrics_dir="/srv/textfile"))
+    assert steps.sysctl_lock is not None and steps.unit_kw["lock"] is steps.sysctl_lock
+    assert steps.unit_kw["force"] is False and "lvs.realserver.boot_unit with force: true" in steps.unit_kw["force_hint"]
+    assert steps.unit_kw["metrics"] == (30, "/srv/textfile") and steps.unit_kw["metrics_dir"] == "/srv/textfile"
+    assert steps.sysctl_lock.fd is None  # released when the module exits
+
+
+@pytest.mark.parametrize("state, args", [("absent", {}), ("present", dict(boot_unit=False))])
+def test_the_unit_and_the_timer_are_removed_from_the_metrics_dir_without_force(monkeypatch, state, args):
+    steps = Steps(monkeypatch)
+    run(dict(args, vips=VIPS, state=state, metrics_dir="/srv/textfile"))
+    assert steps.unit_kw["metrics_dir"] == "/srv/textfile" and steps.unit_kw["force"] is False
+    assert "metrics" not in steps.unit_kw
+
+
+def test_no_metrics_removes_the_timer(monkeypatch):
+    steps = Steps(monkeypatch)
+    run(dict(vips=VIPS))
+    assert steps.unit_kw["metrics"] is None
+
+
+def test_check_mode_takes_no_lock(monkeypatch):
+    steps = Steps(monkeypatch)
+    run(dict(vips=VIPS), check=True)
+    assert steps.sysctl_lock is None and steps.unit_kw["lock"] is None
+
+
+def test_an_unsafe_interpreter_fails_on_the_host_before_any_step(monkeypatch, tmp_path):
+    steps = Steps(monkeypatch)
+    python = tmp_path / "missing" / "python3"
+    result = run(dict(vips=VIPS, python=str(python), variable_prefix="realserver_"))
+    assert result["failed"] and result["changed"] is False and steps.calls == []
+    assert result["msg"].startswith("realserver_python: %r does not exist" % str(python)), result["msg"]
 
 
 def test_an_unchanged_host_reads_its_interfaces_once(monkeypatch):

@@ -130,7 +130,11 @@ class FakeFiles(object):
         self.removed = []
         monkeypatch.setattr(apply.files, "read_text", self.read_text)
         monkeypatch.setattr(apply.files, "write_atomic", self.write)
+        monkeypatch.setattr(apply.files, "ensure_dir", lambda directory, own=False: self.dirs.append((directory, own)))
+        monkeypatch.setattr(apply.files, "remove", self.unlink)
+        monkeypatch.setattr(apply.files, "sweep_temp", lambda directory: [])
         monkeypatch.setattr(apply.os, "unlink", self.unlink)
+        self.dirs = []
         monkeypatch.setattr(apply.os.path, "isdir", lambda p: systemd_running if p == "/run/systemd/system" else False)
         self.warnings = []
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda m, msg: self.warnings.append(msg))
@@ -144,7 +148,7 @@ class FakeFiles(object):
             st_mode, st_uid, st_gid = 0o100000 | mode, 0, 0
         return text, Stat()
 
-    def write(self, module, path, text, mode):
+    def write(self, module, path, text, mode, own_dir=False):
         self.written.append(path)
         self.files[path] = (text, mode)
 
@@ -153,9 +157,9 @@ class FakeFiles(object):
         del self.files[path]
 
 
-def systemctl_status(enabled, active):
-    """The two systemctl queries ``_boot_unit_apply`` makes on a host where systemd runs."""
+def systemctl_status(enabled, active, unit=UNIT):
+    """The two systemctl queries ``_boot_unit_apply`` makes on a host where systemd runs (for ``unit``)."""
     return [
-        ([SYSTEMCTL, "is-enabled", UNIT], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
-        ([SYSTEMCTL, "is-active", UNIT], (0 if active else 3, "active\n" if active else "inactive\n", "")),
+        ([SYSTEMCTL, "is-enabled", unit], (0 if enabled else 1, "enabled\n" if enabled else "disabled\n", "")),
+        ([SYSTEMCTL, "is-active", unit], (0 if active else 3, "active\n" if active else "inactive\n", "")),
     ]

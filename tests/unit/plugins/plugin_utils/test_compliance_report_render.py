@@ -72,6 +72,32 @@ def test_a_gathered_verdict_becomes_the_status():
     assert r["facts"]["mode"] == "dr"
 
 
+def test_the_collection_time_leaves_the_record_for_the_stamp():
+    """The facts' per-gather time would make every report differ; it goes to the stamp instead."""
+    f = facts()
+    r = report.build_record("good", gathered(f))
+    assert "collected_at" not in r["facts"] and f["collected_at"] == "2026-11-26T13:29:59Z"
+    assert report.check_times({"good": report.gathered_facts(gathered(f)), "down": {}}) == {
+        "good": "2026-11-26T13:29:59Z"}
+
+
+def test_reports_are_a_function_of_the_fleet_only():
+    """Two gathers of the same fleet at different times give byte-identical reports."""
+    def texts(when):
+        records = report.sort_records([report.build_record(h, gathered(dict(facts(), collected_at=when)))
+                                       for h in ("b", "a")])
+        return report.render_reports(report.summarize(records), {"fail": True}, records)
+    assert texts("2026-11-26T13:29:59Z") == texts("2026-12-03T09:00:00Z")
+    # negative control: a changed verdict does change them
+    changed = [record("a", state="non_compliant", violations=[LEAK]), record("b")]
+    assert report.render_reports(report.summarize(changed), {"fail": True}, changed) != texts("x")
+
+
+def test_stamp_carries_the_times():
+    stamp = json.loads(report.render_stamp(T, "2026-11-01T00:00:00Z", {"a": T}))
+    assert stamp == {"checked_at": T, "reports_changed_at": "2026-11-01T00:00:00Z", "collected_at": {"a": T}}
+
+
 @pytest.mark.parametrize("result, status, msg", [
     ({"unreachable": True, "msg": "ssh: Connection refused"}, "unreachable", "ssh: Connection refused"),
     ({"unreachable": True}, "unreachable", "unreachable"),
@@ -147,11 +173,11 @@ def test_json_report_structure_and_layout():
     records = fleet()
     summary = report.summarize(records)
     policy = {"fail": True, "fail_on_unreachable": True, "fail_on_boot": False}
-    text = report.render_json(T, summary, policy, records)
-    assert text.startswith('{\n  "generated_at": "2026-11-26T13:30:00Z",\n  "hosts": [\n')
+    text = report.render_json(summary, policy, records)
+    assert text.startswith('{\n  "hosts": [\n')
     assert text.endswith("}\n")
     data = json.loads(text)
-    assert sorted(data) == ["generated_at", "hosts", "policy", "summary"]
+    assert sorted(data) == ["hosts", "policy", "summary"]
     assert data["summary"] == summary and data["policy"] == policy
     assert [h["host"] for h in data["hosts"]] == ["down", "good", "leaky", "volatile"]
     assert sorted(data["hosts"][0]) == ["facts", "host", "msg", "source", "status"]
@@ -159,14 +185,14 @@ def test_json_report_structure_and_layout():
 
 def test_json_is_ascii():
     records = [report.build_record("h", {"unreachable": True, "msg": "connexion refusée"})]
-    text = report.render_json(T, report.summarize(records), {}, records)
+    text = report.render_json(report.summarize(records), {}, records)
     assert text.isascii() and json.loads(text)["hosts"][0]["msg"] == "connexion refusée"
 
 
 # ----------------------------------------------------------------------- JUnit
 
 def junit(records, **switches):
-    return ET.fromstring(report.render_junit(T, report.summarize(records, **switches), records))
+    return ET.fromstring(report.render_junit(report.summarize(records, **switches), records))
 
 
 def cases(root):
@@ -178,7 +204,7 @@ def test_junit_counts_and_test_cases():
     suite = root.find("testsuite")
     for element in (root, suite):
         assert (element.get("name"), element.get("tests"), element.get("failures"), element.get("errors"),
-                element.get("skipped"), element.get("timestamp")) == (report.SUITE, "4", "1", "1", "0", T)
+                element.get("skipped"), element.get("timestamp")) == (report.SUITE, "4", "1", "1", "0", None)
     tc = cases(root)
     assert [c.tag for c in tc["good"]] == ["system-out"]
     assert [c.tag for c in tc["down"]] == ["error"]
@@ -215,7 +241,7 @@ def test_junit_system_out_carries_state_hazards_and_drift():
     drift = [{"name": "net.ipv4.conf.all.arp_ignore", "live": 1, "boot": 0, "basis": "kernel_default"}]
     root = junit([record("good", hazards=hazards, drift=drift)])
     assert cases(root)["good"].find("system-out").text.splitlines() == [
-        "state=compliant mode=dr at_boot=compliant source=gathered collected_at=2026-11-26T13:29:59Z",
+        "state=compliant mode=dr at_boot=compliant source=gathered",
         "hazard [warning] nm_lo /etc/NetworkManager/x.nmconnection:3: NetworkManager owns lo. Fix: unmanage lo",
         "hazard [info] note : fyi. Fix: none",
         "drift net.ipv4.conf.all.arp_ignore: live 1, boot 0 (kernel_default)",
@@ -230,7 +256,7 @@ def test_junit_stays_well_formed_with_xml_special_characters():
     bad = violation("arp_ignore_leak", interface="e<0>", message=PLANTED, fix=PLANTED)
     records = [record('w&"<1>', state="non_compliant", violations=[bad]),
                report.build_record("x<2>", {"unreachable": True, "msg": PLANTED})]
-    text = report.render_junit(T, report.summarize(records), records)
+    text = report.render_junit(report.summarize(records), records)
     root = ET.fromstring(text)  # raises on ill-formed XML
     tc = cases(root)
     failure = tc['w&"<1>'].find("failure")
@@ -243,7 +269,7 @@ def test_junit_stays_well_formed_with_xml_special_characters():
 # -------------------------------------------------------------------- Markdown
 
 def markdown(records, **switches):
-    return report.render_markdown(T, report.summarize(records, **switches), records)
+    return report.render_markdown(report.summarize(records, **switches), records)
 
 
 def test_markdown_summary_table_and_findings():
@@ -251,7 +277,7 @@ def test_markdown_summary_table_and_findings():
     assert lines[:6] == [
         "# LVS real-server compliance",
         "",
-        "Generated 2026-11-26T13:30:00Z: 4 host(s), 2 compliant, 0 non-compliant, 1 exposed, 1 unreachable, "
+        "4 host(s), 2 compliant, 0 non-compliant, 1 exposed, 1 unreachable, "
         "0 without data; 2 would not be compliant after a reboot.",
         "",
         "| Host | Status | Mode | ARP-facing | VIPs | Violations | At boot | Hazards | Drift |",
@@ -312,6 +338,115 @@ def test_markdown_shows_missing_text_as_nothing():
 
 def test_render_reports_returns_one_text_per_report_file():
     records = fleet()
-    texts = report.render_reports(T, report.summarize(records), {}, records)
+    texts = report.render_reports(report.summarize(records), {}, records)
     assert set(texts) == set(report.REPORT_FILES)
     assert all(text.endswith("\n") for text in texts.values())
+
+
+# ------------------------------------------------------------------------ wire
+
+DIRECTOR = "52:54:00:00:00:01"
+RS1 = "52:54:00:00:00:21"
+ROGUE = "52:54:00:00:00:99"
+VIP6 = "2001:db8:100::100"
+
+
+def probe_result(*probes, mac=DIRECTOR):
+    return {"changed": False, "interface": "eth0", "interface_mac": mac, "probes": list(probes)}
+
+
+def probed(vip, responders=(), unsolicited=(), local=False):
+    return {"vip": vip, "family": "ipv6" if ":" in vip else "ipv4", "source": "x", "local": local, "requests": 1,
+            "responders": [{"mac": m, "count": 3, "first_seen": 0.001, "last_seen": 0.9} for m in responders],
+            "unsolicited": [{"mac": m, "type": t, "count": 1, "first_seen": -0.2, "last_seen": -0.2}
+                            for m, t in unsolicited]}
+
+
+OWNERS = report.mac_owners({
+    "rs1": {"eth0": {"device": "eth0", "macaddress": RS1.upper()}, "lo": {"device": "lo", "macaddress": "00:00:00:00:00:00"},
+            "default_ipv4": {"macaddress": RS1}, "hostname": "rs1"},
+    "dir": {"eth0": {"macaddress": DIRECTOR}},
+    "nofacts": {},
+})
+
+
+def test_mac_owners_from_network_facts():
+    assert OWNERS == {RS1: ["rs1"], DIRECTOR: ["dir"]}
+
+
+def wire_of(*probes, director_macs=(), probe_host="dir"):
+    return report.build_wire({probe_host: probe_result(*probes)}, list(director_macs), OWNERS)
+
+
+def test_wire_names_managed_and_unknown_responders_and_sorts():
+    wire = wire_of(probed(VIP6, [ROGUE]), probed(VIP, [ROGUE, RS1, DIRECTOR], [(RS1, "gratuitous_arp_request")]),
+                   probed("198.51.100.9"))
+    assert wire["director_macs"] == [DIRECTOR]            # the probe interface's own MAC by default
+    assert [v["vip"] for v in wire["vips"]] == ["198.51.100.9", VIP, VIP6]
+    assert wire["vips"][0] == {"vip": "198.51.100.9", "answered_by": [], "local_to": []}
+    assert wire["vips"][1]["answered_by"] == [
+        {"mac": DIRECTOR, "host": "dir", "director": True, "how": ["reply"]},
+        {"mac": RS1, "host": "rs1", "director": False, "how": ["gratuitous_arp_request", "reply"]},
+        {"mac": ROGUE, "host": "unknown", "director": False, "how": ["reply"]},
+    ]
+    assert [(v["code"], v["vip"], v["mac"], v["host"], v["hosts"]) for v in wire["violations"]] == [
+        ("vip_answered_by", VIP, RS1, "rs1", ["rs1"]),
+        ("vip_answered_by", VIP, ROGUE, "unknown", []),
+        ("vip_answered_by", VIP6, ROGUE, "unknown", []),
+    ]
+    assert "apply lvs.realserver.realserver to rs1" in wire["violations"][0]["fix"]
+    assert "switch forwarding table" in wire["violations"][1]["fix"]
+    # no counts or times: they change while the fleet does not
+    assert "count" not in json.dumps(wire) and "first_seen" not in json.dumps(wire)
+
+
+def test_wire_compliant_fleet_has_no_violation():
+    """Negative control: only the director answers."""
+    wire = wire_of(probed(VIP, [DIRECTOR]), probed(VIP6, [DIRECTOR]))
+    assert wire["violations"] == []
+    summary = report.summarize([record("rs1")], wire=wire)
+    assert (summary["vip_answered_by"], summary["probe_errors"], summary["fleet_failing"]) == (0, 0, [])
+
+
+def test_wire_director_macs_for_a_keepalived_pair_and_local_vips():
+    backup = "52:54:00:00:00:02"
+    wire = report.build_wire({"dir": probe_result(probed(VIP, [backup], local=True))}, [DIRECTOR, backup], OWNERS)
+    assert wire["violations"] == []
+    assert wire["vips"][0]["local_to"] == ["dir"]
+    assert [a["how"] for a in wire["vips"][0]["answered_by"]] == [["local"], ["reply"]]
+    # the same answer without the backup in the director MACs is a violation
+    wire = report.build_wire({"dir": probe_result(probed(VIP, [backup], local=True))}, [DIRECTOR], OWNERS)
+    assert [v["mac"] for v in wire["violations"]] == [backup]
+
+
+def test_wire_failed_probe_counts_when_unreachable_hosts_fail():
+    wire = report.build_wire({"dir": {"failed": True, "msg": "no permission"}, "dir2": {"unreachable": True}}, [],
+                             OWNERS)
+    assert [(p["host"], p["status"], p["msg"]) for p in wire["probes"]] == [
+        ("dir", "error", "no permission"), ("dir2", "unreachable", "unreachable")]
+    assert report.summarize([], wire=wire)["fleet_failing"] == [
+        "probe_failed dir: no permission", "probe_failed dir2: unreachable"]
+    assert report.summarize([], fail_on_unreachable=False, wire=wire)["fleet_failing"] == []
+
+
+def test_wire_in_the_three_reports():
+    records = [record("rs1")]
+    wire = wire_of(probed(VIP, [DIRECTOR, RS1]), probed(VIP6, [DIRECTOR, ROGUE]), probed("198.51.100.9"))
+    summary = report.summarize(records, wire=wire)
+    assert summary["fleet_failing"] == ["vip_answered_by %s %s (rs1)" % (VIP, RS1),
+                                        "vip_answered_by %s %s (unknown)" % (VIP6, ROGUE)]
+    texts = report.render_reports(summary, {}, records, wire)
+    assert json.loads(texts["json"])["wire"] == wire
+    root = ET.fromstring(texts["junit"])
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "2", "0")
+    suite = root.findall("testsuite")[1]
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == (report.WIRE_SUITE, "3", "2")
+    failure = cases(root)["vip %s" % VIP].find("failure")
+    assert (failure.get("type"), failure.get("message")) == ("vip_answered_by", "%s (rs1)" % RS1)
+    assert [c.tag for c in cases(root)["vip 198.51.100.9"]] == ["system-out"]
+    lines = texts["markdown"].splitlines()
+    assert lines[2].endswith("Wire: 3 VIP(s) probed, 2 answered by a MAC that is not a director's, 0 failed probe(s).")
+    assert "| %s | %s (dir, director: reply), %s (rs1: reply) | **vip_answered_by** |" % (VIP, DIRECTOR, RS1) in lines
+    assert "| 198.51.100.9 |  | no answer |" in lines
+    assert "- `vip_answered_by` %s: %s (unknown) seen as reply. Fix: find the host with MAC %s (switch forwarding " \
+           "table), and make it a safe real server or take %s off it" % (VIP6, ROGUE, ROGUE, VIP6) in lines
