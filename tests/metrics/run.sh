@@ -134,6 +134,7 @@ scrape | grep -q '^lvs_realserver_boot_compliant 1$' || fail "boot_compliant"
 ok "after the role: lvs_realserver_compliant 1, boot_compliant 1, vip_present 1"
 
 # Set the value and time /metrics inside the container (podman exec costs seconds on a busy machine)
+# shellcheck disable=SC2016  # $1/$2 are the inner sh's arguments
 drift() {  # value, pattern: prints the seconds from the write until node_exporter serves the pattern
     in_ctr sh -c 'sysctl -qw net.ipv4.conf.all.arp_ignore="$1"; s=$(date +%s.%N)
         while ! curl -fsS http://127.0.0.1:9100/metrics | grep -E "$2" >/dev/null; do

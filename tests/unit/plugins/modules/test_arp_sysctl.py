@@ -277,6 +277,8 @@ def test_wrong_owner_is_fixed_even_with_identical_content(monkeypatch, uid, gid)
     assert outcome.result["changed"] is True and outcome.result["file_changed"] is True
     assert host.file_ops == [("write", PATH)]
     assert host.writes == []
+
+
 def test_a_rolled_back_run_reports_no_change(monkeypatch):
     FakeHost(monkeypatch, failing=[("all", "arp_announce")])
     outcome = run({})
