@@ -38,6 +38,7 @@ ARGUMENT_SPEC = {
     "probe_hosts": {"type": "list", "elements": "str", "default": []},
     "probe_var": {"type": "str", "default": "__lvs_compliance_probe"},
     "director_macs": {"type": "list", "elements": "str", "default": []},
+    "accept_runtime_skipped": {"type": "bool", "default": False},
 }
 # The cached fact under which the playbook keeps each probe host's arp_probe result (set_fact cacheable).
 PROBE_FACT = "lvs_realserver_probe"
@@ -222,6 +223,8 @@ class ActionModule(ActionBase):
         if hosts is None:
             hosts = list(task_vars.get("ansible_play_hosts_all") or ())
         records, collected_at = collect_records(hostvars, hosts, options["gather_var"], options["from_cache"])
+        if options["accept_runtime_skipped"]:
+            records = report.accept_runtime_skipped(records)
         wire = collect_wire(hostvars, options)
         summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"], wire)
         policy = dict((k, options[k]) for k in ("fail", "fail_on_unreachable", "fail_on_boot"))

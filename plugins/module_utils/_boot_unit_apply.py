@@ -178,7 +178,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
                   systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
     if not systemctl:
         module.warn("systemctl not found: the unit files are installed but cannot be enabled")
-    elif not systemd_running and state == "present":
+    elif not systemd_running and state == "present" and start:
         module.warn("systemd is not running here: %s is enabled for the next boot but not started now (no running systemd)"
                     % boot.UNIT_NAME)
     if module._diff:

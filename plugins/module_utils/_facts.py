@@ -657,14 +657,16 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None, default_routes=None):
+             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
     ``_iproute.parse_addr_json(...)``; ``candidates``:
     ``_sysctl_d.read_candidates()``; ``networkd``/``netplan``/``nm``:
     ``ConfigFile`` tuples; ``networkd_dropins``: ``DropIn`` tuples;
-    ``unreadable``: paths that could not be read (reported, not fatal).
+    ``unreadable``: paths that could not be read (reported, not fatal);
+    ``boot_interfaces``: the topology ``at_boot`` judges, when it differs from
+    now (the VIPs the boot unit adds on a host whose runtime was skipped).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
     for name, keys in report["interfaces"].items():
@@ -697,8 +699,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         for name in (judge or []) if name not in report["arp_facing"])
     warnings.extend("%s:%d: ignored at boot: %s" % (p.path, p.line, p.reason) for p in systemd.problems)
     warnings.extend("%s: not readable, hazards there are not checked" % path for path in unreadable)
-    verdict_at_boot = at_boot(conf, interfaces, mode, expected_vips, judge, model)
-    warnings.extend(order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict_at_boot))
+    boot_topology = interfaces if boot_interfaces is None else boot_interfaces
+    verdict_at_boot = at_boot(conf, boot_topology, mode, expected_vips, judge, model)
+    warnings.extend(order_warnings(conf, boot_topology, mode, expected_vips, judge, model, verdict_at_boot))
 
     report.update(
         facts_version=FACTS_VERSION,

@@ -143,7 +143,7 @@ def read_fact_sources(root="/"):
     )
 
 
-def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/"):
+def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/", boot_interfaces=None):
     """``ansible_facts['lvs_realserver']`` for the running values and topology given, plus the files below ``root``."""
     return _facts.assemble(conf, interfaces, mode=mode, expected_vips=expected_vips, judge=judge,
-                           collected_at=utc_now(), **read_fact_sources(root))
+                           collected_at=utc_now(), boot_interfaces=boot_interfaces, **read_fact_sources(root))

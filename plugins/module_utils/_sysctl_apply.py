@@ -22,6 +22,7 @@ import os
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils._step import failure_fields
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
@@ -98,7 +99,7 @@ def conflict_message(conflicts):
     return "another sysctl file would undo managed keys at boot: " + "; ".join(lines)
 
 
-def converge(module, state, conf, path, force=False, on_conflict="fail", apply=True, backup=False,
+def converge(module, state, conf, path, force=False, on_conflict="fail", runtime=_runtime_mode.APPLY, backup=False,
              outer=None, outer_key="sysctl", lock=None):
     """Write (``present``) or remove (``absent``) the drop-in and apply it; returns the result fields or fails.
 
@@ -109,6 +110,8 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", apply=T
     reports, with this step's fields under ``outer_key``.
     ``lock``: the host lock (``_step.host_lock``) the caller holds while the
     file and the running values change (None in check mode).
+    ``runtime``: ``auto``, ``apply`` or ``skip`` (``_runtime_mode``); the
+    result says ``runtime: applied|skipped`` and why.
 
     ``present`` writes the file first (a run killed before the values leaves a
     file the next run converges from); ``absent`` restores the running values
@@ -116,6 +119,8 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", apply=T
     failure undoes what was done; a complete rollback reports ``changed: false``.
     """
     result = dict(changed=False, path=path, file_changed=False, runtime_changes=[], pending=[], boot=[], conflicts=[])
+    runtime, reasons, warn = _runtime_mode.resolve(runtime)
+    result.update(_runtime_mode.report(runtime, reasons))
 
     def fail(msg, step=None):
         module.fail_json(msg=msg, **failure_fields(step or result, outer, outer_key))
@@ -137,13 +142,15 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", apply=T
         module.warn(conflict_message(plan["conflicts"]))
     for key in plan["pending"]:
         module.warn("%s: the interface does not exist yet; the value is persisted for boot only" % key)
+    if warn:
+        module.warn(_runtime_mode.warning(reasons))
 
-    changes = plan["runtime_changes"] if apply else []
+    changes = plan["runtime_changes"] if runtime == _runtime_mode.APPLIED else []
     blocked = _runtime.unwritable([(c["interface"], c["key"]) for c in changes])
     if blocked:
         fail("cannot write %s: /proc/sys is read-only here (an unprivileged container?). "
-             "Nothing was changed; use apply=false to manage only the file" % ", ".join(
-                 "/proc/sys/net/ipv4/conf/%s/%s" % pair for pair in blocked))
+             "Nothing was changed; use runtime=auto or runtime=skip (role: realserver_runtime) "
+             "to manage only the file" % ", ".join("/proc/sys/net/ipv4/conf/%s/%s" % pair for pair in blocked))
 
     file_changed = file_needs_change(state, current["current_text"], plan["new_text"], current["file_stat"])
     result.update(changed=file_changed or bool(changes), file_changed=file_changed, runtime_changes=changes)

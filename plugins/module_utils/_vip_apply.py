@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils._step import failure_fields
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
 
@@ -52,22 +53,33 @@ def partial_after(before, done, desired):
 
 
 def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
-             outer_key="vips"):
+             outer_key="vips", runtime=_runtime_mode.APPLY):
     """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields or fails.
 
     ``interfaces`` is what ``_host_state.read_interfaces`` read; ``guard_conf``
     the ARP values the guard judges. In check mode (or when nothing is to be
     done) nothing runs. The result holds ``diff`` (one dict) in diff mode and
     ``applied`` (whether an ``ip`` command ran, so that the caller re-reads
-    the interfaces). ``outer``: the calling module's own result so far, which
-    a failure then reports, with this step's fields under ``outer_key``.
+    the interfaces) and ``boot_after`` (None, or, when the runtime was skipped,
+    the device's addresses once the boot unit ran: the boot view the verdict
+    judges). ``outer``: the calling module's own result so far, which a
+    failure then reports, with this step's fields under ``outer_key``.
+    ``runtime``: ``auto``, ``apply`` or ``skip`` (``_runtime_mode``); when
+    skipped no ``ip`` command runs and ``runtime_skipped`` lists them.
     """
-    plan = planner.plan(desired, interfaces, guard_conf, ip_bin, require_arp_protection)
+    runtime, reasons, warn = _runtime_mode.resolve(runtime)
+    live = runtime == _runtime_mode.APPLIED
+    plan = planner.plan(desired, interfaces, guard_conf, ip_bin, require_arp_protection and live)
+    if not live and not plan["error"]:
+        plan = _runtime_mode.skip_vip_plan(plan)
     result = dict(
         changed=False, added=[], removed=[], device=desired["device"], label=desired["label"],
-        addresses=addresses_result(plan["before"], desired["label"]), guard=plan["guard"])
+        addresses=addresses_result(plan["before"], desired["label"]), guard=plan["guard"],
+        runtime_skipped=plan.get("runtime_skipped", []), **_runtime_mode.report(runtime, reasons))
     if plan["error"]:
         module.fail_json(msg=plan["error"], **failure_fields(result, outer, outer_key))
+    if warn:
+        module.warn(_runtime_mode.warning(reasons))
     for warning in plan["warnings"]:
         module.warn(warning)
 
@@ -77,8 +89,9 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
         header = "%s (addresses)" % desired["device"]
         result["diff"] = dict(before=planner.vip_lines(plan["before"]), after=planner.vip_lines(plan["after"]),
                               before_header=header, after_header=header)
+    boot_after = plan.get("boot_after")
     if module.check_mode or not plan["operations"]:
-        return dict(result, applied=False)
+        return dict(result, applied=False, boot_after=boot_after)
 
     done, failure = run_operations(module, plan["operations"])
     if failure:
@@ -100,4 +113,4 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
                 ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
                 ", ".join(not_done)),
             **failure_fields(result, outer, outer_key))
-    return dict(result, applied=True)
+    return dict(result, applied=True, boot_after=boot_after)

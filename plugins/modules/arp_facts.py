@@ -70,6 +70,19 @@ options:
     type: list
     elements: str
     default: []
+  runtime:
+    description:
+      - Which view the C(at_boot) verdict takes on a host where runtime changes are impossible.
+      - V(auto) detects a host that cannot take runtime changes (C(/proc/sys) mounted read-only, or no
+        C(CAP_NET_ADMIN), as in an unprivileged container), where the C(lvs.realserver.realserver) role only
+        converges what persists. There RV(ansible_facts.lvs_realserver.runtime) is V(skipped), and C(at_boot)
+        judges the next boot with the VIPs the boot unit adds (from C(/etc/lvs-realserver/vips.json)).
+        Judge such a host by C(at_boot); the verdict of now describes a kernel nothing was allowed to change.
+      - V(skip) takes that view on any host; V(apply) never does (RV(ansible_facts.lvs_realserver.runtime) is
+        V(applied)).
+    type: str
+    choices: [auto, apply, skip]
+    default: auto
 notes:
   - Values are read from C(/proc/sys/net/ipv4/conf/<interface>/<key>) as signed integers, with the
     literal interface name; VLAN names with dots need no translation there. In C(boot), names with
@@ -107,6 +120,12 @@ EXAMPLES = r"""
     vips:
       - 192.0.2.10
       - 2001:db8::10
+
+- name: Fail unless compliant now, or at the next boot where the runtime could not be changed (unprivileged CI)
+  ansible.builtin.assert:
+    that: >-
+      ansible_facts['lvs_realserver']['at_boot']['compliant']
+      and (ansible_facts['lvs_realserver']['runtime'] == 'skipped' or ansible_facts['lvs_realserver']['compliant'])
 
 - name: Fail when the host would answer ARP for a VIP
   ansible.builtin.assert:
@@ -375,6 +394,17 @@ ansible_facts:
           description: Number of hazards other than V(info) ones.
           type: int
           sample: 1
+        runtime:
+          description:
+            - V(skipped) on a host that cannot take runtime changes (see O(runtime)); C(at_boot) then includes
+              the VIPs of the boot unit. V(applied) elsewhere.
+          type: str
+          sample: applied
+        runtime_reasons:
+          description: Why the runtime counts as skipped (empty when applied).
+          type: list
+          elements: str
+          sample: []
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -383,6 +413,8 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules a
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
+from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
 # Everything is read below this directory (tests point it at a fake tree).
 ROOT = "/"
@@ -394,6 +426,7 @@ def build_module():
             mode=dict(type="str", choices=list(rules.MODES), default="dr"),
             vips=dict(type="list", elements="str", default=[]),
             interfaces=dict(type="list", elements="str", default=[]),
+            runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.AUTO),
         ),
         supports_check_mode=True,
     )
@@ -413,6 +446,14 @@ def param_errors(params):
     return errors
 
 
+def read_unit_data(path):
+    """The boot unit's data file, or None when there is none (or it cannot be read)."""
+    try:
+        return _vipctl.load_data(_host_state.read_text(path))
+    except (IOError, OSError, ValueError):
+        return None
+
+
 def main():
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
@@ -423,8 +464,13 @@ def main():
 
     interfaces = _host_state.read_interfaces(module, module.get_bin_path("ip", required=True))
     conf = _host_state.read_arp_conf(module, ROOT)
+    runtime, reasons, _warn = _runtime_mode.resolve(params["runtime"])
+    boot = None
+    if runtime == _runtime_mode.SKIPPED:
+        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(ROOT, _vipctl.DATA_FILE)))
     facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
-                                     judge=params["interfaces"], root=ROOT)
+                                     judge=params["interfaces"], root=ROOT, boot_interfaces=boot)
+    facts.update(_runtime_mode.report(runtime, reasons))
     module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: facts})
 
 

@@ -80,8 +80,21 @@ options:
     description:
       - Write the values to the running kernel (C(/proc/sys)) as well as to the file.
       - With V(false) only the file is managed, for images built offline or read-only C(/proc/sys).
+        The same as O(runtime=skip).
     type: bool
     default: true
+  runtime:
+    description:
+      - Whether the running kernel is changed, or only what persists (the drop-in).
+      - V(apply) writes the running values and fails, changing nothing, where C(/proc/sys) is read-only.
+      - V(skip) manages only the file on any host (as O(apply=false)).
+      - V(auto) detects, in the same run, a host that cannot take runtime changes (C(/proc/sys) mounted
+        read-only, or no C(CAP_NET_ADMIN), as in an unprivileged container) and then manages only the file,
+        with one warning. Elsewhere it is V(apply).
+      - RV(runtime) tells which it was. The C(lvs.realserver.realserver) role passes C(realserver_runtime).
+    type: str
+    choices: [auto, apply, skip]
+    default: apply
   force:
     description:
       - Take over (or, with O(state=absent), remove) a file at O(path) that this module did not write.
@@ -110,7 +123,7 @@ notes:
   - A key for an interface that does not exist yet is persisted and reported in RV(pending); udev
     applies it when the interface appears.
   - In a container whose C(/proc/sys) is read-only the module fails before changing anything; use
-    O(apply=false) to manage only the file there.
+    O(runtime=auto) (or O(runtime=skip)) to manage only the file there.
   - The drop-in is written (and, on a failure, put back) through a temp file, fsync and rename; the
     module holds the host lock C(/run/lvs-realserver.lock) (shared with M(lvs.realserver.loopback_vip),
     M(lvs.realserver.boot_unit) and the boot unit) while it changes the file and the running values, and
@@ -134,7 +147,11 @@ EXAMPLES = r"""
 
 - name: Persist only, for an image build
   lvs.realserver.arp_sysctl:
-    apply: false
+    runtime: skip
+
+- name: Apply where the host allows it, else persist only (an unprivileged CI container)
+  lvs.realserver.arp_sysctl:
+    runtime: auto
 
 - name: Remove the drop-in and restore what the other sysctl.d files give
   lvs.realserver.arp_sysctl:
@@ -223,6 +240,19 @@ conflicts:
   sample:
     - {key: net.ipv4.conf.all.arp_ignore, kind: later_file, ours: 1, value: "0",
        file: /etc/sysctl.d/99-zzz-local.conf, line: 2, boot_tool: systemd-sysctl}
+runtime:
+  description:
+    - V(applied) when the running kernel was managed, V(skipped) when only the file was (O(runtime=skip),
+      O(apply=false), or O(runtime=auto) on a host that cannot take runtime changes).
+  returned: always
+  type: str
+  sample: skipped
+runtime_reasons:
+  description: Why the runtime was skipped (empty when it was applied).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/proc/sys is mounted read-only, so the running ARP values cannot be written"]
 backup_file:
   description: The backup of the previous drop-in.
   returned: when a backup was made
@@ -233,6 +263,7 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
@@ -248,6 +279,7 @@ def build_module():
             force=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
             on_conflict=dict(type="str", choices=["fail", "warn"], default="fail"),
+            runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.APPLY),
         ),
         supports_check_mode=True,
     )
@@ -270,7 +302,8 @@ def main():
     lock = _step.host_lock(module)
     result = _sysctl_apply.converge(
         module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
-        params["on_conflict"], params["apply"], params["backup"], lock=lock)
+        params["on_conflict"], params["runtime"] if params["apply"] else _runtime_mode.SKIP, params["backup"],
+        lock=lock)
     if lock is not None:
         lock.release()
     module.exit_json(**result)

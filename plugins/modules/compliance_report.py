@@ -135,6 +135,14 @@ options:
     type: list
     elements: str
     default: []
+  accept_runtime_skipped:
+    description:
+      - "Report the hosts whose runtime was skipped (C(ansible_facts.lvs_realserver.runtime) is V(skipped), as in an
+        unprivileged container, where the C(lvs.realserver.realserver) role only converges what persists) and that are
+        compliant at their next boot with the status V(runtime_skipped) (shown as C(runtime: skipped) in the table),
+        not as violations of now. Such a host that is not compliant at its next boot keeps its status."
+    type: bool
+    default: false
 notes:
   - The C(lvs.realserver.compliance) playbook wires M(lvs.realserver.arp_facts), the optional
     M(lvs.realserver.arp_probe) stage, this action, a table and the failure together.
@@ -285,6 +293,10 @@ summary:
       sample: 1
     error:
       description: Hosts without a verdict for another reason (V(error) and V(no_data)).
+      type: int
+      sample: 0
+    runtime_skipped:
+      description: Hosts reported as V(runtime_skipped) (O(accept_runtime_skipped)).
       type: int
       sample: 0
     non_compliant_at_boot:

@@ -162,6 +162,20 @@ options:
         unless the host is compliant now and (with O(sysctl_on_conflict=fail)) after the next boot.
     type: bool
     default: true
+  runtime:
+    description:
+      - Whether the running kernel is changed (ARP values, VIPs, C(tunl0)), or only what persists (the drop-in, the
+        boot unit and its data).
+      - V(auto) detects, in this run, a host that cannot take runtime changes (C(/proc/sys) mounted read-only, or no
+        C(CAP_NET_ADMIN), as in an unprivileged container) and then converges only what persists, with one warning;
+        the boot unit is enabled but not started, and the verdict judges the next boot with the VIPs the unit adds.
+        Elsewhere it is V(apply).
+      - V(apply) always changes the running kernel and fails, changing nothing, where it cannot.
+      - V(skip) converges only what persists on any host (an image build), without a warning.
+      - The C(lvs.realserver.realserver) role passes C(realserver_runtime).
+    type: str
+    choices: [auto, apply, skip]
+    default: auto
   variable_prefix:
     description:
       - Put in front of every option name in error messages. The C(lvs.realserver.realserver) role passes
@@ -248,6 +262,18 @@ ansible_facts:
           them (RV(lvs.realserver.arp_facts#module:ansible_facts.lvs_realserver)). In check mode, the host as it is.
       type: dict
       sample: {compliant: true, state: compliant, mode: dr, violations: [], at_boot: {compliant: true}}
+runtime:
+  description:
+    - V(applied) when the running kernel was managed, V(skipped) when only what persists was (O(runtime)).
+  returned: always
+  type: str
+  sample: applied
+runtime_reasons:
+  description: Why the runtime was skipped (empty when it was applied).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/proc/sys is mounted read-only, so the running ARP values cannot be written"]
 verdict:
   description:
     - V(compliant); V(pending) in check mode when something would change (not judged then); V(not_checked) with
@@ -280,6 +306,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_a
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args as args
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
@@ -353,15 +380,31 @@ def tun_device_up(module, ip_bin, prefix, outer):
     return result
 
 
+def runtime_skipped(facts):
+    return facts.get("runtime") == _runtime_mode.SKIPPED
+
+
 def violations(facts):
-    """The violations now and after the next boot, each with ``when``."""
-    return ([dict(v, when="now") for v in facts["violations"]]
+    """The violations now (not when the runtime was skipped) and after the next boot, each with ``when``."""
+    now = [] if runtime_skipped(facts) else facts["violations"]
+    return ([dict(v, when="now") for v in now]
             + [dict(v, when="after the next boot") for v in facts.get("at_boot", {}).get("violations", [])])
 
 
 def verdict_holds(facts, on_conflict):
-    """Compliant now, and after the next boot unless the user let a conflicting sysctl file go ahead (``warn``)."""
+    """Compliant now, and after the next boot unless the user let a conflicting sysctl file go ahead (``warn``).
+
+    When the runtime was skipped, compliant after the next boot (nothing was changed now).
+    """
+    if runtime_skipped(facts):
+        return bool(facts["at_boot"]["compliant"])
     return bool(facts["compliant"] and (facts["at_boot"]["compliant"] or on_conflict != "fail"))
+
+
+def verdict_success(facts, desired):
+    when = ("after the next boot (runtime skipped: %s)" % "; ".join(facts["runtime_reasons"])
+            if runtime_skipped(facts) else "now or after the next boot")
+    return "Compliant: %d VIP(s) on %s, no ARP leak %s." % (len(desired["vips"]), desired["device"], when)
 
 
 def verdict_failure(facts, found):
@@ -382,9 +425,13 @@ def present(module, run, params, lock):
     desired = args.desired_vips(params)
     sysctl = run.record("sysctl", _sysctl_apply.converge(
         module, "present", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
-        params["sysctl_on_conflict"], outer=run.result, lock=lock))
+        params["sysctl_on_conflict"], params["runtime"], outer=run.result, lock=lock))
+    # one decision for the run: the sysctl step detected (auto) what the host can take, and warned once
+    live = sysctl["runtime"] == _runtime_mode.APPLIED
+    runtime = _runtime_mode.APPLY if live else _runtime_mode.SKIP
+    run.result.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
     ip_bin = module.get_bin_path("ip", required=True)
-    if params["mode"] == "tun" and params["tun_load_now"]:
+    if params["mode"] == "tun" and params["tun_load_now"] and live:
         run.record("tun", tun_device_up(module, ip_bin, prefix, run.result))
     if not params["boot_unit"]:
         run.record("boot_unit", unit_absent(module, run, params, lock))
@@ -393,20 +440,26 @@ def present(module, run, params, lock):
     conf = _host_state.read_arp_conf(module)
     # In check mode nothing was written: the guard judges the values the sysctl step would have written.
     guard_conf = _vip_plan.with_runtime_changes(conf, sysctl["runtime_changes"]) if module.check_mode else conf
-    vips = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, outer=run.result)
+    vips = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, outer=run.result, runtime=runtime)
     if vips.pop("applied"):
         interfaces = _host_state.read_interfaces(module, ip_bin)
+    boot_after = vips.pop("boot_after")
     run.record("vips", vips)
 
     if params["boot_unit"]:
         run.record("boot_unit", _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["python"], outer=run.result, force=False, lock=lock,
+            desired["label"], params["mode"], params["python"], start=live, outer=run.result, force=False, lock=lock,
             metrics=args.metrics(params), metrics_dir=params["metrics_dir"],
             force_hint=FORCE_HINT))
 
     if params["compliance_check"]:
-        facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"])
+        # runtime skipped: the boot view judges the device as the boot unit leaves it
+        boot = (_runtime_mode.on_device(interfaces, desired["device"], boot_after)
+                if boot_after is not None and params["boot_unit"] else None)
+        facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
+                                         boot_interfaces=boot)
+        facts.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
         run.result["ansible_facts"] = {_facts.FACTS_KEY: facts}
         if module.check_mode and run.result["changed"]:
             run.result["verdict"] = "pending"
@@ -415,8 +468,7 @@ def present(module, run, params, lock):
             run.result["verdict"] = facts["state"]
             run.fail(verdict_failure(facts, found), violations=found)
         else:
-            run.result.update(verdict="compliant", msg="Compliant: %d VIP(s) on %s, no ARP leak now or after the next boot."
-                              % (len(desired["vips"]), desired["device"]))
+            run.result.update(verdict="compliant", msg=verdict_success(facts, desired))
 
 
 def absent(module, run, params, lock):
@@ -425,12 +477,17 @@ def absent(module, run, params, lock):
     ip_bin = module.get_bin_path("ip", required=True)
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
-    vips = _vip_apply.converge(module, args.desired_vips(params), interfaces, conf, ip_bin, outer=run.result)
+    vips = _vip_apply.converge(module, args.desired_vips(params), interfaces, conf, ip_bin, outer=run.result,
+                               runtime=params["runtime"])
     vips.pop("applied")
+    vips.pop("boot_after")
     run.record("vips", vips)
+    # the VIP step warned already when auto found the host unable to take runtime changes
+    sysctl_runtime = _runtime_mode.SKIP if vips["runtime"] == _runtime_mode.SKIPPED else params["runtime"]
     run.record("sysctl", _sysctl_apply.converge(
         module, "absent", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
-        params["sysctl_on_conflict"], outer=run.result, lock=lock))
+        params["sysctl_on_conflict"], sysctl_runtime, outer=run.result, lock=lock))
+    run.result.update(_runtime_mode.report(vips["runtime"], vips["runtime_reasons"]))
 
 
 def unit_absent(module, run, params, lock):

@@ -197,6 +197,22 @@ options:
     description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
     type: str
     default: /var/lib/prometheus/node-exporter
+  runtime:
+    description:
+      - Whether the live addresses are changed, or only what persists (the boot unit and its data).
+      - V(apply) runs the C(ip addr) changes (failing where the module lacks C(CAP_NET_ADMIN)).
+      - V(skip) runs no C(ip addr) change on any host. The guard does not refuse (no VIP is added now; the boot
+        unit's guard judges the ARP values at boot); with O(boot_unit=true) the unit and its data are installed and
+        the unit enabled but not started. RV(runtime_skipped) lists the changes left out, RV(added) and RV(removed)
+        stay empty, and the verdict in RV(ansible_facts.lvs_realserver) judges the next boot with the VIPs the
+        unit adds (C(at_boot)).
+      - V(auto) detects, in the same run, a host that cannot take runtime changes (C(/proc/sys) mounted read-only,
+        or no C(CAP_NET_ADMIN), as in an unprivileged container) and then does what V(skip) does, with one warning.
+        Elsewhere it is V(apply).
+      - The C(lvs.realserver.realserver) role passes C(realserver_runtime).
+    type: str
+    choices: [auto, apply, skip]
+    default: apply
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
@@ -334,7 +350,8 @@ guard:
         - V(pass) no ARP leak; V(fail) an IPv4 VIP was to be added while ARP leaks, refused;
           V(overridden) the same with O(require_arp_protection=false), added anyway;
           V(exposed) no IPv4 VIP to add, but IPv4 VIPs on the device while ARP leaks;
-          V(not_needed) no IPv4 VIP on the device, so ARP cannot leak one.
+          V(not_needed) no IPv4 VIP on the device, so ARP cannot leak one;
+          V(skipped) the runtime was skipped (O(runtime)), no VIP is added now.
       type: str
       sample: pass
     required:
@@ -423,6 +440,23 @@ boot_unit:
       type: list
       elements: list
       sample: [[daemon-reload], [enable, lvs-realserver-vips.service]]
+runtime:
+  description: V(applied) when the live addresses were managed, V(skipped) when they were left alone (O(runtime)).
+  returned: always
+  type: str
+  sample: skipped
+runtime_reasons:
+  description: Why the runtime was skipped (empty when it was applied).
+  returned: always
+  type: list
+  elements: str
+  sample: ["the module runs without CAP_NET_ADMIN (CapEff 00000000a80425fb), so addresses cannot be added"]
+runtime_skipped:
+  description: The C(ip addr) changes left out because the runtime was skipped, as C(add|del address/prefix).
+  returned: always
+  type: list
+  elements: str
+  sample: [add 192.0.2.10/32]
 not_done:
   description: When an C(ip) command failed, the operations that were not run (the failing one first).
   returned: when an C(ip) command failed
@@ -461,6 +495,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_a
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
 
@@ -489,6 +524,7 @@ def build_module():
             boot_unit_metrics=dict(type="bool", default=False),
             boot_unit_metrics_interval=dict(type="int", default=60),
             boot_unit_metrics_dir=dict(type="str", default="/var/lib/prometheus/node-exporter"),
+            runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.APPLY),
         ),
         supports_check_mode=True,
     )
@@ -513,10 +549,14 @@ def main():
     conf = _host_state.read_arp_conf(module)
     guard_conf = planner.with_runtime_changes(conf, params["check_mode_runtime_changes"]) if module.check_mode else conf
     # The plan, the ip commands and the failure report are shared with lvs.realserver.converge.
-    result = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"])
+    result = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"],
+                                 runtime=params["runtime"])
     applied = result.pop("applied")
+    boot_after = result.pop("boot_after")
+    if not params["boot_unit"]:
+        boot_after = None  # no unit re-adds them: the boot view keeps the device as it is
     finish(module, result, desired, conf,
-           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces), lock)
+           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces), lock, boot_after)
 
 
 def runtime_change_errors(changes):
@@ -546,14 +586,18 @@ def boot_unit_errors(params):
     return errors
 
 
-def finish(module, result, desired, conf, interfaces_now, lock=None):
-    """The addresses are in place: the boot unit, then the facts (of ``interfaces_now()``), then exit."""
+def finish(module, result, desired, conf, interfaces_now, lock=None, boot_after=None):
+    """The addresses are in place: the boot unit, then the facts (of ``interfaces_now()``), then exit.
+
+    ``boot_after``: the device's addresses once the boot unit ran, when the
+    runtime was skipped (the boot view the verdict judges), else None.
+    """
     params = module.params
     if params["boot_unit"]:
         unit = _boot_unit_apply.converge(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["boot_unit_python"], outer=result,
-            force=params["boot_unit_force"], lock=lock,
+            desired["label"], params["mode"], params["boot_unit_python"],
+            start=result["runtime"] == _runtime_mode.APPLIED, outer=result, force=params["boot_unit_force"], lock=lock,
             metrics=(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"])
             if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"])
         unit_diff = unit.pop("diff", [])
@@ -563,8 +607,11 @@ def finish(module, result, desired, conf, interfaces_now, lock=None):
         result["changed"] = result["changed"] or unit["changed"]
     if params["facts"]:
         expected = [] if params["state"] == "absent" else params["addresses"]
-        result["ansible_facts"] = {_facts.FACTS_KEY: _host_state.gather_facts(
-            conf, interfaces_now(), mode=params["mode"], expected_vips=expected)}
+        now = interfaces_now()
+        boot = None if boot_after is None else _runtime_mode.on_device(now, desired["device"], boot_after)
+        facts = _host_state.gather_facts(conf, now, mode=params["mode"], expected_vips=expected, boot_interfaces=boot)
+        facts.update(_runtime_mode.report(result["runtime"], result["runtime_reasons"]))
+        result["ansible_facts"] = {_facts.FACTS_KEY: facts}
     module.exit_json(**result)
 
 

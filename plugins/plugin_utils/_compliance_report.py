@@ -42,6 +42,9 @@ from ansible_collections.lvs.realserver.plugins.module_utils._arp_wire import no
 VERDICTS = ("compliant", "non_compliant", "exposed")
 NO_VERDICT = ("unreachable", "error", "no_data")
 BAD_NOW = ("non_compliant", "exposed")
+# A host whose runtime was skipped (unprivileged container) and that is compliant at its next boot,
+# when the report is asked to accept that (accept_runtime_skipped).
+RUNTIME_SKIPPED = "runtime_skipped"
 
 # Report kind -> file name inside the report directory.
 REPORT_FILES = {"json": "compliance.json", "junit": "compliance.xml", "markdown": "compliance.md"}
@@ -131,6 +134,13 @@ def check_times(facts_by_host):
                 if isinstance(facts, Mapping) and facts.get("collected_at"))
 
 
+def accept_runtime_skipped(records):
+    """The records with ``status: runtime_skipped`` for the hosts whose runtime was skipped
+    (``facts.runtime == 'skipped'``) and that are compliant at their next boot; the others as they are."""
+    return [dict(r, status=RUNTIME_SKIPPED) if r["status"] in VERDICTS and r["facts"].get("runtime") == "skipped"
+            and _at_boot(r["facts"]).get("compliant") else r for r in records]
+
+
 def _host_order(host):
     return (host.lower(), host)
 
@@ -168,6 +178,7 @@ def summarize(records, fail_on_unreachable=True, fail_on_boot=False, wire=None):
         "exposed": count("exposed"),
         "unreachable": count("unreachable"),
         "error": count("error", "no_data"),
+        "runtime_skipped": count(RUNTIME_SKIPPED),
         "non_compliant_at_boot": len(at_boot),
         "failing": sorted(set(failing), key=_host_order),
     }
@@ -314,7 +325,7 @@ def _row(record):
     if record["status"] in NO_VERDICT:
         return "| %s | **%s** | | | | %s | | | |" % (_cell(record["host"]), record["status"].upper(), _cell(record["msg"]))
     facts = record["facts"]
-    status = "**EXPOSED**" if record["status"] == "exposed" else record["status"]
+    status = {"exposed": "**EXPOSED**", RUNTIME_SKIPPED: "runtime: skipped"}.get(record["status"], record["status"])
     if record["source"] == "cache":
         status += " (cached)"
     violations = [_shown(v.get("code")) + ("(%s)" % _text(v["interface"]) if v.get("interface") else "")

@@ -125,7 +125,7 @@ def test_read_only_proc_sys_fails_before_writing_anything(topo):
     proc = ns_exec(topo.rs, ["sh", "-c", script, "ro", args, str(argsfile), lvs_python()], check=False, env=env)
     result = json.loads(proc.stdout)
     assert result.get("failed"), result
-    assert "read-only" in result["msg"] and "apply=false" in result["msg"]
+    assert "read-only" in result["msg"] and "runtime=auto or runtime=skip" in result["msg"]
     assert dropin(topo.rs) is None
 
 

@@ -58,6 +58,14 @@ def test_order_check_rejects_a_unit_started_before_systemd_sysctl_finished():
     assert not tier.order_ok(units(10, 20, 30, 0))
 
 
+def test_probe_responders_reads_every_vip_and_nothing_from_a_failed_run():
+    result = {"probes": [{"vip": "192.0.2.100", "responders": [{"mac": "02:00:00:00:00:21"}, {"mac": "02:00:00:00:00:01"}]},
+                         {"vip": "192.0.2.200", "responders": []}]}
+    assert tier.probe_responders(result) == {"192.0.2.100": ["02:00:00:00:00:01", "02:00:00:00:00:21"],
+                                             "192.0.2.200": []}
+    assert tier.probe_responders(dict(result, failed=True, msg="no such interface")) == {}
+
+
 # ---------------------------------------------------------------- the real guest
 @pytest.fixture(scope="module")
 def report():
@@ -111,6 +119,14 @@ def test_vips_arp_and_http_through_ipvs(report):
             assert c["passed"], c
 
 
+def test_wire_probe_from_the_client_sees_only_the_director(report):
+    for prefix in ("boot2: arp_probe from the client", "boot3: arp_probe from the client"):
+        for c in checks(report, prefix):
+            assert c["passed"], c
+    positive = [p for p in report["wire_probe"] if p["boot"] in ("boot2", "boot3")]
+    assert len(positive) == 4 and all(p["responders"] == [tier.DIR_MAC] for p in positive), positive
+
+
 def test_negative_tun_without_rp_filter_keys_fails(report):
     for prefix in ("boot2: arp_facts predicts tun_rp_filter", "boot3: HTTP TUN", "boot3 (negative)"):
         for c in checks(report, prefix):
@@ -118,9 +134,12 @@ def test_negative_tun_without_rp_filter_keys_fails(report):
 
 
 def test_negative_reverted_arp_ignore_is_predicted_and_refused(report):
-    for prefix in ("boot3: arp_facts predicts the violation", "boot4 (negative)", "boot4 (control)"):
+    for prefix in ("boot3: arp_facts predicts the violation", "boot4 (negative)", "boot4 (control)",
+                   "boot4 (control): arp_probe names"):
         for c in checks(report, prefix):
             assert c["passed"], c
+    forced = report["negative_arp_ignore"]["forced_vip_wire_probe"]
+    assert tier.DIR_MAC in forced["responders"] and forced["this_host"], forced
 
 
 def test_every_check_passed(report):

@@ -8,7 +8,8 @@ One qemu machine, four boots (three real `systemctl reboot`s), the disk kept:
           by DR, .200 by TUN) by ansible-playbook over ssh; LVSRS_BOOT_EXTRA;
           arp_facts' boot_prediction recorded; reboot
   boot 2  journal order; /proc against the prediction; VIPs; ARP (the client
-          sees only the director's MAC); HTTP through ipvsadm DR and TUN;
+          sees only the director's MAC: arping, and lvs.realserver.arp_probe
+          run in the client netns); HTTP through ipvsadm DR and TUN;
           a NIC hot-plugged (device_add) and compared with `late`, verdict;
           layout set B and the role again without realserver_tun_conf's
           rp_filter keys (negative control), prediction; reboot
@@ -16,7 +17,8 @@ One qemu machine, four boots (three real `systemctl reboot`s), the disk kept:
           rp_filter 2 from systemd's glob); then a later-winning file that
           reverts all.arp_ignore (negative control), prediction; reboot
   boot 4  /proc against the prediction; the guard refused the VIPs (journal),
-          no VIP; arp_facts had predicted the violation
+          no VIP; arp_facts had predicted the violation; a VIP forced past the
+          guard is answered by this host too (arping and arp_probe: control)
 
 Writes tests/output/realboot/report.json (and the console, journals, logs).
 """
@@ -41,6 +43,7 @@ UNIT = "lvs-realserver-vips.service"
 DR_VIP, TUN_VIP = "192.0.2.100", "192.0.2.200"
 RIP, CLIENT, DIP = "192.0.2.21", "192.0.2.10", "192.0.2.1"
 DIR_MAC, CL_MAC = "02:00:00:00:00:01", "02:00:00:00:00:10"
+CL_PYTHON = "/usr/local/sbin/lvsrb-cl-python"
 BOOT_TIMEOUT = int(os.environ.get("LVSRS_REALBOOT_BOOT_TIMEOUT", "420"))
 
 
@@ -78,6 +81,13 @@ def compare(predictions, observed, hot=()):
                      "matched": "+".join(hit) or None, "mismatch": not hit,
                      "hot_plugged": iface in hot})
     return rows
+
+
+def probe_responders(result):
+    """An lvs.realserver.arp_probe result -> {vip: sorted responder MACs}; {} when the module failed."""
+    if result.get("failed"):
+        return {}
+    return {p["vip"]: sorted(r["mac"].lower() for r in p["responders"]) for p in result.get("probes", ())}
 
 
 def order_ok(units):
@@ -238,15 +248,19 @@ class Tier:
             with open(out, encoding="utf-8") as f:
                 raise GuestError("ansible-playbook %s failed:\n%s" % (name, f.read()[-3000:]))
 
-    def arp_facts(self, mode, vips):
-        t = time.monotonic()
-        r = subprocess.run([self.py, "-m", "ansible", "adhoc", "-i", self.inventory, "rs1",
-                            "-m", "lvs.realserver.arp_facts", "-a", json.dumps({"mode": mode, "vips": vips})],
+    def adhoc(self, module, args, *extra):
+        """One module over the ssh connection (ansible adhoc); its JSON result."""
+        r = subprocess.run([self.py, "-m", "ansible", "adhoc", "-i", self.inventory, "rs1", *extra,
+                            "-m", module, "-a", json.dumps(args)],
                            env=self.ansible_env(), capture_output=True, text=True, check=False, timeout=300)
         m = re.search(r"=>\s*(\{.*\})\s*$", r.stdout, re.S)
         if not m:
-            raise GuestError("arp_facts gave no JSON (rc=%d): %s %s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
-        facts = json.loads(m.group(1))["ansible_facts"]["lvs_realserver"]
+            raise GuestError("%s gave no JSON (rc=%d): %s %s" % (module, r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+        return json.loads(m.group(1))
+
+    def arp_facts(self, mode, vips):
+        t = time.monotonic()
+        facts = self.adhoc("lvs.realserver.arp_facts", {"mode": mode, "vips": vips})["ansible_facts"]["lvs_realserver"]
         log("arp_facts: %.1f s, compliant=%s, at_boot compliant=%s" % (
             time.monotonic() - t, facts["compliant"], facts["at_boot"]["compliant"]))
         return facts
@@ -351,8 +365,36 @@ for i in $(seq 1 50); do ss -ltn | grep -q ':80 ' && break; sleep 0.2; done
             macs = self.arp_macs(vip)
             self.check("%s: client's ARP for %s answered only by the director" % (label, vip),
                        macs == [DIR_MAC], "replies from %s" % (macs or "nobody"))
+        got = self.wire_probe(label, [DR_VIP, TUN_VIP])
+        for vip in (DR_VIP, TUN_VIP):
+            self.check("%s: arp_probe from the client: %s answered only by the director" % (label, vip),
+                       got.get(vip) == [DIR_MAC], "responders %s" % got.get(vip))
         conns = self.guest.sh("ip netns exec dir ipvsadm -Lnc | tail -n +3 | wc -l")
         self.report["boots"][-1]["ipvs_connections"] = int(conns.strip() or 0)
+
+    def wire_probe(self, label, vips):
+        """lvs.realserver.arp_probe from the client netns `cl` (m-cl), through ansible over the guest's ssh.
+
+        The interpreter is a wrapper that runs the guest's python3 inside `ip netns exec cl`, so the
+        module's raw AF_PACKET socket is on the client's NIC. Returns {vip: [responder MACs]}.
+        """
+        t = time.monotonic()
+        self.guest.sh("printf '#!/bin/sh\\nexec ip netns exec cl /usr/bin/python3 \"$@\"\\n' >%s && chmod 0755 %s"
+                      % (CL_PYTHON, CL_PYTHON))
+        result = self.adhoc("lvs.realserver.arp_probe", {"interface": "m-cl", "vips": vips, "timeout": 2.0,
+                                                         "count": 2},
+                            "-e", "ansible_python_interpreter=%s" % CL_PYTHON)
+        got = probe_responders(result)
+        took = time.monotonic() - t
+        for vip in vips:
+            entry = {"boot": label, "vip": vip, "responders": got.get(vip), "module_elapsed_s": result.get("elapsed"),
+                     "wall_s": round(took, 1), "failed": bool(result.get("failed")), "msg": result.get("msg")}
+            self.report.setdefault("wire_probe", []).append(entry)
+            log("wire probe (%s): arp_probe from cl: %s answered by %s (module %s s, %.1f s with ansible)" % (
+                label, vip, got.get(vip), result.get("elapsed"), took))
+        if result.get("failed"):
+            log("wire probe (%s): arp_probe failed: %s" % (label, result.get("msg")))
+        return got
 
     def vips(self):
         out = self.guest.sh("ip -4 -o addr show dev lo; ip -4 -o addr show dev tunl0 2>/dev/null || true")
@@ -493,6 +535,11 @@ systemctl enable lvsrb-run-extra.service >/dev/null 2>&1
             self.check("boot4 (control): VIP forced past the guard is answered by this host too",
                        DIR_MAC in macs and len(macs) > 1, "replies from %s" % macs)
             self.report["negative_arp_ignore"]["forced_vip_arp_replies"] = macs
+            wire = self.wire_probe("boot4-control", [DR_VIP]).get(DR_VIP) or []
+            ours = sorted(set(wire) & set(MAC.values()))
+            self.check("boot4 (control): arp_probe names this host's NIC MACs besides the director for the forced VIP",
+                       DIR_MAC in wire and ours, "responders %s, this host's %s" % (wire, ours))
+            self.report["negative_arp_ignore"]["forced_vip_wire_probe"] = {"responders": wire, "this_host": ours}
             self.report["negative_arp_ignore"].update(units)
         except (GuestError, subprocess.SubprocessError, OSError, KeyError, ValueError) as e:
             self.check("tier ran to the end", False, str(e)[:3000])

@@ -165,5 +165,19 @@ def test_realserver_is_one_task_calling_converge_with_every_variable():
     assert args.pop("variable_prefix") == "realserver_"
     # each module option is the role variable without the prefix
     assert args == dict((name[len("realserver_"):], "{{ %s }}" % name) for name in _defaults("realserver"))
-    assert os.listdir(os.path.join(ROLES_DIR, "realserver", "tasks")) == ["main.yml"]
+    # besides it only the verify kit (tasks_from: verify), which changes nothing
+    assert sorted(os.listdir(os.path.join(ROLES_DIR, "realserver", "tasks"))) == ["main.yml", "verify.yml"]
     assert not os.path.exists(os.path.join(ROLES_DIR, "realserver", "vars"))
+
+
+def test_verify_entry_point_shares_the_main_specs():
+    specs = yaml.safe_load(_load("realserver", "meta", "argument_specs.yml"))["argument_specs"]
+    verify = specs["verify"]["options"]
+    assert set(verify) == {"realserver_vips", "realserver_mode", "realserver_vip_device", "realserver_runtime",
+                           "realserver_sysctl_on_conflict"}
+    for name, spec in verify.items():
+        assert spec == specs["main"]["options"][name], name
+    # the kit changes nothing: only the fact module and an assert
+    tasks = yaml.safe_load(_load("realserver", "tasks", "verify.yml"))
+    assert tasks[0]["lvs.realserver.arp_facts"]["runtime"] == "{{ realserver_runtime }}"
+    assert [sorted(k for k in t if k != "name")[0] for t in tasks] == ["lvs.realserver.arp_facts", "ansible.builtin.assert"]

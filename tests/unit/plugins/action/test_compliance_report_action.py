@@ -339,3 +339,15 @@ def test_without_probe_hosts_there_is_no_wire_section(tmp_path):
     result = run({"dir": str(tmp_path)}, wire_vars(LEAKER))
     assert result["fleet_failing"] == [] and "vip_answered_by" not in result["summary"]
     assert "wire" not in json.loads((tmp_path / "compliance.json").read_text())
+
+
+def test_accept_runtime_skipped_reports_file_only_hosts_compliant_at_boot(tmp_path):
+    ci = gathered("non_compliant")
+    at_boot = {"compliant": True, "state": "compliant", "violations": []}
+    ci["ansible_facts"]["lvs_realserver"].update(runtime="skipped", at_boot=at_boot)
+    variables = task_vars(ci={"__lvs_compliance_gather": ci}, good={"__lvs_compliance_gather": gathered()})
+    plain = run({"dir": str(tmp_path / "a")}, variables)
+    assert plain["failing"] == ["ci"]  # negative control: by default a violation
+    accepted = run({"dir": str(tmp_path / "b"), "accept_runtime_skipped": True}, variables)
+    assert accepted["failing"] == [] and accepted["summary"]["runtime_skipped"] == 1
+    assert "| ci | runtime: skipped |" in (tmp_path / "b" / "compliance.md").read_text()

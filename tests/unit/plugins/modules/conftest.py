@@ -9,6 +9,9 @@
   ``utils.AnsibleExitJson``/``utils.AnsibleFailJson`` for every test here.
 * ``patch_ansible_module``: ``@pytest.mark.parametrize("patch_ansible_module",
   [args, ...], indirect=True)`` runs the test inside ``set_module_args(args)``.
+* ``capable_host`` (autouse): ``_runtime_mode.detect`` finds nothing that
+  stops runtime changes, whatever machine runs the tests; a test sets
+  ``_runtime_mode.detect`` itself to play an unprivileged container.
 * ``get_bin_path``: ``AnsibleModule.get_bin_path`` returns ``/testbin/<name>``
   so argv assertions do not depend on the machine.
 """
@@ -20,6 +23,8 @@ __metaclass__ = type
 import pytest
 
 from ansible.module_utils import basic
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     exit_json,
@@ -39,6 +44,11 @@ def host_lock_in_tmp(monkeypatch, tmp_path):
     """The modules' host lock lives in the test's temp dir, not in the machine's /run."""
     from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
     monkeypatch.setattr(_runtime, "LOCK_PATH", str(tmp_path / "lvs-realserver.lock"), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def capable_host(monkeypatch):
+    monkeypatch.setattr(_runtime_mode, "detect", lambda *args: [])
 
 
 @pytest.fixture

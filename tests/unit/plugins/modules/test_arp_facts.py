@@ -18,6 +18,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.modules import arp_facts
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -342,7 +343,7 @@ def test_documentation_is_valid_yaml_with_the_facts_attributes():
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "none"
     assert doc["attributes"]["facts"]["support"] == "full"
-    assert set(doc["options"]) == {"mode", "vips", "interfaces"}
+    assert set(doc["options"]) == {"mode", "vips", "interfaces", "runtime"}
     assert "facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts" in arp_facts.DOCUMENTATION
     ret = yaml.safe_load(arp_facts.RETURN)
     assert "boot" in ret["ansible_facts"]["contains"]["lvs_realserver"]["contains"]
@@ -351,3 +352,57 @@ def test_documentation_is_valid_yaml_with_the_facts_attributes():
         "interface", "key", "early", "late", "value", "order_dependent", "basis", "file", "line"}
     for task in yaml.safe_load(arp_facts.EXAMPLES):
         assert "name" in task
+
+
+# --------------------------------------------------------------------------
+# runtime: the boot view of a host whose runtime could not be changed
+# --------------------------------------------------------------------------
+
+UNIT_DATA = '{"addresses": ["192.0.2.10"], "device": "lo", "label": "lo:lvs", "mode": "dr", "scope": "host"}\n'
+DROPIN = "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
+UNPRIVILEGED = ["/proc/sys is mounted read-only, so the running ARP values cannot be written"]
+
+
+def test_runtime_applied_on_a_capable_host(root, monkeypatch):
+    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    assert facts["runtime"] == "applied" and facts["runtime_reasons"] == []
+
+
+def test_runtime_skipped_judges_the_boot_with_the_units_vips(root, monkeypatch):
+    """An unprivileged container after the role: the kernel untouched (leaks, no VIP), the files right."""
+    monkeypatch.setattr(_runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    write_proc(root, {"all": {}, "default": {}, "lo": {}, "eth0": {}, "eth1": {}, "br0": {}})
+    write(root, "/etc/sysctl.d/99-zz-lvs-realserver.conf", DROPIN)
+    write(root, "/etc/lvs-realserver/vips.json", UNIT_DATA)
+    calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
+    facts = facts_of(run_module({"vips": ["192.0.2.10"]}, calls=calls, monkeypatch=monkeypatch)[0])
+    assert facts["runtime"] == "skipped" and facts["runtime_reasons"] == UNPRIVILEGED
+    assert facts["compliant"] is False  # now: what the kernel does, nothing hidden
+    assert facts["at_boot"]["compliant"] is True and facts["at_boot"]["violations"] == []
+    # negative control: the same host judged with runtime=apply sees no VIP at boot either
+    applied = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "apply"}, calls=calls,
+                                  monkeypatch=monkeypatch)[0])
+    assert applied["runtime"] == "applied"
+    assert "vip_missing" in [v["code"] for v in applied["at_boot"]["violations"]]
+
+
+def test_runtime_skipped_without_unit_data_misses_the_vip_at_boot(root, monkeypatch):
+    write(root, "/etc/sysctl.d/99-zz-lvs-realserver.conf", DROPIN)
+    calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
+    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch)[0])
+    assert facts["runtime"] == "skipped"
+    assert [v["code"] for v in facts["at_boot"]["violations"]] == ["vip_missing"]
+
+
+def test_runtime_skipped_with_a_leaking_boot_is_not_compliant_at_boot(root, monkeypatch):
+    """Negative control: the unit's VIPs at boot with no drop-in leak ARP (the boot view is judged, not waived)."""
+    write(root, "/etc/lvs-realserver/vips.json", UNIT_DATA)
+    calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
+    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch)[0])
+    assert facts["at_boot"]["compliant"] is False and facts["at_boot"]["state"] == "exposed"
+
+
+def test_unreadable_unit_data_counts_as_none(root, monkeypatch):
+    write(root, "/etc/lvs-realserver/vips.json", "{not json")
+    assert arp_facts.read_unit_data(str(root / "etc" / "lvs-realserver" / "vips.json")) is None
+    assert arp_facts.read_unit_data(str(root / "absent.json")) is None

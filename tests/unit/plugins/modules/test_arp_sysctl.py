@@ -192,7 +192,7 @@ def test_read_only_proc_fails_before_writing_the_file(monkeypatch):
     host = FakeHost(monkeypatch, readonly=[("all", "arp_ignore")])
     outcome = run({})
     assert isinstance(outcome, AnsibleFailJson)
-    assert "/proc/sys/net/ipv4/conf/all/arp_ignore" in outcome.result["msg"] and "apply=false" in outcome.result["msg"]
+    assert "/proc/sys/net/ipv4/conf/all/arp_ignore" in outcome.result["msg"] and "runtime=auto or runtime=skip" in outcome.result["msg"]
     assert host.writes == [] and host.file_ops == []
 
 
@@ -318,3 +318,66 @@ def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypa
     assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
     assert outcome.result["changed"] is False
     assert host.kernel["all"] == {"arp_ignore": 1, "arp_announce": 2} and PATH in host.files
+
+
+# --------------------------------------------------------------------------
+# runtime: auto | apply | skip
+# --------------------------------------------------------------------------
+
+UNPRIVILEGED = ["/proc/sys is mounted read-only, so the running ARP values cannot be written"]
+READ_ONLY = [("all", "arp_ignore"), ("all", "arp_announce")]
+
+
+def test_auto_in_an_unprivileged_container_writes_only_the_file_and_warns_once(monkeypatch):
+    monkeypatch.setattr(arp_sysctl._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    host = FakeHost(monkeypatch, readonly=READ_ONLY)
+    outcome = run({"runtime": "auto"})
+    assert isinstance(outcome, AnsibleExitJson)
+    assert outcome.result["changed"] and outcome.result["file_changed"]
+    assert outcome.result["runtime"] == "skipped" and outcome.result["runtime_reasons"] == UNPRIVILEGED
+    assert outcome.result["runtime_changes"] == []
+    assert host.writes == [] and host.files[PATH] == OURS
+    assert len(host.warnings) == 1 and host.warnings[0].startswith("runtime skipped:")
+    # second run: nothing to do, and still exactly one warning
+    host2 = FakeHost(monkeypatch, current=OURS, readonly=READ_ONLY)
+    again = run({"runtime": "auto"})
+    assert again.result["changed"] is False and host2.writes == [] and len(host2.warnings) == 1
+
+
+def test_auto_check_mode_predicts_only_the_file(monkeypatch):
+    monkeypatch.setattr(arp_sysctl._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    host = FakeHost(monkeypatch, readonly=READ_ONLY)
+    outcome = run({"runtime": "auto"}, check=True, diff=True)
+    assert outcome.result["changed"] and outcome.result["runtime_changes"] == []
+    assert len(outcome.result["diff"]) == 1  # the file's diff only, no /proc/sys diff
+    assert host.files == {} and host.writes == []
+
+
+def test_auto_on_a_capable_host_applies(monkeypatch):
+    host = FakeHost(monkeypatch)
+    outcome = run({"runtime": "auto"})
+    assert outcome.result["runtime"] == "applied" and outcome.result["runtime_reasons"] == []
+    assert host.writes == [("all", "arp_ignore", 1), ("all", "arp_announce", 2)] and host.warnings == []
+
+
+def test_apply_keeps_failing_in_an_unprivileged_container(monkeypatch):
+    """Negative control: without auto/skip the read-only /proc/sys still fails, changing nothing."""
+    monkeypatch.setattr(arp_sysctl._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    host = FakeHost(monkeypatch, readonly=READ_ONLY)
+    outcome = run({"runtime": "apply"})
+    assert isinstance(outcome, AnsibleFailJson)
+    assert "cannot write /proc/sys/net/ipv4/conf/all/arp_ignore" in outcome.result["msg"]
+    assert outcome.result["runtime"] == "applied"
+    assert host.files == {} and host.writes == []
+
+
+def test_skip_on_a_capable_host_writes_only_the_file_without_a_warning(monkeypatch):
+    host = FakeHost(monkeypatch)
+    outcome = run({"runtime": "skip"})
+    assert outcome.result["runtime"] == "skipped" and outcome.result["runtime_changes"] == []
+    assert host.writes == [] and host.files[PATH] == OURS and host.warnings == []
+
+
+def test_apply_false_is_runtime_skip(monkeypatch):
+    FakeHost(monkeypatch)
+    assert run({"apply": False, "runtime": "apply"}).result["runtime"] == "skipped"

@@ -24,6 +24,7 @@ import yaml
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.modules import converge
@@ -44,8 +45,10 @@ COMPLIANT = {"compliant": True, "state": "compliant", "violations": [],
 class Steps(object):
     """Recorders for every step; ``calls`` is the order in which they ran."""
 
-    def __init__(self, monkeypatch, changed=(), facts=None, runtime_changes=()):
+    def __init__(self, monkeypatch, changed=(), facts=None, runtime_changes=(), skipped=False):
         self.calls = []
+        self.skipped = skipped
+        self.runtimes = {}
         self.changed = set(changed)
         self.facts = facts or COMPLIANT
         self.runtime_changes = list(runtime_changes)
@@ -58,6 +61,8 @@ class Steps(object):
         monkeypatch.setattr(_host_state, "read_interfaces", self.read_interfaces)
         monkeypatch.setattr(_host_state, "read_arp_conf", lambda module: {"all": {"arp_ignore": 0}})
         monkeypatch.setattr(_host_state, "gather_facts", self.gather)
+        monkeypatch.setattr(_runtime_mode, "on_device", lambda interfaces, device, addresses: (
+            "boot view of", interfaces, device, addresses))
         monkeypatch.setattr(converge.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
         self.reads = 0
 
@@ -68,23 +73,35 @@ class Steps(object):
             result["diff"] = diff
         return result
 
-    def sysctl(self, module, state, conf, path, force=False, on_conflict="fail", apply=True, backup=False,
+    def runtime_fields(self, requested):
+        if self.skipped or requested == "skip":
+            return dict(runtime="skipped", runtime_reasons=["/proc/sys is mounted read-only"] if self.skipped else [])
+        return dict(runtime="applied", runtime_reasons=[])
+
+    def sysctl(self, module, state, conf, path, force=False, on_conflict="fail", runtime="apply", backup=False,
                outer=None, outer_key="sysctl", lock=None):
         self.sysctl_conf = conf
         self.sysctl_lock = lock
+        self.runtimes["sysctl"] = runtime
         diff = [{"before": "", "after": "sysctl file"}] if module._diff else None
-        return self._step("sysctl " + state, diff, runtime_changes=self.runtime_changes if state == "present" else [])
+        return self._step("sysctl " + state, diff, runtime_changes=self.runtime_changes if state == "present" else [],
+                          **self.runtime_fields(runtime))
 
     def unit(self, module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python=None, outer=None, **kw):
         self.unit_args = (list(vips), device, scope, label, mode, python)
         self.unit_kw = kw
         return self._step("boot_unit " + state, [{"before": "", "after": "unit"}] if module._diff else None)
 
-    def vips(self, module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None):
+    def vips(self, module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
+             runtime="apply"):
         self.guard_conf = guard_conf
         self.desired = desired
+        self.runtimes["vips"] = runtime
+        fields = self.runtime_fields(runtime)
+        skipped = fields["runtime"] == "skipped"
         return self._step("vips " + desired["state"], {"before": "", "after": "vips"} if module._diff else None,
-                          applied=not module.check_mode and "vips " + desired["state"] in self.changed)
+                          applied=not module.check_mode and not skipped and "vips " + desired["state"] in self.changed,
+                          boot_after=["the unit's addresses"] if skipped else None, **fields)
 
     def tun(self, module, ip_bin, prefix, outer):
         return self._step("tun")
@@ -94,11 +111,12 @@ class Steps(object):
         self.calls.append("read_interfaces")
         return ["interfaces read #%d" % self.reads]
 
-    def gather(self, conf, interfaces, mode="dr", expected_vips=None, **kw):
+    def gather(self, conf, interfaces, mode="dr", expected_vips=None, boot_interfaces=None, **kw):
         self.calls.append("verdict")
         self.fact_interfaces = interfaces
+        self.fact_boot_interfaces = boot_interfaces
         self.fact_args = (mode, expected_vips)
-        return self.facts
+        return dict(self.facts)
 
 
 def run(args, check=False, diff=False):
@@ -114,7 +132,8 @@ def test_present_runs_sysctls_then_vips_then_unit_then_verdict(monkeypatch):
     assert steps.calls == ["sysctl present", "read_interfaces", "vips exact", "read_interfaces",
                            "boot_unit present", "verdict"]
     assert result["changed"] and result["verdict"] == "compliant"
-    assert result["ansible_facts"]["lvs_realserver"] is COMPLIANT
+    assert result["ansible_facts"]["lvs_realserver"] == dict(COMPLIANT, runtime="applied", runtime_reasons=[])
+    assert steps.fact_boot_interfaces is None
     # the verdict judges the interfaces as the VIP step left them, and expects the VIPs
     assert steps.fact_interfaces == ["interfaces read #2"]
     assert steps.fact_args == ("dr", VIPS)
@@ -240,7 +259,7 @@ def test_a_host_that_is_not_compliant_fails_with_every_violation_and_its_fix(mon
         "now: arp_ignore_leak (error) on eth0 arp_ignore=0, expected 1 or 2: the kernel answers ARP for every local "
         "address; fix: set arp_ignore = 1"]
     assert result["violations"] == [dict(LEAK, when="now")]
-    assert result["ansible_facts"]["lvs_realserver"] is facts
+    assert result["ansible_facts"]["lvs_realserver"] == dict(facts, runtime="applied", runtime_reasons=[])
 
 
 def test_boot_violations_fail_unless_conflicts_were_let_through(monkeypatch):
@@ -330,3 +349,50 @@ def test_ipip_that_cannot_load_fails_naming_the_variable(sysfs):
     assert "Module ipip not found" in result["msg"] and "set realserver_tun_load_now: false" in result["msg"]
     # what was done before is still reported
     assert result["changed"] is True and result["tun"]["changed"] is False
+
+
+# ---------------------------------------------------------------- runtime (unprivileged containers)
+
+def test_runtime_is_decided_once_by_the_sysctl_step_and_auto_is_the_default(monkeypatch):
+    steps = Steps(monkeypatch, changed={"sysctl present"})
+    result = run(dict(vips=VIPS, mode="tun"))
+    assert steps.runtimes == {"sysctl": "auto", "vips": "apply"}
+    assert "tun" in steps.calls and steps.unit_kw["start"] is True
+    assert result["runtime"] == "applied" and result["msg"].endswith("no ARP leak now or after the next boot.")
+
+
+@pytest.mark.parametrize("requested", ["auto", "skip"])
+def test_a_skipped_runtime_skips_the_vips_and_tunl0_enables_the_unit_without_starting_it(monkeypatch, requested):
+    steps = Steps(monkeypatch, changed={"sysctl present"}, skipped=requested == "auto")
+    result = run(dict(vips=VIPS, mode="tun", runtime=requested))
+    assert steps.runtimes == {"sysctl": requested, "vips": "skip"}
+    assert "tun" not in steps.calls
+    assert steps.unit_kw["start"] is False
+    # the verdict judges the next boot with the VIPs the unit adds (the boot view of the device)
+    assert steps.fact_boot_interfaces == ("boot view of", ["interfaces read #1"], "lo", ["the unit's addresses"])
+    facts = result["ansible_facts"]["lvs_realserver"]
+    assert facts["runtime"] == "skipped" and result["runtime"] == "skipped"
+    assert result["verdict"] == "compliant"
+    assert "after the next boot (runtime skipped" in result["msg"]
+
+
+def test_a_skipped_runtime_judges_only_the_next_boot(monkeypatch):
+    leaking_now = {"compliant": False, "state": "exposed", "violations": [LEAK],
+                   "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
+    Steps(monkeypatch, facts=leaking_now, skipped=True)
+    assert run(dict(vips=VIPS))["verdict"] == "compliant"  # nothing was allowed to change now
+    leaking_at_boot = {"compliant": True, "state": "compliant", "violations": [],
+                       "at_boot": {"compliant": False, "state": "exposed", "violations": [LEAK]}}
+    Steps(monkeypatch, facts=leaking_at_boot, skipped=True)
+    result = run(dict(vips=VIPS))
+    assert result["failed"] and result["violations"] == [dict(LEAK, when="after the next boot")]
+
+
+def test_absent_passes_the_runtime_to_the_vips_and_skips_the_sysctls_once_the_vips_were_skipped(monkeypatch):
+    steps = Steps(monkeypatch, skipped=True)
+    result = run(dict(vips=VIPS, state="absent"))
+    assert steps.runtimes == {"vips": "auto", "sysctl": "skip"}
+    assert result["runtime"] == "skipped"
+    steps = Steps(monkeypatch)
+    run(dict(vips=VIPS, state="absent", runtime="apply"))
+    assert steps.runtimes == {"vips": "apply", "sysctl": "apply"}

@@ -619,3 +619,95 @@ def test_a_failed_unit_start_still_reports_the_vips_it_added(host, monkeypatch):
     assert "start lvs-realserver-vips.service failed" in result["msg"] and "REFUSED" in result["msg"]
     assert result["changed"] is True and result["added"] == ["198.51.100.100/32"]
     assert result["boot_unit"]["systemctl"][-1] == ["start", UNIT]
+
+
+# --------------------------------------------------------------------------
+# runtime: auto | apply | skip
+# --------------------------------------------------------------------------
+
+UNPRIVILEGED = ["the module runs without CAP_NET_ADMIN (CapEff 00000000a80425fb), so addresses cannot be added"]
+ENABLE_ONLY = [([SYSTEMCTL, "daemon-reload"], OK), ([SYSTEMCTL, "enable", UNIT], OK)]
+BOOT_ARGS = {"addresses": ["198.51.100.100"], "state": "exact", "boot_unit": True, "facts": True,
+             "runtime": "auto"}
+
+
+@pytest.fixture
+def unprivileged(monkeypatch):
+    monkeypatch.setattr(loopback_vip._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+
+
+def test_auto_in_an_unprivileged_container_installs_the_unit_and_runs_no_ip_change(
+        host, monkeypatch, no_files, unprivileged):
+    fs = FakeFiles(monkeypatch)
+    # the running values leak and no VIP is there: the guard must not refuse, nothing may be added
+    mock = host([(SHOW, (0, ip_json(), ""))] + systemctl_status(False, False) + ENABLE_ONLY,
+                proc(all_ignore=0, all_announce=0))
+    result = run_module(BOOT_ARGS)
+    mock.assert_done()  # no ip addr call, no systemctl start
+    assert result["changed"] is True and result["added"] == [] and result["removed"] == []
+    assert result["runtime"] == "skipped" and result["runtime_reasons"] == UNPRIVILEGED
+    assert result["runtime_skipped"] == ["add 198.51.100.100/32"]
+    assert result["guard"]["verdict"] == "skipped"
+    assert result["boot_unit"]["systemctl"] == [["daemon-reload"], ["enable", UNIT]]
+    assert '"198.51.100.100"' in fs.files["/etc/lvs-realserver/vips.json"][0]
+    assert [w for w in fs.warnings if w.startswith("runtime skipped:")] == fs.warnings and len(fs.warnings) == 1
+    facts = result["ansible_facts"]["lvs_realserver"]
+    assert facts["runtime"] == "skipped" and facts["runtime_reasons"] == UNPRIVILEGED
+    assert facts["vips"] == []  # now: what the kernel has
+    # at boot: the unit's VIP, judged with the boot values (no sysctl.d file here: it leaks)
+    assert "vip_missing" not in [v["code"] for v in facts["at_boot"]["violations"]]
+    assert facts["at_boot"]["state"] == "exposed"
+
+
+def test_auto_second_run_changes_nothing(host, monkeypatch, no_files, unprivileged):
+    fs = FakeFiles(monkeypatch)
+    host([(SHOW, (0, ip_json(), ""))] + systemctl_status(False, False) + ENABLE_ONLY)
+    run_module(BOOT_ARGS)
+    fs.written = []
+    mock = host([(SHOW, (0, ip_json(), ""))] + systemctl_status(True, False))
+    result = run_module(BOOT_ARGS)
+    mock.assert_done()
+    assert result["changed"] is False and result["boot_unit"]["changed"] is False and fs.written == []
+    assert result["runtime_skipped"] == ["add 198.51.100.100/32"]
+
+
+def test_auto_check_mode_predicts_the_same_and_writes_nothing(host, monkeypatch, no_files, unprivileged):
+    fs = FakeFiles(monkeypatch)
+    mock = host([(SHOW, (0, ip_json(), ""))] + systemctl_status(False, False))
+    result = run_module(dict(BOOT_ARGS, _ansible_check_mode=True))
+    mock.assert_done()
+    assert result["changed"] is True and result["boot_unit"]["systemctl"] == [["daemon-reload"], ["enable", UNIT]]
+    assert result["added"] == [] and fs.written == [] and fs.files == {}
+
+
+def test_apply_in_an_unprivileged_container_still_runs_ip_and_fails(host, unprivileged):
+    """Negative control: runtime=apply is today's behaviour, the ip error included."""
+    mock = host([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))])
+    result = run_module({"addresses": ["198.51.100.100"], "runtime": "apply"}, AnsibleFailJson)
+    mock.assert_done()
+    assert "Operation not permitted" in result["msg"] and result["runtime"] == "applied"
+
+
+def test_skip_removal_is_left_to_the_boot_unit_data(host, monkeypatch):
+    mock = host([(SHOW, (0, ip_json([VIP4]), ""))])
+    result = run_module({"addresses": ["198.51.100.100"], "state": "absent", "runtime": "skip"})
+    mock.assert_done()
+    assert result["changed"] is False and result["removed"] == []
+    assert result["runtime_skipped"] == ["del 198.51.100.100/32"]
+
+
+def test_skip_still_refuses_bad_input(host):
+    result = run_module({"addresses": ["198.51.100.0/24"], "runtime": "skip"}, AnsibleFailJson)
+    assert "198.51.100.0/24" in result["msg"] and result["changed"] is False
+
+
+def test_skip_without_systemd_warns_once(host, monkeypatch, no_files):
+    """A plain container (Docker): the unit is enabled, not started, and the one warning is the runtime's."""
+    fs = FakeFiles(monkeypatch, systemd_running=False)
+    mock = host([(SHOW, (0, ip_json(), "")), ([SYSTEMCTL, "is-enabled", UNIT], (1, "disabled\n", "")),
+                 ([SYSTEMCTL, "enable", UNIT], OK)])
+    monkeypatch.setattr(loopback_vip._runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
+    result = run_module(BOOT_ARGS)
+    mock.assert_done()
+    assert result["boot_unit"]["systemctl"] == [["enable", UNIT]]
+    assert len(fs.warnings) == 1 and fs.warnings[0].startswith("runtime skipped:")

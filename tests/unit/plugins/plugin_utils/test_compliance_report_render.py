@@ -141,7 +141,7 @@ def test_plain_turns_container_and_string_subclasses_into_plain_data():
 
 def test_summary_counts_and_failing_hosts_by_default():
     s = report.summarize(fleet())
-    assert s == {"hosts": 4, "compliant": 2, "non_compliant": 0, "exposed": 1, "unreachable": 1, "error": 0,
+    assert s == {"hosts": 4, "compliant": 2, "non_compliant": 0, "exposed": 1, "unreachable": 1, "error": 0, "runtime_skipped": 0,
                  "non_compliant_at_boot": 2, "failing": ["down", "leaky"]}
 
 
@@ -164,7 +164,7 @@ def test_error_and_no_data_count_as_error():
 
 def test_an_empty_run_fails_no_host():
     assert report.summarize([]) == {"hosts": 0, "compliant": 0, "non_compliant": 0, "exposed": 0, "unreachable": 0,
-                                    "error": 0, "non_compliant_at_boot": 0, "failing": []}
+                                    "error": 0, "runtime_skipped": 0, "non_compliant_at_boot": 0, "failing": []}
 
 
 # ------------------------------------------------------------------------ JSON
@@ -450,3 +450,37 @@ def test_wire_in_the_three_reports():
     assert "| 198.51.100.9 |  | no answer |" in lines
     assert "- `vip_answered_by` %s: %s (unknown) seen as reply. Fix: find the host with MAC %s (switch forwarding " \
            "table), and make it a safe real server or take %s off it" % (VIP6, ROGUE, ROGUE, VIP6) in lines
+
+
+# ------------------------------------------------------------ runtime skipped
+
+MISSING = violation("vip_missing", interface=None, key=None, expected="present", actual="absent",
+                    message="an expected VIP is not configured")
+
+
+def unprivileged(host, at_boot_violations=()):
+    """A host whose runtime was skipped: nothing live (VIP missing now), judged by its boot view."""
+    f = facts(state="non_compliant", violations=[MISSING, LEAK], at_boot_violations=at_boot_violations, vips=())
+    f["runtime"] = "skipped"
+    return record(host, f)
+
+
+def test_runtime_skipped_hosts_compliant_at_boot_are_not_violations_when_accepted():
+    records = report.accept_runtime_skipped(report.sort_records(
+        [unprivileged("ci"), unprivileged("ci-bad", at_boot_violations=[LEAK]), record("good")]))
+    assert [(r["host"], r["status"]) for r in records] == [
+        ("ci", "runtime_skipped"), ("ci-bad", "non_compliant"), ("good", "compliant")]
+    s = report.summarize(records)
+    assert (s["runtime_skipped"], s["non_compliant"], s["compliant"], s["failing"]) == (1, 1, 1, ["ci-bad"])
+    table = report.render_markdown(s, records)
+    assert "| ci | runtime: skipped | dr |" in table
+    assert "### ci (" not in table and "### ci-bad (non_compliant)" in table
+    junit = report.render_junit(s, records)
+    assert 'failures="1"' in junit
+
+
+def test_runtime_skipped_hosts_stay_violations_unless_accepted():
+    """Negative control: without the option the same host fails on its violations of now."""
+    records = [unprivileged("ci")]
+    assert report.summarize(records)["failing"] == ["ci"]
+    assert report.accept_runtime_skipped([record("good")])[0]["status"] == "compliant"
