@@ -106,7 +106,8 @@ def cases():
                   "/etc/sysctl.d/ x.conf", "/etc/sysctl.d/sub/x.conf", "/etc/sysctl.conf"):
         add("arp_sysctl", "path", value)
     for option, value in (("state", "presentx"), ("state", "present\n"), ("apply", "maybe"), ("force", "maybe"),
-                          ("backup", "2"), ("on_conflict", "ignore"), ("on_conflict", "fail\n"), ("_unknown", 1)):
+                          ("backup", "2"), ("on_conflict", "ignore"), ("on_conflict", "fail\n"), ("_unknown", 1),
+                          ("runtime", "sometimes"), ("runtime", "auto\n")):
         add("arp_sysctl", option, value)
 
     # loopback_vip
@@ -119,7 +120,7 @@ def cases():
         add("loopback_vip", "label", label)
     for option, value in (("scope", "link"), ("scope", "global\n"), ("state", "exactly"), ("mode", "nat"),
                           ("require_arp_protection", "maybe"), ("facts", "maybe"), ("boot_unit", "maybe"),
-                          ("boot_unit_force", "maybe"), ("_unknown", "x")):
+                          ("boot_unit_force", "maybe"), ("_unknown", "x"), ("runtime", "sometimes")):
         add("loopback_vip", option, value)
     for python in BAD_PYTHONS:
         add("loopback_vip", "boot_unit_python", python, state="exact", boot_unit=True)
@@ -239,14 +240,15 @@ ROLE = HERE.parent.parent / "roles" / "realserver"
 # messages name the role variable: the role passes variable_prefix=realserver_)
 ROLE_TO_MODULE = dict(("realserver_" + option, ("converge", option)) for option in (
     "vips", "vip_device", "vip_label", "vip_scope", "mode", "python", "arp_conf", "sysctl_path",
-    "sysctl_on_conflict", "sysctl_force", "metrics", "metrics_interval", "metrics_dir"))
+    "sysctl_on_conflict", "sysctl_force", "metrics", "metrics_interval", "metrics_dir", "runtime"))
 ROLE_CASES = (
     [("realserver_vips", [v]) for v in BAD_VIPS[:12]]
     + [("realserver_vip_device", v) for v in ("eth0", "lo\n", "$(id)", "a/b")]
     + [("realserver_vip_label", v) for v in ("lo:lvs\n", "lo", "lo:a b", "eth0:x")]
     + [("realserver_vip_scope", "link"), ("realserver_mode", "nat"), ("realserver_state", "gone"),
        ("realserver_sysctl_on_conflict", "ignore"), ("realserver_sysctl_force", "maybe"),
-       ("realserver_boot_unit", "maybe"), ("realserver_compliance_check", "maybe")]
+       ("realserver_boot_unit", "maybe"), ("realserver_compliance_check", "maybe"),
+       ("realserver_runtime", "sometimes"), ("realserver_runtime", "auto\n")]
     + [("realserver_python", v) for v in BAD_PYTHONS[:8]]
     + [("realserver_arp_conf", {"eth0\n": {"arp_ignore": 1}}), ("realserver_arp_conf", {"all": {"arp_ignore": 5}})]
     + [("realserver_sysctl_path", v) for v in ("/etc/sysctl.d/a\nb.conf", "/tmp/x.conf", "x.conf")]
