@@ -11,6 +11,12 @@ tools come from the two venvs the ``setup`` session keeps, ``.venv`` (the
 current ansible-core) and ``.venv-compat`` (ansible-core 2.17 on Python
 3.11), installed from exact pins and a machine-wide wheel cache, so a run is
 offline once the cache is filled and no session pays for a venv of its own.
+
+antsibull-nox is not used: its sessions install their tools into a venv per
+session without our pins, its ansible-test sessions fetch ansible-core and its
+collection setup asks Galaxy, none of which a run here may depend on. The
+gates it would give (lint, sanity, units, galaxy-importer) are the sessions
+below, on the pinned venvs.
 """
 
 from __future__ import annotations
