@@ -164,13 +164,6 @@ def setup_lock():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def has_tests(directory):
-    for _dirpath, _dirs, files in os.walk(os.path.join(ROOT, directory)):
-        if any(re.match(r"(test_.*|.*_test)\.py$", f) for f in files):
-            return True
-    return False
-
-
 def images_env():
     """The variables tests/images/env.sh exports (image names, podman storage)."""
     path = os.path.join(ROOT, "tests", "images", "env.sh")
@@ -520,8 +513,6 @@ def run_units(session, venv, label):
     """tests/unit the way `ansible-test units` runs them (its pytest config and collection
     plugin, the collection at ansible_collections/lvs/realserver), straight from VENV."""
     need_venv(session, venv)
-    if not has_tests("tests/unit"):
-        skip(session, f"{label}: tests/unit has no test_*.py")
     py = f"{venv}/bin/python"
     at_root = output(py, "-c", "import ansible_test, os; print(os.path.dirname(ansible_test.__file__))")
     minpy = output(py, "-c", "from ansible_test._util.target.common.constants import "
@@ -938,7 +929,7 @@ def test(session):
                 must(session, "bash", "tests/machine-sysctls.sh", "snapshot", snap)
                 recorded = True
                 with open(snap, encoding="utf-8") as handle:
-                    keys = sum(1 for _ in handle)
+                    keys = len(handle.readlines())
                 session.log(f"machine sysctls recorded ({keys} keys; compared after the last gate)")
             print(f"\n======== gate: {gate} ========", flush=True)
             start = time.monotonic()
