@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,9 @@ os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 os.environ["DEBIAN_FRONTEND"] = "noninteractive"
 # Tools from .venv first (ansible-lint warns when its own bin is not on PATH).
 os.environ["PATH"] = os.path.join(VENV, "bin") + os.pathsep + os.environ.get("PATH", "")
+# SIGTERM (a CI timeout) unwinds like Ctrl-C: the running command is killed by
+# subprocess.run and the collection tree's clean-up (tree_tmp) still runs.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 # ------------------------------------------------------------------ helpers
