@@ -753,8 +753,8 @@ def ee(session):
     files_json = subprocess.run(["tar", "-xzOf", tarball, "FILES.json"], stdout=subprocess.PIPE, check=True).stdout
     base_id = output("podman", "image", "inspect", "--format", "{{.Id}}", EE_BASE)
     parts = [sha256_file(os.path.join(ROOT, "execution-environment.yml")), sha256_file(f"{REQ}/ee-image.txt"),
-             hashlib.sha256(files_json).hexdigest(), hashlib.sha256((base_id + "\n").encode()).hexdigest()]
-    recipe = "".join(f"{p}  -\n" for p in parts)
+             hashlib.sha256(files_json).hexdigest()]
+    recipe = "".join(f"{p}  -\n" for p in parts) + base_id + "\n"
     tag = f"{EE_REPO}:{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
     if subprocess.run(["podman", "image", "exists", tag], check=False).returncode == 0:
         session.log(f"ee: {tag} is up to date")
