@@ -856,6 +856,8 @@ def molecule(session):
     else:
         scenarios = sorted(os.path.basename(os.path.dirname(p))
                            for p in glob.glob(os.path.join(ROOT, "molecule", "*", "molecule.yml")))
+        if not scenarios:
+            session.error("molecule: no molecule/*/molecule.yml")
     need_venv(session, VENV)
     collection_env()
     build_images(session)
