@@ -31,7 +31,7 @@ FILES = (SYSCTL_PATH, UNIT, WANTS, "/etc/modules-load.d/lvs-realserver.conf")
 TREES = ("/etc/lvs-realserver", "/usr/libexec/lvs-realserver")
 WATCHED = ("/etc/sysctl.d", "/etc/systemd/system", "/etc/modules-load.d") + TREES
 PROC_CONF = "/proc/sys/net/ipv4/conf"
-KEYS = ("arp_ignore", "arp_announce")
+KEYS = ("arp_ignore", "arp_announce", "rp_filter")
 KEEP_ON_LO = ("127.0.0.1/8", "::1/128")
 EXEC_VIP = re.compile(r"ip addr (?:add|replace) (\S+) dev (\S+) scope (\S+) label (\S+)")
 

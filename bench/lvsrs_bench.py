@@ -60,20 +60,38 @@ PRISTINE_FIELDS = ("sysctl", "lo", "sysctl_file", "unit_present", "unit_enabled"
 EXPECTED_VIPS = ("192.0.2.200/32 scope host label lo:lvs", "198.51.100.10/32 scope host label lo:lvs")
 
 # workload -> ((variant, kind, target), ...); the first variant is the one judged.
+# ``ansible -m ping`` on the same hosts is a side of every workload: the floor of
+# any Ansible run (one module round trip that does nothing), timed in the same pairs.
+PING = ("ping", "adhoc", "ansible.builtin.ping")
 WORKLOADS = {
-    "converge": (("role", "playbook", "role.yml"), ("baseline", "playbook", "baseline.yml")),
-    "idempotent": (("role", "playbook", "role.yml"), ("baseline", "playbook", "baseline.yml")),
+    "converge": (("role", "playbook", "role.yml"), ("baseline", "playbook", "baseline.yml"), PING),
+    "idempotent": (("role", "playbook", "role.yml"), ("baseline", "playbook", "baseline.yml"), PING),
+    "tun": (("role", "playbook", "role_tun.yml"), PING),
+    "tun_rerun": (("role", "playbook", "role_tun.yml"), PING),
+    "absent": (("role", "playbook", "role_absent.yml"), PING),
+    "absent_rerun": (("role", "playbook", "role_absent.yml"), PING),
     "facts": (("arp_facts", "playbook", "facts_arp_facts.yml"), ("setup", "playbook", "facts_setup.yml"),
               ("ping", "playbook", "facts_ping.yml")),
-    "compliance": (("compliance", "compliance", "lvs.realserver.compliance"), ("ping", "adhoc", "ansible.builtin.ping")),
+    "compliance": (("compliance", "compliance", "lvs.realserver.compliance"), PING),
 }
-ORDER = ("converge", "idempotent", "facts", "compliance")
+ORDER = ("converge", "idempotent", "tun", "tun_rerun", "absent", "absent_rerun", "facts", "compliance")
 TITLES = {
     "converge": "first converge",
     "idempotent": "idempotent re-run",
+    "tun": "TUN first converge",
+    "tun_rerun": "TUN re-run",
+    "absent": "removal (absent)",
+    "absent_rerun": "removal re-run",
     "facts": "fact gathering",
     "compliance": "compliance playbook",
 }
+# The role's runs: workload -> whether every host must report a change.
+ROLE_RUNS = {"converge": True, "idempotent": False, "tun": True, "tun_rerun": False,
+             "absent": True, "absent_rerun": False}
+# The second run of each pair of role workloads (timed right after the first, on the state it left).
+RERUN_OF = {"converge": "idempotent", "tun": "tun_rerun", "absent": "absent_rerun"}
+# Marginal cost per host from the middle N to the largest, against the segment before (issue 16).
+LINEARITY_GOAL = 1.2
 
 
 class BenchError(Exception):
@@ -201,10 +219,14 @@ class Fleet:
 class Ansible:
     """Runs ansible-playbook/ansible with the same settings for every side."""
 
-    def __init__(self, workdir, bindir, forks, names, podman):
+    def __init__(self, workdir, bindir, forks, names, podman, mitogen=None):
         self.workdir = workdir
         self.bindir = bindir
         self.forks = forks
+        # Mitogen (measured only, never a dependency): its strategy, and the
+        # connection name it replaces with its own (``podman``, not the FQCN).
+        self.mitogen = mitogen
+        self.connection = "podman" if mitogen else "containers.podman.podman"
         self.names = names
         self.podman = podman
         self.seq = 0
@@ -221,6 +243,10 @@ class Ansible:
                 "nocolor = True",
                 "callbacks_enabled = %s" % CALLBACK,
                 "callback_plugins = %s" % os.path.join(HERE, "callback_plugins"),
+            ] + ([
+                "strategy_plugins = %s" % os.path.join(mitogen, "plugins", "strategy"),
+                "strategy = mitogen_linear",
+            ] if mitogen else []) + [
                 "",
                 "[connection]",
                 "pipelining = True",
@@ -229,7 +255,9 @@ class Ansible:
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("ANSIBLE_"))
         env.update(
             ANSIBLE_CONFIG=cfg,
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+            ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(
+                [os.path.join(ROOT, ".cache", "collections")]
+                + [p for p in os.environ.get("LVSRS_BENCH_EXTRA_COLLECTIONS", "").split(os.pathsep) if p]),
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
             ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-local"),
         )
@@ -241,7 +269,7 @@ class Ansible:
             path = os.path.join(self.workdir, "inventory-%d.yml" % count)
             data = {"all": {"children": {"realservers": {
                 "hosts": dict((n, None) for n in self.names[:count]),
-                "vars": {"ansible_connection": "containers.podman.podman",
+                "vars": {"ansible_connection": self.connection,
                          "ansible_python_interpreter": PYTHON_IN_HOST},
             }}}}
             with open(path, "w") as handle:
@@ -406,8 +434,8 @@ class Bench:
         busy = runnable()
         started = now_iso()
         seconds, counts, trips = self.ansible.run("%s-%s" % (workload, variant), kind, target, count, counted)
-        if workload in ("converge", "idempotent"):
-            check_changed("%s/%s" % (workload, variant), counts, workload == "converge")
+        if workload in ROLE_RUNS and variant != "ping":
+            check_changed("%s/%s" % (workload, variant), counts, ROLE_RUNS[workload])
         if workload == "compliance" and variant != "ping":
             self.check_compliance_report(count)
         sample = {"n": count, "workload": workload, "variant": variant, "pair": pair, "seconds": round(seconds, 4),
@@ -431,16 +459,23 @@ class Bench:
         """first converge + idempotent re-run for every side, order rotated every pair, end states compared."""
         names = self.fleet.names[:count]
         sides = [entry[0] for entry in self.workloads["converge"]]
+        if self.args.baseline_max_hosts is not None and count > self.args.baseline_max_hosts:
+            sides = [s for s in sides if s != "baseline"]
         shift = pair % len(sides)
         ends = {}
         for side in sides[shift:] + sides[:shift]:
+            if side == "ping":
+                # no state to reset or compare: the floor, on whatever state the hosts are in
+                self.once("converge", side, count, pair, counted)
+                self.once("idempotent", side, count, pair, counted)
+                continue
             self.fleet.reset(names)
             self.once("converge", side, count, pair, counted)
             ends[side] = self.fleet.snapshot(names)
             self.once("idempotent", side, count, pair, counted)
             for name in names:
                 self.state_of[name] = side
-        for side in sides[1:]:
+        for side in [s for s in sides if s not in ("role", "ping")]:
             problems = compare_end_states(ends["role"], ends[side])
             self.end_state_checks.append({"n": count, "pair": pair, "hosts": count, "equal": not problems,
                                           "sides": ["role", side], "fields": list(END_STATE_FIELDS),
@@ -448,7 +483,7 @@ class Bench:
             if problems:
                 raise BenchError("the role and the %s do not reach the same end state: %s"
                                  % (side, json.dumps(problems, indent=1)[:4000]))
-        if pair == 0 and count == min(self.args.hosts):
+        if pair == 0 and count == min(self.args.hosts) and "baseline" in ends:
             self.end_state_example = {"role": ends["role"][names[0]], "baseline": ends["baseline"][names[0]]}
 
     def ensure_role_state(self, count):
@@ -461,6 +496,41 @@ class Bench:
         for name in names:
             self.state_of[name] = "role"
 
+    def mode_pair(self, workload, count, pair, counted=False):
+        """TUN (from reset hosts) or removal (from role-converged hosts), then its re-run; ping rotated in."""
+        names = self.fleet.names[:count]
+        rerun = RERUN_OF[workload]
+        sides = [entry[0] for entry in self.workloads[workload]]
+        shift = pair % len(sides)
+        for side in sides[shift:] + sides[:shift]:
+            if side == "ping":
+                self.once(workload, side, count, pair, counted)
+                self.once(rerun, side, count, pair, counted)
+                continue
+            if workload == "tun":
+                self.fleet.reset(names)
+            else:
+                self.ensure_role_state(count)
+            self.once(workload, side, count, pair, counted)
+            after = self.fleet.snapshot(names)
+            self.once(rerun, side, count, pair, counted)
+            for name in names:
+                self.state_of[name] = "role-" + workload
+            self.check_mode_end_state(workload, names, after)
+
+    def check_mode_end_state(self, workload, names, after):
+        """TUN: the rp_filter keys in the drop-in and the running values; removal: the hosts as they started."""
+        for name in names:
+            state = after[name]
+            if workload == "tun":
+                keys = (state["sysctl_file"] or {}).get("keys", {})
+                ok = (keys.get("net.ipv4.conf.all.rp_filter") == "0" and state["sysctl"].get("all.rp_filter") == "0"
+                      and state["unit_enabled"] and set(EXPECTED_VIPS) <= set(state["lo"]))
+            else:
+                ok = all(state[f] == self.fleet.pristine[name][f] for f in PRISTINE_FIELDS)
+            if not ok:
+                raise BenchError("%s: %s did not reach the expected end state: %s" % (workload, name, json.dumps(state)))
+
     def rotating(self, workload, count, pair, counted=False):
         variants = [entry[0] for entry in self.workloads[workload]]
         shift = pair % len(variants)
@@ -472,6 +542,9 @@ class Bench:
         workloads = self.args.workloads
         if "converge" in workloads or "idempotent" in workloads:
             self.converge_pair(count, 0, counted=True)
+        for workload in ("tun", "absent"):
+            if workload in workloads or RERUN_OF[workload] in workloads:
+                self.mode_pair(workload, count, 0, counted=True)
         if "facts" in workloads or "compliance" in workloads:
             self.ensure_role_state(count)
         for workload in ("facts", "compliance"):
@@ -487,6 +560,11 @@ class Bench:
                 first = sides[pair % len(sides)]
                 log("N=%d pair %d/%d: converge + idempotent, %s first (load %.2f)" % (count, pair + 1, pairs, first, loadavg()))
                 self.converge_pair(count, pair)
+        for workload in ("tun", "absent"):
+            if workload in workloads or RERUN_OF[workload] in workloads:
+                for pair in range(pairs):
+                    log("N=%d pair %d/%d: %s + re-run (load %.2f)" % (count, pair + 1, pairs, workload, loadavg()))
+                    self.mode_pair(workload, count, pair)
         if "facts" in workloads or "compliance" in workloads:
             self.ensure_role_state(count)
         for workload in ("facts", "compliance"):
@@ -526,7 +604,11 @@ class Bench:
         self.state_of = dict((n, "pristine") for n in self.fleet.names)
         self.measure_floors()
         hosts = sorted(self.args.hosts)
-        self.counting_pass(hosts[0])
+        if self.args.no_counting:
+            log("no counting pass: one untimed ping on %d host(s) as the warm-up" % hosts[0])
+            self.ansible.run("warm-up", "adhoc", "ansible.builtin.ping", hosts[0])
+        else:
+            self.counting_pass(hosts[0])
         if self.args.smoke:
             return
         for count in hosts:
@@ -595,14 +677,35 @@ def pair_ratios(samples, workload, num, den, count):
     return [p[num] / p[den] for p in by_pair.values() if num in p and den in p and p[den] > 0]
 
 
+# To ping (issue 16): idempotent <= 2.0x at N = 10 and <= 1.5x at N = 40, first
+# converge <= 2.0x at N = 40, compliance <= 1.1x at N = 10 and 40; TUN and
+# removal held to the same. Beyond the largest N a goal names, that goal
+# applies (N = 100 is judged with the N = 40 goal). To the peers' way (issue 8):
+# <= 0.5x at every N.
+TO_PING_CONVERGE = {40: 2.0}
+TO_PING_RERUN = {10: 2.0, 40: 1.5}
 RATIOS = (
-    # (workload, numerator, denominator, goal or None)
+    # (workload, numerator, denominator, goal: a number for every N, {N: goal}, or None)
+    ("converge", "role", "ping", TO_PING_CONVERGE),
+    ("idempotent", "role", "ping", TO_PING_RERUN),
+    ("tun", "role", "ping", TO_PING_CONVERGE),
+    ("tun_rerun", "role", "ping", TO_PING_RERUN),
+    ("absent", "role", "ping", TO_PING_CONVERGE),
+    ("absent_rerun", "role", "ping", TO_PING_RERUN),
+    ("compliance", "compliance", "ping", {10: 1.1, 40: 1.1}),
     ("converge", "role", "baseline", 0.5),
     ("idempotent", "role", "baseline", 0.5),
     ("facts", "arp_facts", "ping", 1.5),
     ("facts", "arp_facts", "setup", 0.5),
-    ("compliance", "compliance", "ping", 1.5),
 )
+
+
+def goal_for(goals, count):
+    """The goal at ``count`` hosts: a number, the goal of the largest named N at or below it, or None."""
+    if goals is None or isinstance(goals, (int, float)):
+        return goals
+    named = [n for n in sorted(goals) if n <= count]
+    return goals[named[-1]] if named else None
 
 
 def build_summary(args, samples, counted):
@@ -610,13 +713,14 @@ def build_summary(args, samples, counted):
     hosts = sorted(set(s["n"] for s in samples))
     ratios = []
     for count in hosts:
-        for workload, num, den, goal in RATIOS:
+        for workload, num, den, goals in RATIOS:
             a, b = table.get((count, workload, num)), table.get((count, workload, den))
             if not a or not b:
                 continue
             per_pair = pair_ratios(samples, workload, num, den, count)
             ratio = a["median"] / b["median"]
-            judged = goal is not None and (workload != "compliance" or count == max(hosts))
+            goal = goal_for(goals, count)
+            judged = goal is not None
             ratios.append({"n": count, "workload": workload, "of": num, "to": den, "ratio": ratio,
                            "pair_min": min(per_pair) if per_pair else None,
                            "pair_max": max(per_pair) if per_pair else None,
@@ -632,12 +736,15 @@ def build_summary(args, samples, counted):
             entry["last_to_previous"] = segments[-1]["seconds_per_host"] / segments[-2]["seconds_per_host"]
         marginal.append(entry)
     executions = {}
-    for workload in ("converge", "idempotent"):
-        role = counted.get(workload, {}).get("role")
+    for workload in ORDER:
+        role = counted.get(workload, {}).get("role") if workload in ROLE_RUNS else None
         if role:
+            # issue 16: 1 module execution and 1 round trip per host in every mode, no skipped task
             executions[workload] = {"remote_executions": role["remote_executions"],
-                                    "round_trips": role.get("round_trips"), "goal": 4,
-                                    "met": role["remote_executions"] <= 4 and (role.get("round_trips") or 0) <= 4}
+                                    "controller_executions": role["controller_executions"],
+                                    "skipped": role["skipped"], "round_trips": role.get("round_trips"), "goal": 1,
+                                    "met": role["remote_executions"] <= 1 and (role.get("round_trips") or 0) <= 1
+                                    and role["skipped"] == 0}
     return {"table": [dict(n=k[0], workload=k[1], variant=k[2], **v) for k, v in sorted(table.items())],
             "ratios": ratios, "marginal": marginal, "role_executions_per_host": executions}
 
@@ -699,33 +806,38 @@ def print_report(result):
                 data["remote_executions"], data["controller_executions"],
                 "%.1f" % data["round_trips"] if data.get("round_trips") is not None else "-"))
     for workload, data in summary["role_executions_per_host"].items():
-        print("goal: role, %s: %.1f module executions on the host, %s podman round trips per host (goal <= %d): %s"
-              % (TITLES[workload], data["remote_executions"],
-                 "%.1f" % data["round_trips"] if data["round_trips"] is not None else "-", data["goal"],
-                 "met" if data["met"] else "MISSED"))
+        print("goal: role, %s: %.1f module executions on the host, %s podman round trips, %.1f skipped tasks per host "
+              "(goal: %d, %d, 0): %s" % (
+                  TITLES[workload], data["remote_executions"],
+                  "%.1f" % data["round_trips"] if data["round_trips"] is not None else "-", data["skipped"],
+                  data["goal"], data["goal"], "met" if data["met"] else "MISSED"))
     print()
     print("per-host marginal cost at forks=%d (seconds per added host, from the medians)" % args["forks"])
     for entry in summary["marginal"]:
         segs = ", ".join("%d->%d: %.3f s" % (s["from"], s["to"], s["seconds_per_host"]) for s in entry["segments"])
         extra = ""
         if "last_to_previous" in entry:
-            extra = "  (last/previous segment %.2f: %s)" % (
-                entry["last_to_previous"], "linear or better" if entry["last_to_previous"] <= 1.5 else "SUPERLINEAR")
+            extra = "  (last/previous segment %.2f, goal <= %.1f: %s)" % (
+                entry["last_to_previous"], LINEARITY_GOAL,
+                "met" if entry["last_to_previous"] <= LINEARITY_GOAL else "MISSED")
         print("  %-20s %-11s %s%s" % (TITLES[entry["workload"]], entry["variant"], segs or "(one N only)", extra))
     marg = dict(((e["workload"], e["variant"]), e) for e in summary["marginal"])
     lines = []
-    for workload, num, den, goal in RATIOS:
+    for workload, num, den, goals in RATIOS:
         a, b = marg.get((workload, num)), marg.get((workload, den))
-        if a and b and a["segments"] and b["segments"] and b["segments"][-1]["seconds_per_host"] > 0:
-            lines.append("  %-20s %-26s %s  (goal for the wall-time ratio: <= %.1fx)" % (
+        goal = goal_for(goals, max(args["hosts"]))
+        if (a and b and a["segments"] and b["segments"] and b["segments"][-1]["seconds_per_host"] > 0
+                and a["segments"][-1]["to"] == b["segments"][-1]["to"]):
+            lines.append("  %-20s %-26s %s  (goal for the wall-time ratio at N = %d: %s)" % (
                 TITLES[workload], "%s / %s" % (num, den),
-                fmt_ratio(a["segments"][-1]["seconds_per_host"] / b["segments"][-1]["seconds_per_host"]), goal))
+                fmt_ratio(a["segments"][-1]["seconds_per_host"] / b["segments"][-1]["seconds_per_host"]),
+                max(args["hosts"]), "<= %.1fx" % goal if goal else "none"))
     if lines:
         print("ratio of the marginal costs in the last segment (what a large fleet pays per host)")
         print("\n".join(lines))
-    for workload in ("converge", "idempotent", "facts", "compliance"):
+    for workload in ORDER:
         for variant, rows in sorted(result["profiles"].get(workload, {}).items()):
-            if workload == "facts" or (workload == "compliance" and variant == "ping"):
+            if workload == "facts" or variant == "ping":
                 continue
             print()
             print("profile, counting pass: %s / %s (per host: task wall time, podman round trips, time inside them)"
@@ -754,6 +866,14 @@ def parse_args(argv):
     p.add_argument("--image", default=os.environ.get("LVSRS_BENCH_IMAGE", IMAGE))
     p.add_argument("--output", help="JSON result path (default bench/results/<timestamp>.json)")
     p.add_argument("--keep-workdir", action="store_true", help="keep the run directory (logs, inventories)")
+    p.add_argument("--baseline-max-hosts", type=int, metavar="N",
+                   help="run the baseline side only up to N hosts (it costs 3 to 7 times the role; for a busy machine)")
+    p.add_argument("--no-counting", action="store_true",
+                   help="skip the counting pass (one untimed ping is the warm-up); counts come from another run")
+    p.add_argument("--mitogen", metavar="DIR",
+                   help="measure with Mitogen: DIR is an installed ansible_mitogen package (strategy mitogen_linear, "
+                        "connection podman); use with LVSRS_BENCH_ANSIBLE_BIN pointing at that venv's bin. The "
+                        "counting pass's podman log then misses Mitogen's own channel (round trips are not comparable)")
     args = p.parse_args(argv)
     try:
         args.hosts = sorted(set(int(x) for x in args.hosts.split(",") if x.strip()))
@@ -804,7 +924,7 @@ def main(argv=None):
               % " ".join(stale), file=sys.stderr)
     workdir = tempfile.mkdtemp(prefix="lvsrs-bench-")
     fleet = Fleet(run_id, args.image, max(args.hosts), podman)
-    ansible = Ansible(workdir, bindir, args.forks, fleet.names, podman)
+    ansible = Ansible(workdir, bindir, args.forks, fleet.names, podman, args.mitogen)
     bench = Bench(args, fleet, ansible)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
@@ -834,8 +954,10 @@ def main(argv=None):
         "wall_seconds": round(wall, 1),
         "error": error,
         "config": {"mode": "smoke" if args.smoke else "full", "hosts": args.hosts, "pairs": args.pairs,
+                   "mitogen": args.mitogen, "baseline_max_hosts": args.baseline_max_hosts,
+                   "no_counting": args.no_counting,
                    "forks": args.forks, "workloads": args.workloads, "image": args.image, "run_id": run_id,
-                   "pipelining": True, "connection": "containers.podman.podman",
+                   "pipelining": True, "connection": ansible.connection,
                    "interpreter": PYTHON_IN_HOST, "network": "none + veth pair inside each container"},
         "machine": dict(machine, loadavg_at_start=load_at_start, loadavg_at_end=list(os.getloadavg())),
         "floors": bench.floors,

@@ -19,17 +19,31 @@ DOCUMENTATION = """
 
 import json
 import os
+import resource
 import time
 
 from ansible.plugins.callback import CallbackBase
 
 # Actions that never run a module on the managed host.
 CONTROLLER_ACTIONS = frozenset((
-    "add_host", "assert", "debug", "fail", "group_by", "include_role", "include_tasks",
+    "add_host", "assert", "compliance_report", "debug", "fail", "group_by", "include_role", "include_tasks",
     "include_vars", "import_role", "import_tasks", "meta", "pause", "set_fact",
     "set_stats", "validate_argument_spec",
 ))
 STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
+
+
+def controller_rusage():
+    """CPU seconds and peak RSS (KiB) of ansible-playbook itself and of its reaped descendants.
+
+    The descendants are the worker forks and, below them, the connection's
+    client processes (``podman exec``); the module runs inside the host, which
+    is not counted. ``children.maxrss`` is the largest single descendant.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"self": {"utime": own.ru_utime, "stime": own.ru_stime, "maxrss_kib": own.ru_maxrss},
+            "children": {"utime": kids.ru_utime, "stime": kids.ru_stime, "maxrss_kib": kids.ru_maxrss}}
 
 
 def _short(action):
@@ -98,5 +112,12 @@ class CallbackModule(CallbackBase):
             return
         tmp = path + ".tmp"
         with open(tmp, "w") as handle:
-            json.dump({"hosts": self._hosts}, handle)
+            json.dump({"hosts": self._hosts, "rusage": controller_rusage()}, handle)
         os.replace(tmp, path)
+        # One line per run, kept after the run directory is removed: the controller's cost of the run.
+        results = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
+        if os.path.isdir(results):
+            line = json.dumps({"run": os.path.basename(path).replace(".counts.json", ""), "hosts": len(self._hosts),
+                               "time": time.time(), "rusage": controller_rusage()})
+            with open(os.path.join(results, "rusage.jsonl"), "a") as handle:
+                handle.write(line + "\n")

@@ -31,6 +31,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
@@ -52,15 +53,8 @@ def source_of(module):
 
 
 def host_lock(module):
-    """The host lock (``_runtime.HostLock``), taken; None in check mode. Fails the module on a timeout."""
-    if module.check_mode:
-        return None
-    try:
-        return _runtime.HostLock().acquire()
-    except _runtime.LockTimeout as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
+    """The host lock, taken (``_step.host_lock``); None in check mode."""
+    return _step.host_lock(module)
 
 
 def unit_status(module, systemctl, systemd_running, name=boot.UNIT_NAME):
@@ -94,9 +88,9 @@ def foreign_paths(paths, current):
             if current[path][0] is not None and not boot.is_managed(path, current[path][0], cli_text)]
 
 
-def foreign_message(state, paths):
+def foreign_message(state, paths, force_hint="force: true"):
     return ("%s: not written by lvs.realserver.boot_unit (no marker); nothing was changed. "
-            "Use force: true to %s them" % (", ".join(paths), "remove" if state == "absent" else "replace"))
+            "Use %s to %s them" % (", ".join(paths), force_hint, "remove" if state == "absent" else "replace"))
 
 
 def install_dirs(paths):
@@ -149,7 +143,7 @@ def netstack_files(netstack, python, device, root="/"):
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
              enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR,
-             netstack=None):
+             force_hint="force: true", netstack=None):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
@@ -158,7 +152,8 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     through ``module.warn``. ``outer``: the calling module's own result (what
     it already did), which a failed systemctl call then reports, with the
     unit's fields under ``boot_unit``. A file at one of the unit's paths that
-    this module did not write is never replaced or removed without ``force``.
+    this module did not write is never replaced or removed without ``force``
+    (``force_hint``: how the caller's user sets it, for the message).
     ``lock``: the held host lock (``_runtime.HostLock``), released while
     systemctl runs the controller (which takes it itself).
     ``metrics``: ``(interval, directory)`` (validated, ``boot.metrics_errors``) to install the metrics timer,
@@ -197,7 +192,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         path != out or not boot.is_managed(path, current[path][0]))]
     foreign = foreign_paths(writes + removals, current)
     if foreign and not force:
-        module.fail_json(msg=foreign_message(state, foreign), foreign=foreign, **base)
+        module.fail_json(msg=foreign_message(state, foreign, force_hint), foreign=foreign, **base)
 
     systemd_running = os.path.isdir("/run/systemd/system")
     systemctl = module.get_bin_path("systemctl")

@@ -260,18 +260,13 @@ backup_file:
   sample: /etc/sysctl.d/99-zz-lvs-realserver.conf.12345.2026-11-26@13:00:00~
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
-from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
-from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
-
-FILE_MODE = 0o644
 
 
 def build_module():
@@ -290,71 +285,6 @@ def build_module():
     )
 
 
-def read_state(path):
-    """I/O: the drop-in, its stat, the sysctl.d tree and the running values."""
-    current_text, stat = files.read_text(path)
-    return {
-        "current_text": current_text,
-        "file_stat": stat,
-        "candidates": sysctl_d.read_candidates(),
-        "sysctl_conf_text": sysctl_d.read_sysctl_conf(),
-        "running": _runtime.read_conf(rules.KEY_ORDER),
-    }
-
-
-def file_needs_change(state, current_text, new_text, stat):
-    if state == "absent":
-        return current_text is not None
-    return files.needs_write(current_text, stat, new_text, FILE_MODE)
-
-
-def write_file(module, path, text):
-    files.write_atomic(module, path, text, FILE_MODE)
-
-
-def restore_file(path, old_text, mode=FILE_MODE):
-    files.restore(path, old_text, mode)
-
-
-def apply_runtime(changes):
-    """Write each change; on failure undo the ones written and re-raise with the failing key."""
-    done = []
-    for change in changes:
-        try:
-            _runtime.write_value(change["interface"], change["key"], change["after"])
-        except (IOError, OSError) as exc:
-            undo_runtime(done)
-            raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
-        done.append(change)
-    mismatched = [
-        "%s reads back %s instead of %s" % (c["name"], _runtime.read_value(c["interface"], c["key"]), c["after"])
-        for c in changes
-        if _runtime.read_value(c["interface"], c["key"]) != c["after"]
-    ]
-    if mismatched:
-        raise RuntimeError("; ".join(mismatched))
-
-
-def undo_runtime(changes):
-    for change in reversed(changes):
-        _runtime.write_value(change["interface"], change["key"], change["before"])
-
-
-def runtime_diff(changes):
-    before = "".join("%s = %s\n" % (c["name"], c["before"]) for c in changes)
-    after = "".join("%s = %s\n" % (c["name"], c["after"]) for c in changes)
-    return {"before": before, "after": after, "before_header": "/proc/sys (running)", "after_header": "/proc/sys (running)"}
-
-
-def conflict_message(conflicts):
-    lines = [
-        "%s = %s at %s:%s beats our %s (%s, %s)" % (
-            c["key"], c["value"], c["file"], c["line"], c["ours"], c["kind"], c["boot_tool"])
-        for c in conflicts
-    ]
-    return "another sysctl file would undo managed keys at boot: " + "; ".join(lines)
-
-
 def main():
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
@@ -366,110 +296,17 @@ def main():
         errors.insert(0, path_problem)
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)
-    conf = planner.normalized_conf(params["conf"])
 
-    # the file and the running values change under the host lock (loopback_vip and the boot unit share it)
-    lock = host_lock(module)
-    try:
-        state = read_state(path)
-    except files.FileError as exc:
-        module.fail_json(msg="%s; nothing was changed" % exc, changed=False, path=path)
-    plan = planner.plan(
-        params["state"], conf, path, state["current_text"], state["candidates"],
-        state["sysctl_conf_text"], state["running"], params["force"])
-    result = dict(
-        changed=False, path=path, file_changed=False, runtime_changes=[], pending=plan["pending"],
-        boot=plan["boot"], conflicts=plan["conflicts"])
-    runtime, reasons, warn = _runtime_mode.resolve(params["runtime"] if params["apply"] else _runtime_mode.SKIP)
-    result.update(_runtime_mode.report(runtime, reasons))
-    if plan["error"]:
-        module.fail_json(msg=plan["error"], **result)
-    if plan["conflicts"]:
-        if params["on_conflict"] == "fail":
-            module.fail_json(msg=conflict_message(plan["conflicts"]) + "; nothing was changed", **result)
-        module.warn(conflict_message(plan["conflicts"]))
-    for key in plan["pending"]:
-        module.warn("%s: the interface does not exist yet; the value is persisted for boot only" % key)
-    if warn:
-        module.warn(_runtime_mode.warning(reasons))
-
-    changes = plan["runtime_changes"] if runtime == _runtime_mode.APPLIED else []
-    blocked = _runtime.unwritable([(c["interface"], c["key"]) for c in changes])
-    if blocked:
-        module.fail_json(
-            msg="cannot write %s: /proc/sys is read-only here (an unprivileged container?). "
-                "Nothing was changed; use runtime=auto or runtime=skip (role: realserver_runtime) "
-                "to manage only the file" % ", ".join(
-                    "/proc/sys/net/ipv4/conf/%s/%s" % pair for pair in blocked),
-            **result)
-
-    file_changed = file_needs_change(params["state"], state["current_text"], plan["new_text"], state["file_stat"])
-    result.update(changed=file_changed or bool(changes), file_changed=file_changed, runtime_changes=changes)
-    if module._diff:
-        result["diff"] = [{"before": state["current_text"] or "", "after": plan["new_text"] or "",
-                           "before_header": path, "after_header": path}]
-        if changes:
-            result["diff"].append(runtime_diff(changes))
-    if lock is not None:
-        files.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
-    if module.check_mode or not result["changed"]:
-        module.exit_json(**result)
-
-    if file_changed and params["backup"] and state["current_text"] is not None:
-        result["backup_file"] = module.backup_local(path)
-    runtime_done = False
-    try:
-        if params["state"] == "present":
-            # the file first: a run killed before the values leaves a file the next run converges from
-            if file_changed:
-                write_file(module, path, plan["new_text"])
-            apply_runtime(changes)
-        else:
-            # the values first: the drop-in is what tells a rerun which values to restore
-            apply_runtime(changes)
-            runtime_done = True
-            if file_changed:
-                remove_file(path)
-    except (RuntimeError, IOError, OSError, files.FileError) as exc:
-        if runtime_done:
-            undo_runtime(changes)
-        rollback(module, path, state, file_changed and params["state"] == "present", exc, result)
+    # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge;
+    # the file and the running values change under the host lock (loopback_vip and the boot unit share it).
+    lock = _step.host_lock(module)
+    result = _sysctl_apply.converge(
+        module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
+        params["on_conflict"], params["runtime"] if params["apply"] else _runtime_mode.SKIP, params["backup"],
+        lock=lock)
     if lock is not None:
         lock.release()
     module.exit_json(**result)
-
-
-def host_lock(module):
-    """The host lock, taken (None in check mode); a timeout fails the module with nothing changed."""
-    if module.check_mode:
-        return None
-    try:
-        return _runtime.HostLock().acquire()
-    except (_runtime.LockTimeout, IOError, OSError) as exc:
-        module.fail_json(msg="cannot take the host lock %s: %s" % (_runtime.LOCK_PATH, exc), changed=False)
-
-
-def remove_file(path):
-    files.remove(path)
-
-
-def rollback(module, path, state, file_changed, exc, result):
-    """Put the file back as it was (the runtime values are undone by ``apply_runtime``) and fail.
-
-    A complete rollback reports ``changed: false``: the host is as it was.
-    """
-    restored = True
-    if file_changed:
-        old_stat = state["file_stat"]
-        try:
-            restore_file(path, state["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
-        except (IOError, OSError, files.FileError) as restore_exc:
-            restored = False
-            exc = "%s; putting %s back failed as well: %s" % (exc, path, restore_exc)
-    if restored:
-        result.update(changed=False, file_changed=False, runtime_changes=[])
-        module.fail_json(msg="applying %s failed and was rolled back: %s" % (path, exc), **result)
-    module.fail_json(msg="applying %s failed: %s" % (path, exc), **result)
 
 
 if __name__ == "__main__":

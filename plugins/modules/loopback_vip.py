@@ -504,6 +504,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
+from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
 
 
@@ -539,36 +540,6 @@ def build_module():
     )
 
 
-def apply(module, operations):
-    """Run the operations in order; stop at the first failure. Returns ``(done, failure)``."""
-    done = []
-    for operation in operations:
-        rc, out, err = module.run_command(operation["argv"])
-        if rc != 0:
-            return done, dict(operation, rc=rc, stdout=out, stderr=err)
-        done.append(operation)
-    return done, None
-
-
-def addresses_result(addresses, label):
-    return [planner.address_dict(a, label) for a in sorted(addresses, key=planner.sort_key)
-            if not planner.is_protected(a)]
-
-
-def partial_after(before, done, desired):
-    """The device's addresses once only the ``done`` operations ran."""
-    current = list(before)
-    for operation in done:
-        local, prefixlen = operation["address"].split("/")
-        if operation["action"] == "del":
-            current = [a for a in current if not (a.local == local and a.prefixlen == int(prefixlen))]
-        else:
-            vip = _iproute.parse_vip(operation["address"])[0]
-            current = [a for a in current if planner.ip_of(a.local) != vip]
-            current.append(planner.desired_address(vip, desired["device"], desired["label"], desired["scope"]))
-    return current
-
-
 def main():
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
@@ -581,60 +552,21 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
 
-    runtime, reasons, warn = _runtime_mode.resolve(params["runtime"])
-    live = runtime == _runtime_mode.APPLIED
     ip_bin = module.get_bin_path("ip", required=True)
     # the VIPs and the unit's files change under the host lock, as arp_sysctl's file and values do
     lock = _boot_unit_apply.host_lock(module)
     interfaces = _host_state.read_interfaces(module, ip_bin)
     conf = _host_state.read_arp_conf(module)
     guard_conf = planner.with_runtime_changes(conf, params["check_mode_runtime_changes"]) if module.check_mode else conf
-    plan = planner.plan(desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"] and live)
-    if not live and not plan["error"]:
-        plan = _runtime_mode.skip_vip_plan(plan)
-
-    result = dict(
-        changed=False, added=[], removed=[], device=desired["device"], label=desired["label"],
-        addresses=addresses_result(plan["before"], desired["label"]), guard=plan["guard"],
-        runtime_skipped=plan.get("runtime_skipped", []), **_runtime_mode.report(runtime, reasons))
-    if plan["error"]:
-        module.fail_json(msg=plan["error"], **result)
-    if warn:
-        module.warn(_runtime_mode.warning(reasons))
-    for warning in plan["warnings"]:
-        module.warn(warning)
-
-    result.update(changed=bool(plan["operations"]), added=plan["added"], removed=plan["removed"],
-                  addresses=addresses_result(plan["after"], desired["label"]))
-    if module._diff:
-        header = "%s (addresses)" % desired["device"]
-        result["diff"] = dict(before=planner.vip_lines(plan["before"]), after=planner.vip_lines(plan["after"]),
-                              before_header=header, after_header=header)
-    boot_after = plan.get("boot_after") if params["boot_unit"] else None
-    if module.check_mode or not plan["operations"]:
-        finish(module, result, desired, conf, lambda: interfaces, lock, boot_after)
-
-    done, failure = apply(module, plan["operations"])
-    if failure:
-        now = partial_after(plan["before"], done, desired)
-        not_done = [op["action"] + " " + op["address"] for op in plan["operations"][len(done):]]
-        result.update(
-            changed=bool(done),
-            added=[op["address"] for op in done if op["action"] == "add"],
-            removed=[op["address"] for op in done if op["action"] == "del"],
-            addresses=addresses_result(now, desired["label"]),
-            not_done=not_done,
-            rc=failure["rc"], stdout=failure["stdout"], stderr=failure["stderr"], cmd=failure["argv"])
-        if module._diff:
-            result["diff"]["after"] = planner.vip_lines(now)
-        module.fail_json(
-            msg="%s %s on %s failed (rc %d: %s); done before it: %s; not done: %s. Rerun to converge" % (
-                "adding" if failure["action"] == "add" else "removing", failure["address"], desired["device"],
-                failure["rc"], (failure["stderr"] or failure["stdout"]).strip() or "no output",
-                ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
-                ", ".join(not_done)),
-            **result)
-    finish(module, result, desired, conf, lambda: _host_state.read_interfaces(module, ip_bin), lock, boot_after)
+    # The plan, the ip commands and the failure report are shared with lvs.realserver.converge.
+    result = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"],
+                                 runtime=params["runtime"])
+    applied = result.pop("applied")
+    boot_after = result.pop("boot_after")
+    if not params["boot_unit"]:
+        boot_after = None  # no unit re-adds them: the boot view keeps the device as it is
+    finish(module, result, desired, conf,
+           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces), lock, boot_after)
 
 
 def runtime_change_errors(changes):

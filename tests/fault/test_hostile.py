@@ -8,8 +8,10 @@ directory made, no /proc write, no command run).
 
 Module cases run through each module's ``main()`` with the edges recorded (unit level); a sample
 is run again for real on a host (``test_a_sample_is_rejected_for_real``). Role variables are
-checked where the role checks them (its argument spec, then its preflight), else at the module
-option the role passes them to; the figures say which layer rejected each.
+checked where the role checks them (its argument spec, then the controller-side validation of the
+action plugin of its one ``lvs.realserver.converge`` task, reported as ``preflight``), else by the
+converge module on the host (the interpreter, which only the host can judge); the figures say
+which layer rejected each.
 """
 
 import json
@@ -30,11 +32,13 @@ from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _files, _runtime  # noqa: E402
-from ansible_collections.lvs.realserver.plugins.modules import arp_facts, arp_sysctl, boot_unit, loopback_vip  # noqa: E402
+from ansible_collections.lvs.realserver.plugins.modules import arp_facts, arp_sysctl, boot_unit, converge, loopback_vip  # noqa: E402
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import set_module_args  # noqa: E402
 
-MODULES = {"arp_sysctl": arp_sysctl, "loopback_vip": loopback_vip, "boot_unit": boot_unit, "arp_facts": arp_facts}
+MODULES = {"arp_sysctl": arp_sysctl, "loopback_vip": loopback_vip, "boot_unit": boot_unit, "arp_facts": arp_facts,
+           "converge": converge}
 BASE = {
+    "converge": {"vips": ["192.0.2.10"], "variable_prefix": "realserver_"},
     "arp_sysctl": {},
     "loopback_vip": {"addresses": ["192.0.2.10"]},
     "boot_unit": {"addresses": ["192.0.2.10"]},
@@ -102,7 +106,8 @@ def cases():
                   "/etc/sysctl.d/ x.conf", "/etc/sysctl.d/sub/x.conf", "/etc/sysctl.conf"):
         add("arp_sysctl", "path", value)
     for option, value in (("state", "presentx"), ("state", "present\n"), ("apply", "maybe"), ("force", "maybe"),
-                          ("backup", "2"), ("on_conflict", "ignore"), ("on_conflict", "fail\n"), ("_unknown", 1)):
+                          ("backup", "2"), ("on_conflict", "ignore"), ("on_conflict", "fail\n"), ("_unknown", 1),
+                          ("runtime", "sometimes"), ("runtime", "auto\n")):
         add("arp_sysctl", option, value)
 
     # loopback_vip
@@ -115,7 +120,7 @@ def cases():
         add("loopback_vip", "label", label)
     for option, value in (("scope", "link"), ("scope", "global\n"), ("state", "exactly"), ("mode", "nat"),
                           ("require_arp_protection", "maybe"), ("facts", "maybe"), ("boot_unit", "maybe"),
-                          ("boot_unit_force", "maybe"), ("_unknown", "x")):
+                          ("boot_unit_force", "maybe"), ("_unknown", "x"), ("runtime", "sometimes")):
         add("loopback_vip", option, value)
     for python in BAD_PYTHONS:
         add("loopback_vip", "boot_unit_python", python, state="exact", boot_unit=True)
@@ -231,29 +236,27 @@ def test_hostile_module_input_is_rejected_cleanly(request, monkeypatch, figures,
 # ------------------------------------------------------------------ role variables
 
 ROLE = HERE.parent.parent / "roles" / "realserver"
-# role variable -> (module, option) the role passes it to
-ROLE_TO_MODULE = {
-    "realserver_vips": ("loopback_vip", "addresses"),
-    "realserver_vip_device": ("loopback_vip", "device"),
-    "realserver_vip_label": ("loopback_vip", "label"),
-    "realserver_vip_scope": ("loopback_vip", "scope"),
-    "realserver_mode": ("loopback_vip", "mode"),
-    "realserver_python": ("loopback_vip", "boot_unit_python"),
-    "realserver_arp_conf": ("arp_sysctl", "conf"),
-    "realserver_sysctl_path": ("arp_sysctl", "path"),
-    "realserver_sysctl_on_conflict": ("arp_sysctl", "on_conflict"),
-    "realserver_sysctl_force": ("arp_sysctl", "force"),
-}
+# role variable -> (module, option) the role's one task passes it to (lvs.realserver.converge, whose
+# messages name the role variable: the role passes variable_prefix=realserver_)
+ROLE_TO_MODULE = dict(("realserver_" + option, ("converge", option)) for option in (
+    "vips", "vip_device", "vip_label", "vip_scope", "mode", "python", "arp_conf", "sysctl_path",
+    "sysctl_on_conflict", "sysctl_force", "metrics", "metrics_interval", "metrics_dir", "runtime", "netstack"))
 ROLE_CASES = (
     [("realserver_vips", [v]) for v in BAD_VIPS[:12]]
     + [("realserver_vip_device", v) for v in ("eth0", "lo\n", "$(id)", "a/b")]
     + [("realserver_vip_label", v) for v in ("lo:lvs\n", "lo", "lo:a b", "eth0:x")]
     + [("realserver_vip_scope", "link"), ("realserver_mode", "nat"), ("realserver_state", "gone"),
        ("realserver_sysctl_on_conflict", "ignore"), ("realserver_sysctl_force", "maybe"),
-       ("realserver_boot_unit", "maybe"), ("realserver_compliance_check", "maybe")]
+       ("realserver_boot_unit", "maybe"), ("realserver_compliance_check", "maybe"),
+       ("realserver_runtime", "sometimes"), ("realserver_runtime", "auto\n"),
+       ("realserver_netstack", "wicked"), ("realserver_netstack", "auto\n")]
     + [("realserver_python", v) for v in BAD_PYTHONS[:8]]
     + [("realserver_arp_conf", {"eth0\n": {"arp_ignore": 1}}), ("realserver_arp_conf", {"all": {"arp_ignore": 5}})]
     + [("realserver_sysctl_path", v) for v in ("/etc/sysctl.d/a\nb.conf", "/tmp/x.conf", "x.conf")]
+    + [("realserver_metrics", "maybe"), ("realserver_metrics_interval", 0), ("realserver_metrics_interval", 86401),
+       ("realserver_metrics_interval", "soon"), ("realserver_metrics_dir", "/var/lib/../tmp"),
+       ("realserver_metrics_dir", "/var/lib/node exporter"), ("realserver_metrics_dir", "relative"),
+       ("realserver_metrics_dir", "/")]
 )
 
 
@@ -284,11 +287,8 @@ def test_hostile_role_variable_is_rejected(request, monkeypatch, figures, name, 
         layer = "preflight"
     elif name in ROLE_TO_MODULE:
         module, option = ROLE_TO_MODULE[name]
-        args = dict(BASE[module], **{option: value})
-        if option == "boot_unit_python":
-            args.update(state="exact", boot_unit=True)
-        outcome, calls = run_main(monkeypatch, module, args)
-        if outcome.get("failed") and option in outcome.get("msg", "") and names_value(outcome["msg"], value) and not calls:
+        outcome, calls = run_main(monkeypatch, module, dict(BASE[module], **{option: value}))
+        if outcome.get("failed") and name in outcome.get("msg", "") and names_value(outcome["msg"], value) and not calls:
             layer = "module"
     figures.setdefault("hostile_role", {})[request.node.callspec.id] = dict(by=layer or "accepted", ok=bool(layer))
     assert layer, "%s=%r is accepted by the role and by the module it reaches" % (name, value)

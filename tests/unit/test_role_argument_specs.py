@@ -148,66 +148,26 @@ def test_every_default_has_a_comment_block(role):
     assert not missing, "defaults without a comment block directly above: %s" % missing
 
 
-# ---------------------------------------------------------------- ordering
-# "Ordering is the product" (DESIGN.md): the role's module calls, in file
-# order, for each state. A reordering must be a deliberate change here too.
+# ---------------------------------------------------------------- one task
+# "Ordering is the product" (DESIGN.md). The role is one task, one module run
+# per host (issue 16): the order of the steps is the module's, proven in
+# tests/unit/plugins/modules/test_converge.py. Here: the role is that one
+# task, and it hands every role variable to the module under its name.
 
-def _module_calls(role, tasks_file):
-    tasks = yaml.safe_load(_load(role, "tasks", tasks_file)) or []
-    calls = []
-    for task in tasks:
-        for key in task:
-            if key in ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks"):
-                included = task[key]["file"] if isinstance(task[key], dict) else task[key]
-                calls.extend(_module_calls(role, included.replace("{{ role_path }}/tasks/", "")))
-            elif key.startswith("lvs.realserver."):
-                state = task[key].get("state") if isinstance(task[key], dict) else None
-                calls.append((key.split(".")[-1], state))
-    return calls
-
-
-def _task_args(role, tasks_file, module):
-    tasks = yaml.safe_load(_load(role, "tasks", tasks_file)) or []
-    return [task["lvs.realserver." + module] for task in tasks if "lvs.realserver." + module in task]
-
-
-def test_realserver_present_order():
-    calls = [c for c in _module_calls("realserver", "present.yml") if c != ("boot_unit", "absent")]
-    assert calls == [
-        ("arp_sysctl", "present"),
-        ("loopback_vip", "exact"),
-        ("arp_facts", None),  # only when the VIP task did not run (--tags)
-    ]
-    # The VIP task also installs the boot unit (after the VIPs, in the same
-    # module run) and reads the verdict's facts (after both).
-    vip_task = _task_args("realserver", "present.yml", "loopback_vip")[0]
-    assert vip_task["boot_unit"] == "{{ realserver_boot_unit }}"
-    assert vip_task["facts"] == "{{ realserver_compliance_check }}"
-    assert vip_task["mode"] == "{{ realserver_mode }}"
-    # A boot unit that is no longer wanted goes before the VIPs are set
-    # (stopping it removes them), and never after.
-    names = _module_calls("realserver", "present.yml")
-    assert names.index(("boot_unit", "absent")) < names.index(("loopback_vip", "exact"))
-    assert names.index(("arp_sysctl", "present")) < names.index(("boot_unit", "absent"))
-
-
-def test_realserver_absent_order():
-    calls = _module_calls("realserver", "absent.yml")
-    assert [call[0] for call in calls] == ["boot_unit", "loopback_vip", "arp_sysctl"]
-    assert calls[0][1] == "absent" and calls[2][1] == "absent"
-
-
-def test_realserver_runtime_reaches_every_module_that_touches_the_running_kernel():
-    """realserver_runtime goes to arp_sysctl and arp_facts as it is, and to loopback_vip as skip once
-    arp_sysctl skipped the runtime (one warning per run); absent passes it as well."""
-    present = dict((module, _task_args("realserver", "present.yml", module)[0])
-                   for module in ("arp_sysctl", "loopback_vip", "arp_facts"))
-    assert present["arp_sysctl"]["runtime"] == "{{ realserver_runtime }}"
-    assert present["arp_facts"]["runtime"] == "{{ realserver_runtime }}"
-    assert present["loopback_vip"]["runtime"] == "{{ __realserver_runtime_vip }}"
-    for module in ("loopback_vip", "arp_sysctl"):
-        assert _task_args("realserver", "absent.yml", module)[0]["runtime"] == "{{ realserver_runtime }}"
-    assert _task_args("realserver", "verify.yml", "arp_facts")[0]["runtime"] == "{{ realserver_runtime }}"
+def test_realserver_is_one_task_calling_converge_with_every_variable():
+    tasks = yaml.safe_load(_load("realserver", "tasks", "main.yml"))
+    assert len(tasks) == 1, [t.get("name") for t in tasks]
+    (task,) = tasks
+    modules = [key for key in task if "." in key]
+    assert modules == ["lvs.realserver.converge"], modules
+    assert not set(task) & {"when", "loop", "with_items", "include_tasks", "import_tasks", "delegate_to"}
+    args = task["lvs.realserver.converge"]
+    assert args.pop("variable_prefix") == "realserver_"
+    # each module option is the role variable without the prefix
+    assert args == dict((name[len("realserver_"):], "{{ %s }}" % name) for name in _defaults("realserver"))
+    # besides it only the verify kit (tasks_from: verify), which changes nothing
+    assert sorted(os.listdir(os.path.join(ROLES_DIR, "realserver", "tasks"))) == ["main.yml", "verify.yml"]
+    assert not os.path.exists(os.path.join(ROLES_DIR, "realserver", "vars"))
 
 
 def test_verify_entry_point_shares_the_main_specs():
@@ -219,4 +179,5 @@ def test_verify_entry_point_shares_the_main_specs():
         assert spec == specs["main"]["options"][name], name
     # the kit changes nothing: only the fact module and an assert
     tasks = yaml.safe_load(_load("realserver", "tasks", "verify.yml"))
+    assert tasks[0]["lvs.realserver.arp_facts"]["runtime"] == "{{ realserver_runtime }}"
     assert [sorted(k for k in t if k != "name")[0] for t in tasks] == ["lvs.realserver.arp_facts", "ansible.builtin.assert"]

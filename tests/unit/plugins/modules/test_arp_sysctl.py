@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import Candidate
 from ansible_collections.lvs.realserver.plugins.modules import arp_sysctl
@@ -49,15 +51,15 @@ class FakeHost(object):
             "sysctl_conf_text": sysctl_conf,
             "running": {k: dict(v) for k, v in self.kernel.items()},
         }
-        monkeypatch.setattr(arp_sysctl, "read_state", lambda path: self.state)
-        monkeypatch.setattr(arp_sysctl, "write_file", self.write_file)
-        monkeypatch.setattr(arp_sysctl, "restore_file", self.restore_file)
-        monkeypatch.setattr(arp_sysctl, "remove_file", self.unlink)
+        monkeypatch.setattr(_sysctl_apply, "read_state", lambda path: self.state)
+        monkeypatch.setattr(_sysctl_apply, "write_file", self.write_file)
+        monkeypatch.setattr(_sysctl_apply, "restore_file", self.restore_file)
+        monkeypatch.setattr(_sysctl_apply, "remove_file", self.unlink)
         self.swept = []
-        monkeypatch.setattr(arp_sysctl.files, "sweep_temp", self.swept.append)
-        monkeypatch.setattr(arp_sysctl._runtime, "write_value", self.write_value)
-        monkeypatch.setattr(arp_sysctl._runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
-        monkeypatch.setattr(arp_sysctl._runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
+        monkeypatch.setattr(_sysctl_apply.files, "sweep_temp", self.swept.append)
+        monkeypatch.setattr(_runtime, "write_value", self.write_value)
+        monkeypatch.setattr(_runtime, "read_value", lambda i, k, *a: self.kernel.get(i, {}).get(k))
+        monkeypatch.setattr(_runtime, "unwritable", lambda pairs, *a: [p for p in pairs if p in self.readonly])
         monkeypatch.setattr(arp_sysctl.AnsibleModule, "backup_local", lambda self_, path: path + ".bak~")
         self.warnings = []
         monkeypatch.setattr(arp_sysctl.AnsibleModule, "warn", lambda self_, msg: self.warnings.append(msg))
@@ -238,22 +240,22 @@ def test_pending_interface_is_warned_not_failed(monkeypatch):
 def test_read_state_and_write_file_on_a_real_directory(tmp_path, monkeypatch):
     """The two file edges for real, under a temporary directory."""
     synced = []
-    real_fsync = arp_sysctl.files.os.fsync
-    monkeypatch.setattr(arp_sysctl.files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
-    monkeypatch.setattr(arp_sysctl.files.os, "chown", lambda *a: None)
-    monkeypatch.setattr(arp_sysctl.files.os, "fchown", lambda *a: None)
+    real_fsync = _sysctl_apply.files.os.fsync
+    monkeypatch.setattr(_sysctl_apply.files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(_sysctl_apply.files.os, "chown", lambda *a: None)
+    monkeypatch.setattr(_sysctl_apply.files.os, "fchown", lambda *a: None)
     target = tmp_path / "sysctl.d" / "99-x.conf"
-    arp_sysctl.write_file(None, str(target), OURS)
+    _sysctl_apply.write_file(None, str(target), OURS)
     assert target.read_text() == OURS
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     assert len(synced) >= 2  # the temp file, then the directory
     assert [p.name for p in target.parent.iterdir()] == ["99-x.conf"]
-    monkeypatch.setattr(arp_sysctl.sysctl_d, "read_candidates", lambda: [])
-    monkeypatch.setattr(arp_sysctl.sysctl_d, "read_sysctl_conf", lambda: None)
-    monkeypatch.setattr(arp_sysctl._runtime, "read_conf", lambda keys: {})
-    state = arp_sysctl.read_state(str(target))
+    monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_candidates", lambda: [])
+    monkeypatch.setattr(_sysctl_apply.sysctl_d, "read_sysctl_conf", lambda: None)
+    monkeypatch.setattr(_runtime, "read_conf", lambda keys: {})
+    state = _sysctl_apply.read_state(str(target))
     assert state["current_text"] == OURS and state["file_stat"].st_size == len(OURS)
-    assert arp_sysctl.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
+    assert _sysctl_apply.read_state(str(tmp_path / "missing.conf"))["current_text"] is None
 
 
 @pytest.mark.parametrize("value", [5, 6, 7])
@@ -289,8 +291,8 @@ def test_an_odd_thing_at_path_is_a_clear_error_with_nothing_changed(monkeypatch,
     link.symlink_to(tmp_path / "nowhere")
 
     def read_state(path):
-        arp_sysctl.files.read_text(str(link))
-    monkeypatch.setattr(arp_sysctl, "read_state", read_state)
+        _sysctl_apply.files.read_text(str(link))
+    monkeypatch.setattr(_sysctl_apply, "read_state", read_state)
     outcome = run({})
     assert isinstance(outcome, AnsibleFailJson) and outcome.result["changed"] is False
     assert str(link) in outcome.result["msg"] and "symbolic link" in outcome.result["msg"]
@@ -301,7 +303,7 @@ def test_absent_restores_the_values_before_it_removes_the_drop_in(monkeypatch):
     """A run killed in between leaves the drop-in, which tells the rerun what to restore (issue 15)."""
     host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
     seen = []
-    monkeypatch.setattr(arp_sysctl, "remove_file", lambda path: seen.append(dict(host.kernel["all"])) or host.unlink(path))
+    monkeypatch.setattr(_sysctl_apply, "remove_file", lambda path: seen.append(dict(host.kernel["all"])) or host.unlink(path))
     outcome = run({"state": "absent"})
     assert outcome.result["changed"] and seen == [{"arp_ignore": 0, "arp_announce": 0}]
 
@@ -310,8 +312,8 @@ def test_absent_puts_the_values_back_when_the_drop_in_cannot_be_removed(monkeypa
     host = FakeHost(monkeypatch, current=OURS, running={"all": {"arp_ignore": 1, "arp_announce": 2}})
 
     def fail(path):
-        raise arp_sysctl.files.FileError("cannot remove %s: Read-only file system" % path)
-    monkeypatch.setattr(arp_sysctl, "remove_file", fail)
+        raise _sysctl_apply.files.FileError("cannot remove %s: Read-only file system" % path)
+    monkeypatch.setattr(_sysctl_apply, "remove_file", fail)
     outcome = run({"state": "absent"})
     assert isinstance(outcome, AnsibleFailJson) and "Read-only file system" in outcome.result["msg"]
     assert outcome.result["changed"] is False

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""What a failing step reports, when several steps run in one module (``lvs.realserver.converge``), and the host lock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+
+
+def failure_fields(result, outer, key):
+    """This step's ``result`` alone (``outer`` None), or the caller's ``outer`` result with it under ``key``.
+
+    ``changed`` is true when the caller or this step changed something
+    before the failure, so that a failed run never hides a change.
+    """
+    if outer is None:
+        return result
+    return dict(outer, changed=bool(outer.get("changed") or result["changed"]), **{key: result})
+
+
+def host_lock(module):
+    """The host lock (``_runtime.HostLock``), taken; None in check mode. Fails the module on a timeout.
+
+    Shared by every module that changes the host (``arp_sysctl``, ``loopback_vip``,
+    ``boot_unit``, ``converge``); the boot unit's controller takes it too.
+    """
+    if module.check_mode:
+        return None
+    try:
+        return _runtime.HostLock().acquire()
+    except _runtime.LockTimeout as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
