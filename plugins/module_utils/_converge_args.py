@@ -105,7 +105,8 @@ def errors(params):
         found.append("%stun_load_now: false needs %svip_device=lo (got %r): VIPs cannot be added to a %s that does "
                      "not exist yet" % (p, p, params["vip_device"], rules.TUN_DEVICE))
     found.extend(renamed(_sysctl_plan.conf_errors(params["arp_conf"]), {"conf": "arp_conf"}, p))
-    if params["mode"] == "tun":
+    # {} adds no TUN key (the user leaves rp_filter to the host; the verdict's tun_rp_filter judges it)
+    if params["mode"] == "tun" and params["tun_conf"] != {}:
         found.extend(renamed(_sysctl_plan.conf_errors(params["tun_conf"]), {"conf": "tun_conf"}, p))
     path_problem = _sysctl_plan.path_error(params["sysctl_path"])
     if path_problem:

@@ -84,11 +84,13 @@ VIP = ["192.0.2.10"]
     dict(realserver_vips=VIP, realserver_arp_conf={"all": {"arp_ignore": "1", "arp_announce": "2"}}),
     # tun_conf is ignored in dr mode, as documented.
     dict(realserver_vips=VIP, realserver_tun_conf={"all": {"rp_filter": 7}}),
+    # {} in tun mode adds no key (the real-boot tier's negative control; the old role accepted it too).
+    dict(realserver_vips=VIP, realserver_mode="tun", realserver_tun_conf={}),
     dict(realserver_vips=VIP, realserver_metrics=True, realserver_metrics_interval=1,
          realserver_metrics_dir="/srv/node-exporter.d"),
     dict(realserver_vips=VIP, realserver_metrics=True, realserver_metrics_interval="86400"),
 ], ids=["one-vip", "prefixes", "absent-empty", "tun-tunl0", "tun-later-on-lo", "label", "run-path", "conf",
-        "conf-string", "tun-conf-ignored-in-dr", "metrics", "metrics-interval-string"])
+        "conf-string", "tun-conf-ignored-in-dr", "tun-conf-empty", "metrics", "metrics-interval-string"])
 def test_valid_variables_give_no_error(role_vars):
     assert preflight_errors(**role_vars) == []
 
