@@ -24,6 +24,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ HOOKS = ("/etc/NetworkManager/dispatcher.d/90-lvs-realserver", "/etc/network/if-
 DROPINS = "/etc/systemd/network/*.network.d/90-lvs-realserver.conf"
 
 
-STACKS = "networkd,networkmanager,ifupdown,netplan"
+STACKS = "networkd,networkmanager,ifupdown,netplan,netplan_nm"
 # netplan on networkd: the image masks every generator (boot time); netplan's comes back here
 NETPLAN_SETUP = r"""
 set -e
@@ -70,12 +71,43 @@ NETPLAN_LO = r"""
 cat >/etc/netplan/60-lvsrb-lo.yaml <<NETPLAN
 network:
   version: 2
+  renderer: {renderer}
   ethernets:
     lo:
       addresses: [127.0.0.1/8, "::1/128"]
 NETPLAN
 chmod 0600 /etc/netplan/60-lvsrb-lo.yaml
 """
+
+
+# netplan rendering to NetworkManager (Ubuntu desktop's default, and servers that chose it)
+NETPLAN_NM_SETUP = r"""
+set -e
+systemctl disable systemd-networkd.service systemd-networkd.socket networking.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system-generators/netplan /etc/netplan/60-lvsrb-lo.yaml
+rm -f /etc/NetworkManager/system-connections/*.nmconnection
+nmcli connection delete lo >/dev/null 2>&1 || true
+mkdir -p /etc/NetworkManager/conf.d /etc/netplan
+printf '[keyfile]\nunmanaged-devices=mac:{lab_mac};mac:{hot_mac}\n' >/etc/NetworkManager/conf.d/90-lvsrb.conf
+cat >/etc/netplan/50-lvsrb.yaml <<NETPLAN
+network:
+  version: 2
+  renderer: NetworkManager
+  ethernets:
+    mgmt:
+      match: {{macaddress: "{mgmt_mac}"}}
+      addresses: [198.51.100.15/24]
+    rs:
+      match: {{macaddress: "{rs_mac}"}}
+      dhcp4: true
+NETPLAN
+chmod 0600 /etc/netplan/50-lvsrb.yaml
+systemctl enable NetworkManager.service >/dev/null 2>&1
+"""
+# A real DHCP renewal: the lab's dnsmasq leases for 2 min, so the client renews at T1 (60 s); the operation
+# waits for the server's next DHCPACK (the journal of the lvsrb-dhcp unit) instead of asking for a new lease.
+DHCP_RENEWAL = ("s=$(date +%s); n=0; until journalctl -q -o cat -u lvsrb-dhcp --since \"@$s\" --no-pager "
+                "| grep -q DHCPACK; do sleep 1; n=$((n+1)); [ $n -lt 100 ] || exit 1; done")
 
 
 def row_verdict(result):
@@ -112,6 +144,7 @@ class Netstack:
         self.rows = []
         self.controls = []
         self.variants = []
+        self.role_played = False
         self.extra = extra_operations(os.environ.get("LVSRS_NETSTACK_EXTRA"))
 
     # ------------------------------------------------------------ guest plumbing
@@ -257,7 +290,16 @@ class Netstack:
         self.variants.append({"stack": stack, "lo": lo, "wall_s": round(time.monotonic() - t, 1),
                               "compliant": facts["compliant"], "hazards": facts.get("hazards", [])})
 
+    def play_role(self):
+        """The role (ARP protection, the VIPs, the boot unit with realserver_netstack: auto), as users run it."""
+        self.t.playbook("netstack-role", {"realserver_vips": VIPS, "realserver_netstack": "auto"})
+        self.sh("systemctl is-active %s %s" % (VIP_UNIT, WATCH))
+        self.role_played = True
+
     def apply_module(self, netstack="auto"):
+        """boot_unit alone once the stack changed (the role played first when this stack runs alone)."""
+        if not self.role_played:
+            self.play_role()
         t = time.monotonic()
         result = self.t.adhoc("lvs.realserver.boot_unit", {"addresses": VIPS, "netstack": netstack})
         log("boot_unit netstack=%s: %.1f s, changed=%s, files=%s, netstack=%s" % (
@@ -275,8 +317,7 @@ class Netstack:
                 "sed -i 's|^Address=192.0.2.21/24|DHCP=ipv4|' /etc/systemd/network/20-rs.network; "
                 "ip addr flush dev %s; networkctl reload" % rs)
         self.wait_rs_address("networkctl reconfigure %s" % rs)
-        self.t.playbook("netstack-role", {"realserver_vips": VIPS, "realserver_netstack": "auto"})
-        self.sh("systemctl is-active %s %s" % (VIP_UNIT, WATCH))
+        self.play_role()
         ops = [("ip addr del (the watch alone, no stack)", "ip addr del %s/32 dev lo" % VIPS[0]),
                ("systemctl restart systemd-networkd", "systemctl restart systemd-networkd"),
                ("networkctl reload", "networkctl reload"),
@@ -336,7 +377,8 @@ systemctl enable NetworkManager.service >/dev/null 2>&1
                ("nmcli general reload", "nmcli general reload"),
                ("nmcli connection reload", "nmcli connection reload"),
                ("nmcli connection down/up rs", "nmcli connection down %s; nmcli connection up %s" % (con, con)),
-               ("nmcli device reapply rs (DHCP renew)", "nmcli device reapply %s" % names["rs"])]
+               ("nmcli device reapply rs", "nmcli device reapply %s" % names["rs"]),
+               ("DHCP renew (lease renewal at T1)", DHCP_RENEWAL)]
         self.variant("networkmanager", "unmanaged", ops, reboot=False)
         self.sh("nmcli connection add type loopback ifname lo con-name lo ipv4.method manual "
                 "ipv4.addresses 127.0.0.1/8 >/dev/null")
@@ -390,13 +432,39 @@ EOF
         ops = [("netplan apply", "netplan apply"),
                ("networkctl reconfigure rs", "networkctl reconfigure %s" % rs)]
         self.variant("netplan", "unmanaged", ops, reboot=False)
-        self.sh(NETPLAN_LO)
+        self.sh(NETPLAN_LO.format(renderer="networkd"))
         self.control("netplan", "managed", "netplan apply (lo listed)", "netplan apply")
         self.apply_module()
         ops = [("netplan apply", "netplan apply"),
                ("networkctl reconfigure lo", "networkctl reconfigure lo"),
                ("systemctl restart systemd-networkd", "systemctl restart systemd-networkd")]
         self.variant("netplan", "managed", ops, reboot=True)
+
+    def netplan_nm(self):
+        """netplan rendering to NetworkManager: rs by DHCP, then lo listed (a loopback profile netplan applies)."""
+        names = self.t.names
+        self.sh(NETPLAN_NM_SETUP.format(mgmt_mac=MAC["mgmt"], rs_mac=MAC["rs"], lab_mac=MAC["lab"], hot_mac=MAC["hot"]))
+        self.reboot("netplan_nm")
+        rs = names["rs"]
+        self.wait_rs_address("nmcli device connect %s" % rs)
+        self.apply_module()
+        profiles = self.sh("nmcli -t -f NAME,DEVICE connection show --active")
+        log("netplan on NetworkManager: active profiles %r" % profiles)
+        rs_con = "'%s'" % self.sh("nmcli -g GENERAL.CONNECTION device show %s" % rs).strip()
+        ops = [("netplan apply", "netplan apply"),
+               ("nmcli connection down/up rs", "nmcli connection down %s; nmcli connection up %s" % (rs_con, rs_con)),
+               ("DHCP renew (lease renewal at T1)", DHCP_RENEWAL)]
+        self.variant("netplan_nm", "unmanaged", ops, reboot=False)
+        self.sh(NETPLAN_LO.format(renderer="NetworkManager") + "\nnetplan apply")
+        log("netplan on NetworkManager, lo listed: %r" % self.sh(
+            "nmcli -t -f NAME,TYPE,DEVICE connection show --active; ip -br addr show dev lo"))
+        self.control("netplan_nm", "managed", "netplan apply (lo listed)", "netplan apply")
+        self.apply_module()
+        ops = [("netplan apply", "netplan apply"),
+               ("nmcli connection up (netplan's lo profile)",
+                "nmcli connection up \"$(nmcli -g GENERAL.CONNECTION device show lo)\""),
+               ("systemctl restart NetworkManager", "systemctl restart NetworkManager")]
+        self.variant("netplan_nm", "managed", ops, reboot=True)
 
     def run(self):
         t0 = time.monotonic()
@@ -441,6 +509,8 @@ def summary_table(rows):
 
 
 def main():
+    # a stopped run (CI's timeout, ^C from a terminal) still stops its guest: SIGTERM unwinds through run()'s finally
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     image = subprocess.run([os.path.join(HERE, "build.sh"), "--print-dir"], capture_output=True, text=True,
                            check=True).stdout.strip()
     if not os.path.exists(os.path.join(image, "ok")):

@@ -9,6 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
@@ -69,7 +73,10 @@ def test_desired_files_per_stack():
     text, mode = nm[ns.NM_DISPATCHER_PATH]
     assert mode == 0o755 and text.startswith("#!/bin/sh\n" + ns.MANAGED_HEADER)
     assert "exec %s -I -S -B %s start" % (PY, CLI) in text
-    assert "systemctl is-active --quiet %s && exit 0" % ns.WATCH_UNIT in text  # only where the watch is not running
+    # only where the watch is not running (its pid file names a live watch): tried before any systemctl
+    watch_check = [n for n, line in enumerate(text.splitlines()) if ns.WATCH_PID in line]
+    systemctl = [n for n, line in enumerate(text.splitlines()) if line.startswith("systemctl")]
+    assert watch_check and watch_check[0] < systemctl[0]
     ifupdown = ns.desired_files(["ifupdown"], PY, CLI, "lo", [], False)
     assert 'case "$IFACE" in lo|--all)' in ifupdown[ns.IFUPDOWN_HOOK_PATH][0]
     assert ns.IFUPDOWN_HOOK_PATH not in ns.desired_files(["ifupdown"], PY, CLI, "tunl0", [], False)
@@ -168,3 +175,25 @@ def test_netplan_renderer_is_global_across_files():
     files = [_facts.ConfigFile("/etc/netplan", "50-main.yaml", False, "network:\n  renderer: NetworkManager\n"),
              _facts.ConfigFile("/etc/netplan", "60-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")]
     assert _facts.netplan_hazards(files, 252)[0]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("argv, steps_aside", [(["watch"], True), (["start"], False), (None, False)])
+def test_the_hook_steps_aside_only_for_a_live_watch(tmp_path, argv, steps_aside):
+    """Run the rendered hook under /bin/sh: a pid file naming a live ``... watch`` process ends it before systemctl."""
+    pid_file = tmp_path / "watch.pid"
+    script = ns.render_nm_dispatcher(PY, CLI).replace(ns.WATCH_PID, str(pid_file))
+    script = script.replace("/etc/lvs-realserver/vips.json", str(pid_file.parent))
+    script = re.sub(r"(?m)^systemctl .*$", "echo PAST-THE-WATCH-CHECK; exit 0", script)
+    hook = tmp_path / "hook"
+    hook.write_text(script)
+    proc = None
+    if argv:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"] + argv)
+        pid_file.write_text("%d\n" % proc.pid)
+    try:
+        out = subprocess.run(["/bin/sh", str(hook), "lo", "up"], capture_output=True, text=True, check=True).stdout
+    finally:
+        if proc:
+            proc.kill()
+            proc.wait()
+    assert ("PAST-THE-WATCH-CHECK" not in out) is steps_aside
