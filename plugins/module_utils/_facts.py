@@ -503,7 +503,8 @@ def nm_hazards(files):
             "networkmanager_loopback_profile",
             "NetworkManager profile %s has type=loopback%s: when active, NetworkManager owns lo's "
             "addresses and drops the VIPs" % (path, "" if autoconnect != "false" else " (autoconnect=false)"),
-            "delete the profile, or add every VIP to it (ipv4.addresses / ipv6.addresses)",
+            "install the boot unit's watch (boot_unit netstack: networkmanager or auto), or delete the profile; "
+            "never add the VIPs to it: NetworkManager would add them without the ARP guard",
             file=path, line=kind[1], interface="lo"))
     return found
 

@@ -239,8 +239,10 @@ REPAIR_BURST = 5
 REPAIR_WINDOW = 10.0
 # a check without an event this often (a lost event, ENOBUFS, ARP values fixed since a refusal)
 POLL_INTERVAL = 30.0
-# a flush removes addresses one message at a time: the rest of a burst is read before the check
+# a flush removes addresses one message at a time: the rest of a burst is read before the check, but a
+# stack that keeps changing addresses never holds the check back longer than SETTLE_MAX
 SETTLE = 0.05
+SETTLE_MAX = 0.25
 # arp_facts reads it (with /proc/<pid>/cmdline) to know that the watch runs
 WATCH_PID = "/run/lvs-realserver-watch.pid"
 
@@ -365,10 +367,11 @@ def open_netlink():
     return sock
 
 
-def read_events(sock, timeout):
-    """The events that arrive within ``timeout`` seconds (the first wait), then whatever follows within SETTLE."""
+def read_events(sock, timeout, clock=time.monotonic):
+    """The events that arrive within ``timeout`` seconds (the first wait), then whatever follows within SETTLE
+    of the last one, for at most SETTLE_MAX after the first."""
     events = []
-    wait = timeout
+    wait, deadline = timeout, None
     while True:
         ready = select.select([sock], [], [], wait)[0]
         if not ready:
@@ -377,7 +380,11 @@ def read_events(sock, timeout):
             events.extend(parse_netlink(sock.recv(1 << 16)))
         except OSError:  # ENOBUFS: events were lost; a full check follows
             events.append((NLMSG_OVERRUN, 0))
-        wait = SETTLE
+        if deadline is None:
+            deadline = clock() + SETTLE_MAX
+        wait = min(SETTLE, deadline - clock())
+        if wait <= 0:
+            return events
 
 
 def device_index(name):

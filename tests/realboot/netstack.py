@@ -86,6 +86,8 @@ set -e
 systemctl disable systemd-networkd.service systemd-networkd.socket networking.service >/dev/null 2>&1 || true
 rm -f /etc/systemd/system-generators/netplan /etc/netplan/60-lvsrb-lo.yaml
 rm -f /etc/NetworkManager/system-connections/*.nmconnection
+# NetworkManager needs the system bus (masked in the image for boot time)
+rm -f /etc/systemd/system/dbus.service /etc/systemd/system/dbus.socket
 nmcli connection delete lo >/dev/null 2>&1 || true
 mkdir -p /etc/NetworkManager/conf.d /etc/netplan
 printf '[keyfile]\nunmanaged-devices=mac:{lab_mac};mac:{hot_mac}\n' >/etc/NetworkManager/conf.d/90-lvsrb.conf
@@ -178,7 +180,18 @@ class Netstack:
         state = self.sh("ip addr; journalctl -b -n 40 --no-pager", check=False)
         raise GuestError("rs got no DHCP lease within %d s: %s" % (timeout, getattr(state, "stdout", state)))
 
+    def save_journal(self, label):
+        """The boot's journal of the units that matter here, appended to netstack-journal.txt (a reboot ends it)."""
+        try:
+            text = self.sh("journalctl -b --no-pager -o short-monotonic -u %s -u %s -u NetworkManager "
+                           "-u systemd-networkd -u networking" % (WATCH, VIP_UNIT), check=False, timeout=120).stdout
+        except (GuestError, subprocess.TimeoutExpired, AttributeError):
+            return
+        with open(os.path.join(OUT, "netstack-journal.txt"), "a", encoding="utf-8") as f:
+            f.write("==== %s\n%s" % (label, text))
+
     def reboot(self, label):
+        self.save_journal("before the reboot: %s" % label)
         waited = self.g.reboot(BOOT_TIMEOUT)
         log("netstack %s: rebooted in %.1f s" % (label, waited))
         self.install_netop()
@@ -201,9 +214,14 @@ class Netstack:
                "loopback_kept": result["loopback_kept"], "rc": result["rc"], "vip_adds": result["vip_adds"],
                "gaps": result["gaps"], "ip_monitor": result["ip_monitor"], "output": result["output"],
                "wall_s": round(time.monotonic() - t, 1)}
+        if not kept:  # what the watch said, while it is still in this boot's journal
+            row["watch_journal"] = self.sh("systemctl is-active %s; journalctl -b -u %s -n 25 --no-pager "
+                                           "-o short-monotonic" % (WATCH, WATCH), check=False).stdout.splitlines()
         self.rows.append(row)
         log("netstack %s/lo %s: %-40s kept=%s restore=%s arp_safe=%s rc=%s" % (
             stack, lo, name, kept, restore, row["arp_safe"], result["rc"]))
+        if not kept:
+            log("netstack watch: %s" % " | ".join(row["watch_journal"][-8:]))
         return row
 
     def reboot_row(self, stack, lo):
@@ -261,8 +279,8 @@ class Netstack:
                      "hazard_agrees": hazard_agrees(flagged, not kept) if judged else None,
                      "ip_monitor": result["ip_monitor"]}
             self.controls.append(entry)
-            log("netstack CONTROL %s/lo %s: %s without cooperation: kept=%s (must be False), hazards %s" % (
-                stack, lo, name, kept, flagged))
+            log("netstack CONTROL %s/lo %s: %s without cooperation: kept=%s, hazards flagged %s (agrees: %s)" % (
+                stack, lo, name, kept, flagged, entry["hazard_agrees"]))
         finally:
             self.with_cooperation()
             self.restore_vips()
@@ -396,7 +414,7 @@ systemctl enable NetworkManager.service >/dev/null 2>&1
         self.sh(r"""
 set -e
 nmcli connection delete lo >/dev/null 2>&1 || true
-systemctl disable NetworkManager.service >/dev/null 2>&1
+systemctl disable NetworkManager.service systemd-networkd.service systemd-networkd.socket >/dev/null 2>&1 || true
 systemctl enable networking.service >/dev/null 2>&1
 cat >/etc/network/interfaces <<EOF
 auto lo
@@ -413,6 +431,15 @@ EOF
         self.reboot("ifupdown")
         rs = names["rs"]
         self.wait_rs_address("ifdown %s; ifup %s" % (rs, rs))
+        # lo left alone first: no lo stanza (ifupdown then never touches lo)
+        self.sh("cp /etc/network/interfaces /root/lvsrb-interfaces; "
+                "sed -i '/^auto lo$/d; /^iface lo inet loopback$/d' /etc/network/interfaces")
+        self.apply_module()
+        ops = [("ifdown rs; ifup rs (DHCP)", "ifdown %s; ifup %s" % (rs, rs)),
+               ("systemctl restart networking", "systemctl restart networking")]
+        self.variant("ifupdown", "unmanaged", ops, reboot=False)
+        # lo managed again, as at boot (ifupdown's state lists lo once `ifup lo` ran; the watch covers the ifup)
+        self.sh("cp /root/lvsrb-interfaces /etc/network/interfaces; ifup lo; sleep 2")
         self.control("ifupdown", "managed", "ifdown lo; ifup lo", "ifdown lo; ifup lo")
         self.apply_module()
         ops = [("ifdown lo; ifup lo", "ifdown lo; ifup lo"),
@@ -469,6 +496,8 @@ EOF
     def run(self):
         t0 = time.monotonic()
         g = self.g
+        with open(os.path.join(OUT, "netstack-journal.txt"), "w", encoding="utf-8"):
+            pass
         g.start()
         try:
             log("netstack: booting the guest (%s)" % g.accel)
@@ -486,12 +515,7 @@ EOF
                                       "error": str(exc)[-3000:]})
                 log("netstack %s: %.1f s" % (stack, time.monotonic() - t))
         finally:
-            try:
-                with open(os.path.join(OUT, "netstack-journal.txt"), "w", encoding="utf-8") as f:
-                    f.write(self.sh("journalctl -b --no-pager -u %s -u %s -u NetworkManager -u systemd-networkd "
-                                    "-u networking" % (WATCH, VIP_UNIT), check=False).stdout)
-            except (GuestError, subprocess.TimeoutExpired, AttributeError):
-                pass
+            self.save_journal("the last boot")
             g.stop()
         return {"rows": self.rows, "controls": self.controls, "variants": self.variants,
                 "wall_s": round(time.monotonic() - t0, 1), "accel": g.accel,

@@ -88,6 +88,7 @@ def test_watch_unit_is_bound_to_the_vip_unit_and_runs_the_watch():
     assert "PartOf=lvs-realserver-vips.service" in lines
     assert "ExecStart=%s -I -S -B %s watch" % (PY, CLI) in lines
     assert "Restart=on-failure" in lines
+    assert "Nice=-10" in lines  # ahead of the busy stack that removed the VIPs
 
 
 def test_installed_dropins_finds_only_ours():

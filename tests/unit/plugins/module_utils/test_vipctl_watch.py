@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import socket
 import struct
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl as vipctl
@@ -150,3 +151,41 @@ def test_a_failed_add_is_logged_and_retried_later(tmp_path):
 def test_parse_args_accepts_watch():
     assert vipctl.parse_args(["watch"]) == ("watch", vipctl.DATA_FILE, None)
     assert vipctl.parse_args(["watch", "--out", "x"]) is None
+
+
+class SteppingClock(object):
+    """A clock that advances ``step`` seconds at each reading (the settle window without real waiting)."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def test_read_events_stops_settling_after_settle_max_while_events_keep_coming():
+    """A stack that changes addresses without pause must not hold the check back (SETTLE_MAX)."""
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        for _n in range(50):  # always something ready: only the deadline can end the settling
+            writer.send(addr_msg(vipctl.RTM_DELADDR, 1))
+        clock = SteppingClock(0.02)
+        events = vipctl.read_events(reader, 1.0, clock=clock)
+        assert 1 < len(events) < 50
+        assert clock.now <= vipctl.SETTLE_MAX + 0.1
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_read_events_returns_the_burst_once_it_is_quiet():
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        for _n in range(3):
+            writer.send(addr_msg(vipctl.RTM_DELADDR, 1))
+        assert vipctl.read_events(reader, 1.0) == [(vipctl.RTM_DELADDR, 1)] * 3
+        assert vipctl.read_events(reader, 0.01) == []  # nothing within the first wait
+    finally:
+        reader.close()
+        writer.close()
