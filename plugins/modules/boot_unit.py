@@ -120,21 +120,26 @@ options:
       - The network stack to cooperate with, so that it cannot take the VIPs away for longer than a moment.
       - "Every choice but V(none) installs C(lvs-realserver-watch.service), the controller's C(watch) mode: it
         listens to the kernel's address and link events (rtnetlink) and re-adds a VIP that disappeared from
-        O(device), within well under a second, only after the same guard as at boot passed (never while ARP
-        protection is not in effect), at most 5 times in 10 s. It is bound to C(lvs-realserver-vips.service);
-        stopping that unit (O(state=absent)) stops the watch first."
-      - "V(networkd) (and V(netplan), which renders to it): a C(.network) file that matches C(lo) makes
-        systemd-networkd remove foreign addresses, the VIPs, whenever it starts, reloads or reconfigures C(lo)
-        (C(networkctl reconfigure lo), C(systemctl restart systemd-networkd)). A drop-in
+        O(device) (in milliseconds on real hardware; 0.2 to 1.5 s in the real-boot tier's single-vCPU emulated
+        guest), only after the same guard as at boot passed (never while ARP protection is not in effect), at
+        most 5 times in 10 s, with C(Nice=-10) (the stack that removed the VIPs is busy on the same CPUs). It is
+        bound to C(lvs-realserver-vips.service); stopping that unit (O(state=absent)) stops the watch first."
+      - The VIPs are never written into the stack's own configuration, which would add them without the guard.
+      - "V(networkd) (and V(netplan), which renders to it): before systemd 229 a C(.network) file that matches
+        C(lo) made systemd-networkd remove foreign addresses, the VIPs, whenever it started, reloaded or
+        reconfigured C(lo); later versions skip loopback (measured on systemd 252: C(networkctl reload),
+        C(reconfigure lo) and a restart keep the VIPs; C(networkctl down lo) drops the IPv6 ones, as the kernel
+        does for any C(lo) down, and the watch puts them back). A drop-in
         C(/etc/systemd/network/<file>.network.d/90-lvs-realserver.conf) with C(KeepConfiguration=static) is
         installed beside that file (found when the module runs), and networkd is reloaded."
       - "V(networkmanager) (and V(netplan) where NetworkManager is installed): a loopback profile
         (C(type=loopback), or netplan's C(lo) entry with the NetworkManager renderer) makes NetworkManager remove
-        the VIPs when it activates or reapplies it (C(nmcli connection up lo)). A dispatcher script
-        C(/etc/NetworkManager/dispatcher.d/90-lvs-realserver) runs the guarded C(start) after C(up) and
-        C(reapply) events; the watch restores them before it."
+        the VIPs when it activates or reapplies it (C(nmcli connection up lo), C(nmcli device reapply lo),
+        C(netplan apply)). A dispatcher script C(/etc/NetworkManager/dispatcher.d/90-lvs-realserver) runs the
+        guarded C(start) after C(up), C(reapply) and DHCP events when the watch is not running."
       - "V(ifupdown): C(ifdown lo) and C(ifup lo) (the C(loopback) method) drop the VIPs; an C(if-up.d) hook,
-        C(/etc/network/if-up.d/lvs-realserver), runs the guarded C(start) after C(ifup lo)."
+        C(/etc/network/if-up.d/lvs-realserver), runs the guarded C(start) after C(ifup lo) when the watch is not
+        running."
       - V(auto) picks every stack found running or enabled (its unit enabled, its state under C(/run); netplan
         when installed with a YAML file); where none is found only the watch is installed.
       - V(none) installs nothing of this, and removes what an earlier run installed. O(state=absent) removes all

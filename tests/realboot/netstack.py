@@ -23,16 +23,14 @@ import base64
 import json
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import MAC, GuestError  # noqa: E402  pylint: disable=wrong-import-position
-from tier import BOOT_TIMEOUT, HERE, OUT, Tier, log, order_ok, parse_show  # noqa: E402
+from tier import BOOT_TIMEOUT, HERE, OUT, Tier, guest_image, log, order_ok, parse_show, work_dir  # noqa: E402
 
 VIPS = ["192.0.2.100", "2001:db8::100"]
 RESTORE_LIMIT = 2.0
@@ -44,19 +42,15 @@ DROPINS = "/etc/systemd/network/*.network.d/90-lvs-realserver.conf"
 
 
 STACKS = "networkd,networkmanager,ifupdown,netplan,netplan_nm"
-# netplan on networkd: the image masks every generator (boot time); netplan's comes back here
-NETPLAN_SETUP = r"""
-set -e
-systemctl disable networking.service NetworkManager.service >/dev/null 2>&1 || true
-printf 'source /etc/network/interfaces.d/*\n' >/etc/network/interfaces
-systemctl enable systemd-networkd.service systemd-networkd.socket >/dev/null 2>&1
-rm -f /etc/systemd/system-generators/netplan
-rm -f /etc/systemd/network/10-mgmt.network /etc/systemd/network/20-rs.network /etc/systemd/network/05-lo.network
-mkdir -p /etc/netplan
-cat >/etc/netplan/50-lvsrb.yaml <<NETPLAN
+# where the stacks keep what arp_facts reads for the lo hazards
+STACK_FILES = ("/etc/netplan/*.yaml", "/etc/NetworkManager/system-connections/*.nmconnection",
+               "/run/NetworkManager/system-connections/*.nmconnection", "/etc/network/interfaces",
+               "/etc/network/interfaces.d/*", "/etc/systemd/network/*.network", "/run/systemd/network/*.network")
+# the NICs as netplan declares them (mgmt static, rs by DHCP), for either renderer
+NETPLAN_NICS = r"""cat >/etc/netplan/50-lvsrb.yaml <<NETPLAN
 network:
   version: 2
-  renderer: networkd
+  renderer: @RENDERER@
   ethernets:
     mgmt:
       match: {{macaddress: "{mgmt_mac}"}}
@@ -67,6 +61,16 @@ network:
 NETPLAN
 chmod 0600 /etc/netplan/50-lvsrb.yaml
 """
+# netplan on networkd: the image masks every generator (boot time); netplan's comes back here
+NETPLAN_SETUP = r"""
+set -e
+systemctl disable networking.service NetworkManager.service >/dev/null 2>&1 || true
+printf 'source /etc/network/interfaces.d/*\n' >/etc/network/interfaces
+systemctl enable systemd-networkd.service systemd-networkd.socket >/dev/null 2>&1
+rm -f /etc/systemd/system-generators/netplan
+rm -f /etc/systemd/network/10-mgmt.network /etc/systemd/network/20-rs.network /etc/systemd/network/05-lo.network
+mkdir -p /etc/netplan
+""" + NETPLAN_NICS.replace("@RENDERER@", "networkd") + r""""""
 NETPLAN_LO = r"""
 cat >/etc/netplan/60-lvsrb-lo.yaml <<NETPLAN
 network:
@@ -91,20 +95,7 @@ rm -f /etc/systemd/system/dbus.service /etc/systemd/system/dbus.socket
 nmcli connection delete lo >/dev/null 2>&1 || true
 mkdir -p /etc/NetworkManager/conf.d /etc/netplan
 printf '[keyfile]\nunmanaged-devices=mac:{lab_mac};mac:{hot_mac}\n' >/etc/NetworkManager/conf.d/90-lvsrb.conf
-cat >/etc/netplan/50-lvsrb.yaml <<NETPLAN
-network:
-  version: 2
-  renderer: NetworkManager
-  ethernets:
-    mgmt:
-      match: {{macaddress: "{mgmt_mac}"}}
-      addresses: [198.51.100.15/24]
-    rs:
-      match: {{macaddress: "{rs_mac}"}}
-      dhcp4: true
-NETPLAN
-chmod 0600 /etc/netplan/50-lvsrb.yaml
-systemctl enable NetworkManager.service >/dev/null 2>&1
+""" + NETPLAN_NICS.replace("@RENDERER@", "NetworkManager") + r"""systemctl enable NetworkManager.service >/dev/null 2>&1
 """
 # A real DHCP renewal: the lab's dnsmasq leases for 2 min, so the client renews at T1 (60 s); the operation
 # waits for the server's next DHCPACK (the journal of the lvsrb-dhcp unit) instead of asking for a new lease.
@@ -247,6 +238,13 @@ class Netstack:
     def facts(self):
         return self.t.arp_facts("dr", VIPS)
 
+    def stack_files(self):
+        """``{path: text}`` of the files arp_facts reads for the lo hazards (for the truth table's fixture)."""
+        out = self.sh("for f in %s; do [ -f \"$f\" ] && printf '\\0%%s\\0' \"$f\" && cat \"$f\"; done; true"
+                      % " ".join(STACK_FILES))
+        parts = out.split("\0")[1:]
+        return dict(zip(parts[0::2], parts[1::2]))
+
     def without_cooperation(self):
         """The negative control's state: the watch stopped, the stack's hooks and drop-ins moved away."""
         self.sh("systemctl stop %s; mkdir -p /root/lvsrb-away; for f in %s %s; do [ -e \"$f\" ] && "
@@ -274,6 +272,7 @@ class Netstack:
             result = self.netop(command, settle=3.0, limit=6.0)
             kept, _restore = row_verdict(result)
             entry = {"stack": stack, "lo": lo, "operation": name, "command": command, "cooperation": False,
+                     "files": self.stack_files(),
                      "vips_kept": kept, "gaps": result["gaps"], "present_after": result["present_after"],
                      "hazards_flagged": flagged,
                      "hazard_agrees": hazard_agrees(flagged, not kept) if judged else None,
@@ -306,7 +305,8 @@ class Netstack:
             row["hazards_flagged"] = flagged
             row["hazard_agrees"] = hazard_agrees(flagged, not row["vips_kept"])
         self.variants.append({"stack": stack, "lo": lo, "wall_s": round(time.monotonic() - t, 1),
-                              "compliant": facts["compliant"], "hazards": facts.get("hazards", [])})
+                              "compliant": facts["compliant"], "hazards": facts.get("hazards", []),
+                              "files": self.stack_files()})
 
     def play_role(self):
         """The role (ARP protection, the VIPs, the boot unit with realserver_netstack: auto), as users run it."""
@@ -535,17 +535,10 @@ def summary_table(rows):
 def main():
     # a stopped run (CI's timeout, ^C from a terminal) still stops its guest: SIGTERM unwinds through run()'s finally
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
-    image = subprocess.run([os.path.join(HERE, "build.sh"), "--print-dir"], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    if not os.path.exists(os.path.join(image, "ok")):
-        subprocess.run([os.path.join(HERE, "build.sh")], check=True)
+    image = guest_image()
     os.makedirs(OUT, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="lvsrb-ns-", dir="/tmp")
-    try:
+    with work_dir("lvsrb-ns-") as work:
         data = Netstack(image, work).run()
-    finally:
-        if not os.environ.get("LVSRS_REALBOOT_KEEP"):
-            shutil.rmtree(work, ignore_errors=True)
     with open(os.path.join(OUT, "netstack.json"), "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
     report = os.path.join(OUT, "report.json")
