@@ -488,24 +488,38 @@ def netplan_hazards(files, version=None):
     return found
 
 
+def nm_owns_lo(values):
+    """Whether a keyfile profile makes NetworkManager own lo's addresses: ``type=loopback``, or any type bound to
+    ``interface-name=lo`` (netplan renders its ``lo`` as an ethernet profile), unless it is NetworkManager's own
+    snapshot of a device configured outside it (``[.nmmeta] external=true``: it never changes addresses)."""
+    def value(section, key, default=""):
+        return values.get((section, key), (default, None))[0].strip().lower()
+    if value(".nmmeta", "external") in ("true", "yes", "1"):
+        return False
+    return value("connection", "type") == "loopback" or value("connection", "interface-name") == "lo"
+
+
 def nm_hazards(files):
-    """A NetworkManager keyfile profile of type loopback: NM then owns lo's addresses."""
+    """A NetworkManager keyfile profile that owns lo (``nm_owns_lo``): activating it drops the VIPs."""
     found = []
     for f in effective_files(files, NM_DIRS, ".nmconnection"):
         path = os.path.join(f.directory, f.name)
         entries = parse_unit(f.text)
         values = dict(((s, k), (v, n)) for s, k, v, n in entries if k)
-        kind = values.get(("connection", "type"))
-        if not kind or kind[0].strip().lower() != "loopback":
+        if not nm_owns_lo(values):
             continue
+        kind = values.get(("connection", "type"), ("", None))
+        loopback_type = kind[0].strip().lower() == "loopback"
+        line = kind[1] if loopback_type else values[("connection", "interface-name")][1]
         autoconnect = values.get(("connection", "autoconnect"), ("true", None))[0].lower()
         found.append(hazard(
             "networkmanager_loopback_profile",
-            "NetworkManager profile %s has type=loopback%s: when active, NetworkManager owns lo's "
-            "addresses and drops the VIPs" % (path, "" if autoconnect != "false" else " (autoconnect=false)"),
+            "NetworkManager profile %s %s%s: when active, NetworkManager owns lo's addresses and drops the VIPs" % (
+                path, "has type=loopback" if loopback_type else "is bound to lo (interface-name=lo)",
+                "" if autoconnect != "false" else " (autoconnect=false)"),
             "install the boot unit's watch (boot_unit netstack: networkmanager or auto), or delete the profile; "
             "never add the VIPs to it: NetworkManager would add them without the ARP guard",
-            file=path, line=kind[1], interface="lo"))
+            file=path, line=line, interface="lo"))
     return found
 
 

@@ -311,8 +311,38 @@ class RateLimit(object):
         self.times.append(now)
 
 
-def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said):
-    """One check under the caller's lock: re-add the missing VIPs behind the guard.
+# lo's own addresses: a stack that flushes lo takes them with the VIPs (netplan apply with lo rendered to
+# NetworkManager, measured in the real-boot tier); nothing answers ARP for them, so the guard does not apply
+LOOPBACK_OWN = (("127.0.0.1", 8), ("::1", 128))
+
+
+def ipv6_enabled(device):
+    """Whether IPv6 runs on ``device`` (``::1`` is not lo's own where it is disabled)."""
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % device) as handle:
+            return handle.read().strip() == "0"
+    except (IOError, OSError):
+        return False
+
+
+def missing_loopback(device, interfaces, ipv6_on):
+    """lo's own 127.0.0.1/8 and ::1/128 missing from ``device`` when it is an up loopback (the kernel itself drops
+    and restores ::1 across down and up), as ``[(address, prefixlen)]``."""
+    found = [i for i in interfaces if i.name == device and i.loopback and i.up]
+    if not found:
+        return []
+    present = set((a.local, a.prefixlen) for a in found[0].addresses)
+    return [(ip, bits) for ip, bits in LOOPBACK_OWN
+            if (ip, bits) not in present and (":" not in ip or ipv6_on(device))]
+
+
+def loopback_argvs(ip_bin, device, missing):
+    return [[ip_bin, "-6" if ":" in ip else "-4", "addr", "replace", "%s/%d" % (ip, bits), "dev", device,
+             "scope", "host"] for ip, bits in missing]
+
+
+def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said, ipv6_on=ipv6_enabled):
+    """One check under the caller's lock: re-add the missing VIPs behind the guard (and lo's own addresses).
 
     Returns ``(status, retry, device)``: status ``ok``, ``restored``, ``refused``,
     ``limited`` or ``nodata``; ``retry``: seconds until another check is due
@@ -329,34 +359,45 @@ def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said
         return "nodata", None, None
     said.pop("data", None)
     interfaces = iproute.parse_addr_json(capture(iproute.addr_show_argv(ip_bin)))
+    device = data["device"]
+    own = missing_loopback(device, interfaces, ipv6_on)
     missing = missing_vips(data, interfaces)
-    if not missing:
+    if not missing and not own:
         said.pop("refused", None)
-        return "ok", None, data["device"]
-    names = ", ".join("%s/%d" % (ip, bits) for ip, bits in missing)
-    problems = guard_problems(data, read_conf(), interfaces)
+        return "ok", None, device
+    problems = guard_problems(data, read_conf(), interfaces) if missing else []
     if problems:
         if said.get("refused") != problems:
             for problem in problems:
                 log("REFUSED: " + problem)
-            log("%s missing from %s; not re-added: ARP protection is not in effect" % (names, data["device"]))
+            log("%s missing from %s; not re-added: ARP protection is not in effect" % (
+                ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
         said["refused"] = problems
-        return "refused", None, data["device"]
-    said.pop("refused", None)
+        missing = []
+        if not own:
+            return "refused", None, device
+    else:
+        said.pop("refused", None)
+    names = ", ".join("%s/%d" % (ip, bits) for ip, bits in own + missing)
     delay = limit.wait(now())
     if delay > 0:
         log("%s missing from %s; rate limit (%d repairs in %g s) reached, next check in %.1f s" % (
-            names, data["device"], limit.burst, limit.window, delay))
-        return "limited", delay, data["device"]
+            names, device, limit.burst, limit.window, delay))
+        return "limited", delay, device
     limit.take(now())
-    for one in repair_argvs(data, ip_bin, missing):
+    for one in loopback_argvs(ip_bin, device, own) + repair_argvs(data, ip_bin, missing):
         try:
             run(one)
         except Exception as exc:  # pylint: disable=broad-except  # e.g. the device is down: the next event retries
             log("run: %s failed: %s" % (" ".join(one), exc))
-            return "failed", None, data["device"]
-    log("re-added %s on %s (ARP protection in effect)" % (names, data["device"]))
-    return "restored", None, data["device"]
+            return "failed", None, device
+    if own:
+        log("re-added %s, %s's own (the network stack removed them)" % (
+            ", ".join("%s/%d" % (ip, bits) for ip, bits in own), device))
+    if missing:
+        log("re-added %s on %s (ARP protection in effect)" % (
+            ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
+    return "refused" if problems else "restored", None, device
 
 
 def open_netlink():

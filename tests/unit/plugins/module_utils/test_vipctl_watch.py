@@ -52,8 +52,12 @@ def data(addresses=("192.0.2.10", "2001:db8::10")):
     return vipctl.load_data(vipctl.render_data(list(addresses), "lo", "host", "lo:lvs", "dr"))
 
 
-def lo(*extra):
-    return Interface("lo", True, True, False, None, None, None, [address("127.0.0.1", 8, "host")] + list(extra))
+LOOPBACK = [address("127.0.0.1", 8, "host"), address("::1", 128, "host")]
+
+
+def lo(*extra, **kw):
+    own = kw.get("own", LOOPBACK)
+    return Interface("lo", kw.get("up", True), True, False, None, None, None, list(own) + list(extra))
 
 
 def eth0():
@@ -99,10 +103,10 @@ class Host(object):
             raise OSError(self.fail)
         self.ran.append(argv)
 
-    def check(self, limit=None, said=None):
+    def check(self, limit=None, said=None, ipv6_on=lambda _device: True):
         return vipctl.check_once(str(self.path), IP, self.logs.append, self.run, self.capture,
                                  lambda: self.conf, limit or vipctl.RateLimit(), lambda: 100.0,
-                                 {} if said is None else said)
+                                 {} if said is None else said, ipv6_on=ipv6_on)
 
 
 def test_check_re_adds_only_the_missing_vips_behind_the_guard(tmp_path):
@@ -189,3 +193,33 @@ def test_read_events_returns_the_burst_once_it_is_quiet():
     finally:
         reader.close()
         writer.close()
+
+
+LO_OWN_V4 = [IP, "-4", "addr", "replace", "127.0.0.1/8", "dev", "lo", "scope", "host"]
+LO_OWN_V6 = [IP, "-6", "addr", "replace", "::1/128", "dev", "lo", "scope", "host"]
+
+
+def test_missing_loopback_only_on_an_up_loopback_and_v6_only_where_ipv6_runs():
+    assert vipctl.missing_loopback("lo", [lo(own=[])], lambda _d: True) == [("127.0.0.1", 8), ("::1", 128)]
+    assert vipctl.missing_loopback("lo", [lo(own=[])], lambda _d: False) == [("127.0.0.1", 8)]
+    assert vipctl.missing_loopback("lo", [lo(own=[], up=False)], lambda _d: True) == []  # the kernel's business
+    assert vipctl.missing_loopback("lo", [lo()], lambda _d: True) == []
+    assert vipctl.missing_loopback("tunl0", [lo(own=[])], lambda _d: True) == []
+
+
+def test_check_puts_back_los_own_addresses_a_stack_flushed(tmp_path):
+    """netplan apply with lo rendered to NetworkManager removed 127.0.0.1 and ::1 with the VIPs (real-boot tier)."""
+    host = Host(tmp_path, PROTECTED, [lo(own=[]), eth0()], vipctl.render_data(
+        ["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
+    assert host.check() == ("restored", None, "lo")
+    assert host.ran == [LO_OWN_V4, LO_OWN_V6,
+                        [IP, "-4", "addr", "replace", "192.0.2.10/32", "dev", "lo", "scope", "host", "label", "lo:lvs"]]
+    assert any("127.0.0.1/8, ::1/128, lo's own" in line for line in host.logs)
+
+
+def test_los_own_addresses_need_no_guard_the_vips_still_do(tmp_path):
+    host = Host(tmp_path, LEAKING, [lo(own=[address("::1", 128, "host")]), eth0()], vipctl.render_data(
+        ["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
+    assert host.check() == ("refused", None, "lo")
+    assert host.ran == [LO_OWN_V4]
+    assert any(line.startswith("REFUSED: ") for line in host.logs)
