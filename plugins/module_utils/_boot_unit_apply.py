@@ -24,9 +24,12 @@ import shutil
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
@@ -111,9 +114,36 @@ def write_all(module, writes, wanted, current):
         raise
 
 
+def netstack_files(netstack, python, device, root="/"):
+    """``(detected, chosen, {path: (text, mode)}, stale)``: what ``netstack`` installs here, and our files
+    found that it no longer wants (drop-ins beside .network files that no longer match lo, or every one)."""
+    def exists(path):
+        return os.path.lexists(os.path.join(root, path.lstrip("/")))
+
+    unreadable = []
+    netplan = _host_state.read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable)
+    detected = _netstack.detect(exists, netplan)
+    stacks = _netstack.chosen(netstack or "none", detected)
+    wanted = {}
+    if stacks:
+        networks = _host_state.read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable,
+                                                 empty_masks=True)
+        dropins = _host_state.read_networkd_dropins(root, [f.name for f in networks], unreadable)
+        wanted = _netstack.desired_files(stacks, python, boot.CLI_PATH, device,
+                                         _netstack.lo_networks(networks, dropins),
+                                         exists("/etc/NetworkManager"))
+    listing = {}
+    base = os.path.join(root, "etc/systemd/network")
+    for name in (os.listdir(base) if os.path.isdir(base) else []):
+        if name.endswith(".network.d") and os.path.isdir(os.path.join(base, name)):
+            listing[name] = os.listdir(os.path.join(base, name))
+    ours = _netstack.fixed_paths() + _netstack.installed_dropins(listing)
+    return detected, stacks, wanted, [p for p in ours if p not in wanted]
+
+
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
              enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR,
-             force_hint="force: true"):
+             force_hint="force: true", netstack=None):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
@@ -128,6 +158,8 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     systemctl runs the controller (which takes it itself).
     ``metrics``: ``(interval, directory)`` (validated, ``boot.metrics_errors``) to install the metrics timer,
     or None to remove it and the .prom file in ``metrics_dir`` (and in the directory the installed timer used).
+    ``netstack``: ``_netstack.CHOICES`` (None: ``none``): the watch unit and the network stack's hooks
+    (``_netstack``); ``none`` removes the ones an earlier run installed.
     """
     base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
     try:
@@ -142,6 +174,10 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     else:
         metrics = None
         wanted, stale = {}, boot.all_paths(metrics_dir)
+    detected, stacks, stack_files, stack_stale = netstack_files(netstack if state == "present" else "none", python,
+                                                                device)
+    wanted.update(stack_files)
+    stale += [path for path in stack_stale if path not in stale]
     out = boot.metrics_path(metrics[1]) if metrics is not None else None
     stale += [path for path in (old_out, out) if path and path not in stale and path not in wanted]
 
@@ -164,18 +200,31 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     # (queried only when wanted or installed: two fewer commands on every run of a host without metrics)
     timer_enabled, timer_active = unit_status(module, systemctl, systemd_running, boot.METRICS_TIMER) if (
         metrics is not None or current.get(boot.METRICS_TIMER_PATH, (None,))[0] is not None) else (False, False)
-    units = (boot.UNIT_PATH, boot.METRICS_SERVICE_PATH, boot.METRICS_TIMER_PATH)
+    units = (boot.UNIT_PATH, boot.METRICS_SERVICE_PATH, boot.METRICS_TIMER_PATH, _netstack.WATCH_UNIT_PATH)
     unit_changed = any(path in writes or path in removals for path in units)
     metrics_changed = any(path in writes for path in boot.metrics_paths())
     verbs = boot.systemctl_plan(state, unit_changed, systemd_running, is_enabled, active,
                                 enabled, start) if systemctl else []
     timer_verbs = boot.metrics_plan(metrics is not None, metrics_changed, systemd_running, timer_enabled,
                                     timer_active) if systemctl else []
+    want_watch = _netstack.WATCH_UNIT_PATH in wanted
+    watch_enabled, watch_active = unit_status(module, systemctl, systemd_running, _netstack.WATCH_UNIT) if (
+        want_watch or current.get(_netstack.WATCH_UNIT_PATH, (None,))[0] is not None) else (False, False)
+    watch_changed = _netstack.WATCH_UNIT_PATH in writes or any(boot.is_code(path) for path in writes)
+    watch_verbs = _netstack.watch_plan(want_watch and enabled and start, watch_changed, systemd_running,
+                                       watch_enabled, watch_active) if systemctl else []
     # a timer no longer wanted is stopped and disabled while its files still exist
     before, after = (timer_verbs, []) if metrics is None else ([], timer_verbs)
+    # the watch stops before the VIP unit does (it would put back what the stop removes), starts after it
+    before, after = (watch_verbs + before, after) if not want_watch else (before, after + watch_verbs)
     verbs = before + verbs + after
+    # networkd reads a new or removed drop-in only when told (reconfigure alone does not re-read files)
+    networkctl = module.get_bin_path("networkctl")
+    reload_networkd = bool(networkctl and os.path.exists("/run/systemd/netif/state") and any(
+        path.endswith("/" + _netstack.NETWORKD_DROPIN) for path in writes + removals))
     result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
-                  systemd_running=systemd_running, files=writes + removals, systemctl=verbs)
+                  systemd_running=systemd_running, files=writes + removals, systemctl=verbs,
+                  netstack=dict(detected=detected, chosen=stacks, networkd_reload=reload_networkd))
     if not systemctl:
         module.warn("systemctl not found: the unit files are installed but cannot be enabled")
     elif not systemd_running and state == "present" and start:
@@ -201,8 +250,9 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         if lock is not None:
             lock.acquire()
         remove_all(module, removals, result, outer)
-        remove_owned_dirs()
+        remove_owned_dirs(removals)
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
+        reload_networkd_now(module, networkctl, reload_networkd)
         return result
     run_verbs(module, systemctl, before, failure_fields(result, outer))
     try:
@@ -211,10 +261,23 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         module.fail_json(msg="%s; the unit's files were put back as they were" % exc,
                          **failure_fields(dict(result, changed=False, files=[], systemctl=[]), outer))
     remove_all(module, removals, result, outer)
+    remove_owned_dirs(removals, ours_only=True)
     if lock is not None:
         lock.release()  # systemctl start runs the controller, which takes the lock itself
     run_verbs(module, systemctl, verbs[len(before):], failure_fields(result, outer))
+    reload_networkd_now(module, networkctl, reload_networkd)
     return result
+
+
+def reload_networkd_now(module, networkctl, wanted):
+    """``networkctl reload`` (networkd reads a drop-in only then); a failure is a warning: the files are right,
+    the watch covers the VIPs, and the next networkd start reads them."""
+    if not wanted:
+        return
+    rc, out, err = module.run_command([networkctl, "reload"])
+    if rc != 0:
+        module.warn("networkctl reload failed (rc=%d): %s; systemd-networkd reads %s at its next start or reload"
+                    % (rc, (err or out).strip(), _netstack.NETWORKD_DROPIN))
 
 
 def remove_all(module, removals, result, outer):
@@ -232,8 +295,15 @@ def failure_fields(result, outer):
     return dict(outer, boot_unit=result, changed=bool(outer.get("changed") or result["changed"]))
 
 
-def remove_owned_dirs():
-    """Drop the module's directories once empty (a stale __pycache__ from older releases included)."""
+def remove_owned_dirs(removals=(), ours_only=False):
+    """Drop the module's directories once empty (a stale __pycache__ from older releases included),
+    and the networkd drop-in directories whose drop-in it removed, once empty."""
+    for path in removals:
+        directory = os.path.dirname(path)
+        if path.endswith("/" + _netstack.NETWORKD_DROPIN) and os.path.isdir(directory) and not os.listdir(directory):
+            os.rmdir(directory)
+    if ours_only:
+        return
     for directory in boot.owned_dirs():
         shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
         if os.path.isdir(directory) and not os.listdir(directory):

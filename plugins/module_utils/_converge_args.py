@@ -27,6 +27,7 @@ import re
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
@@ -53,6 +54,7 @@ ARGUMENT_SPEC = dict(
     tun_load_now=dict(type="bool", default=True),
     compliance_check=dict(type="bool", default=True),
     runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.AUTO),
+    netstack=dict(type="str", choices=list(_netstack.CHOICES), default="auto"),
     variable_prefix=dict(type="str", default=""),
 )
 

@@ -65,6 +65,9 @@ NM_DIRS = (
     "/usr/lib/NetworkManager/system-connections",
 )
 
+IFUPDOWN_FILES = ("/etc/network/interfaces",)
+IFUPDOWN_DIRS = ("/etc/network/interfaces.d",)
+
 ConfigFile = namedtuple("ConfigFile", "directory name masked text")
 """A file found in a configuration directory; ``masked``: a symlink to /dev/null (or, for networkd, empty)."""
 
@@ -325,8 +328,30 @@ def _networkd_keeps_vips(entries, vips):
     return None
 
 
-def networkd_hazards(files, dropins, vips):
-    """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies)."""
+WATCHED = ("; lvs-realserver-watch.service is running and puts the VIPs back behind the ARP guard "
+           "within a second (boot_unit netstack)")
+
+
+def watched_hazard(found, watched):
+    """A lo hazard downgraded to info while the watch runs: the VIPs come back at once, the ARP guard first."""
+    if not watched:
+        return found
+    return [dict(h, severity="info", message=h["message"] + WATCHED) if h["severity"] != "info" else h
+            for h in found]
+
+
+# systemd-networkd skips loopback when it drops foreign configuration (link_drop_foreign_config:
+# "ignore unmanaged, loopback, or critical interfaces"), since systemd PR 2024 (v229, the fix of the v228
+# regression, systemd issue 2023); measured on Debian 12's 252 in the real-boot tier (networkctl reload,
+# reconfigure lo and a restart with a .network matching lo kept the VIPs).
+NETWORKD_KEEPS_LO_FROM = 229
+
+
+def networkd_hazards(files, dropins, vips, version=None):
+    """A systemd-networkd ``.network`` file that manages lo (only the first matching file applies).
+
+    ``version``: systemd's version (None: unknown, judged as an old one).
+    """
     for unit in effective_files(files, NETWORKD_DIRS, ".network"):
         path = os.path.join(unit.directory, unit.name)
         entries = parse_unit(unit.text)
@@ -339,6 +364,8 @@ def networkd_hazards(files, dropins, vips):
         if not matches:
             continue
         kept = _networkd_keeps_vips(entries, vips)
+        if not kept and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
+            kept = "systemd %d never drops foreign addresses on loopback" % version
         if kept:
             return [hazard(
                 "networkd_manages_lo",
@@ -390,67 +417,127 @@ def _netplan_lo_devices(document):
         if not isinstance(devices, dict):
             continue
         for device_id, config in devices.items():
+            if device_id == "renderer":
+                continue
             config = config if isinstance(config, dict) else {}
+            renderer = config.get("renderer") or devices.get("renderer")
             match = config.get("match") if kind in _NETPLAN_MATCH_TYPES else None
             if isinstance(match, dict):
                 name = match.get("name")
                 if name is not None and fnmatch.fnmatchcase("lo", str(name)):
-                    found.append((kind, str(device_id), "match: name: %s" % name))
+                    found.append((kind, str(device_id), "match: name: %s" % name, renderer))
                 elif not match:
-                    found.append((kind, str(device_id), "an empty match: matches every device"))
+                    found.append((kind, str(device_id), "an empty match: matches every device", renderer))
             elif str(device_id) == "lo":
-                found.append((kind, "lo", "%s: lo" % kind))
+                found.append((kind, "lo", "%s: lo" % kind, renderer))
     return found
 
 
-def netplan_hazards(files):
-    """A netplan YAML file that lists lo (``lo:`` or ``match: name: lo``)."""
+def _netplan_renderer(documents):
+    """netplan's global renderer: the last ``network: renderer:`` in file order, else networkd."""
+    renderer = "networkd"
+    for document in documents:
+        network = document.get("network") if isinstance(document, dict) else None
+        if isinstance(network, dict) and network.get("renderer"):
+            renderer = str(network["renderer"])
+    return renderer
+
+
+def netplan_hazards(files, version=None):
+    """A netplan YAML file that lists lo (``lo:`` or ``match: name: lo``).
+
+    Rendered to NetworkManager, ``netplan apply`` flushes lo's addresses (netplan PR 159 and 408); rendered to
+    systemd-networkd from ``NETWORKD_KEEPS_LO_FROM`` on (``version``) the VIPs stay (info).
+    """
     found = []
-    for f in effective_files(files, NETPLAN_DIRS, ".yaml"):
+    effective = effective_files(files, NETPLAN_DIRS, ".yaml")
+    documents = [_load_yaml(f.text) for f in effective]
+    default_renderer = _netplan_renderer([d for d in documents if d is not None])
+    for f, document in zip(effective, documents):
         path = os.path.join(f.directory, f.name)
-        document = _load_yaml(f.text)
         if document is not None:
             hits = _netplan_lo_devices(document)
         else:  # no PyYAML: line heuristics
             hits = []
             if _line_of(f.text, r"^\s+lo\s*:\s*(#.*)?$"):
-                hits.append(("ethernets", "lo", "lo:"))
+                hits.append(("ethernets", "lo", "lo:", None))
             for number, line in enumerate(f.text.splitlines(), start=1):
                 m = re.match(r"^\s+name\s*:\s*[\"']?([^\"'#\s]+)", line)
                 if m and fnmatch.fnmatchcase("lo", m.group(1)):
-                    hits.append(("ethernets", "?", "match: name: %s" % m.group(1)))
-        for kind, device_id, why in hits:
+                    hits.append(("ethernets", "?", "match: name: %s" % m.group(1), None))
+        for kind, device_id, why, renderer in hits:
+            renderer = renderer or default_renderer
             if why.startswith("match"):
                 line = _line_of(f.text, r"^\s+name\s*:")
             else:
                 line = _line_of(f.text, r"^\s+%s\s*:" % re.escape(device_id))
+            if renderer == "networkd" and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
+                found.append(hazard(
+                    "netplan_lists_lo",
+                    "netplan config %s takes lo (%s under %s), rendered to systemd-networkd %d, which never drops "
+                    "foreign addresses on loopback: the VIPs stay" % (path, why, kind, version),
+                    "nothing to do; with the NetworkManager renderer netplan apply would flush lo",
+                    severity="info", file=path, line=line, interface="lo"))
+                continue
             found.append(hazard(
                 "netplan_lists_lo",
-                "netplan config %s takes lo (%s under %s); the renderer then manages lo and removes "
-                "addresses netplan does not list, the VIPs" % (path, why, kind),
+                "netplan config %s takes lo (%s under %s, renderer %s); the renderer then manages lo and removes "
+                "addresses netplan does not list, the VIPs" % (path, why, kind, renderer),
                 "remove lo from %s, or list every VIP under its addresses" % path,
                 file=path, line=line, interface="lo"))
     return found
 
 
+def nm_owns_lo(values):
+    """Whether a keyfile profile makes NetworkManager own lo's addresses: ``type=loopback``, or any type bound to
+    ``interface-name=lo`` (netplan renders its ``lo`` as an ethernet profile), unless it is NetworkManager's own
+    snapshot of a device configured outside it (``[.nmmeta] external=true``: it never changes addresses)."""
+    def value(section, key, default=""):
+        return values.get((section, key), (default, None))[0].strip().lower()
+    if value(".nmmeta", "external") in ("true", "yes", "1"):
+        return False
+    return value("connection", "type") == "loopback" or value("connection", "interface-name") == "lo"
+
+
 def nm_hazards(files):
-    """A NetworkManager keyfile profile of type loopback: NM then owns lo's addresses."""
+    """A NetworkManager keyfile profile that owns lo (``nm_owns_lo``): activating it drops the VIPs."""
     found = []
     for f in effective_files(files, NM_DIRS, ".nmconnection"):
         path = os.path.join(f.directory, f.name)
         entries = parse_unit(f.text)
         values = dict(((s, k), (v, n)) for s, k, v, n in entries if k)
-        kind = values.get(("connection", "type"))
-        if not kind or kind[0].strip().lower() != "loopback":
+        if not nm_owns_lo(values):
             continue
+        kind = values.get(("connection", "type"), ("", None))
+        loopback_type = kind[0].strip().lower() == "loopback"
+        line = kind[1] if loopback_type else values[("connection", "interface-name")][1]
         autoconnect = values.get(("connection", "autoconnect"), ("true", None))[0].lower()
         found.append(hazard(
             "networkmanager_loopback_profile",
-            "NetworkManager profile %s has type=loopback%s: when active, NetworkManager owns lo's "
-            "addresses and drops the VIPs" % (path, "" if autoconnect != "false" else " (autoconnect=false)"),
-            "delete the profile, or add every VIP to it (ipv4.addresses / ipv6.addresses)",
-            file=path, line=kind[1], interface="lo"))
+            "NetworkManager profile %s %s%s: when active, NetworkManager owns lo's addresses and drops the VIPs" % (
+                path, "has type=loopback" if loopback_type else "is bound to lo (interface-name=lo)",
+                "" if autoconnect != "false" else " (autoconnect=false)"),
+            "install the boot unit's watch (boot_unit netstack: networkmanager or auto), or delete the profile; "
+            "never add the VIPs to it: NetworkManager would add them without the ARP guard",
+            file=path, line=line, interface="lo"))
     return found
+
+
+def ifupdown_hazards(files):
+    """An ifupdown stanza for lo (``iface lo inet loopback``): ``ifdown lo``/``ifup lo`` remove the VIPs."""
+    for f in files:
+        path = os.path.join(f.directory, f.name)
+        for number, line in enumerate(f.text.splitlines(), start=1):
+            words = line.split("#", 1)[0].split()
+            if len(words) >= 4 and words[0] == "iface" and words[1] == "lo":
+                return [hazard(
+                    "ifupdown_manages_lo",
+                    "ifupdown configures lo in %s (iface lo %s %s): ifdown lo and ifup lo remove its other "
+                    "addresses, the VIPs" % (path, words[2], words[3]),
+                    "install the boot unit's watch (boot_unit netstack: ifupdown or auto), or re-add the VIPs "
+                    "after every ifup lo",
+                    file=path, line=number, interface="lo")]
+    return []
 
 
 # --------------------------------------------------------------------------
@@ -657,7 +744,8 @@ def bad_value_hazards(boot):
 
 def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candidates=(),
              sysctl_conf_text=None, networkd=(), networkd_dropins=(), netplan=(), nm=(),
-             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None):
+             unreadable=(), collected_at=None, default_routes=None, boot_interfaces=None, watched=False,
+             systemd_version=None, ifupdown=()):
     """Build ``ansible_facts['lvs_realserver']``.
 
     ``conf``: ``_runtime.read_conf(rules.READ_KEYS)``; ``interfaces``:
@@ -666,7 +754,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     ``ConfigFile`` tuples; ``networkd_dropins``: ``DropIn`` tuples;
     ``unreadable``: paths that could not be read (reported, not fatal);
     ``boot_interfaces``: the topology ``at_boot`` judges, when it differs from
-    now (the VIPs the boot unit adds on a host whose runtime was skipped).
+    now (the VIPs the boot unit adds on a host whose runtime was skipped);
+    ``watched``: the boot unit's watch (``lvs-realserver-watch.service``) is running, so a stack that removes
+    the VIPs from lo is no hazard (info); ``systemd_version``: of systemd-networkd (None: unknown).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
     for name, keys in report["interfaces"].items():
@@ -680,9 +770,11 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     predictions, model = predict_boot(systemd, report, interfaces, mode)
 
     hazards = []
-    hazards.extend(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"]))
-    hazards.extend(netplan_hazards(list(netplan)))
-    hazards.extend(nm_hazards(list(nm)))
+    hazards.extend(watched_hazard(networkd_hazards(list(networkd), list(networkd_dropins), report["vips"],
+                                                   systemd_version), watched))
+    hazards.extend(watched_hazard(netplan_hazards(list(netplan), systemd_version), watched))
+    hazards.extend(watched_hazard(nm_hazards(list(nm)), watched))
+    hazards.extend(watched_hazard(ifupdown_hazards(list(ifupdown)), watched))
     hazards.extend(vip_hazards(report, interfaces, expected_vips))
     if mode == "tun":
         hazards.extend(tun_hazards(conf, interfaces, boot, model))

@@ -22,6 +22,7 @@ __metaclass__ = type
 import datetime
 import errno
 import os
+import re
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
@@ -138,9 +139,59 @@ def read_fact_sources(root="/"):
         networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
         netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
         nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
+        ifupdown=read_ifupdown(root, unreadable),
         default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
+        watched=watch_running(root),
+        systemd_version=systemd_version(root),
     )
+
+
+SYSTEMD_LIBDIRS = ("/usr/lib/systemd", "/usr/lib/x86_64-linux-gnu/systemd", "/usr/lib/aarch64-linux-gnu/systemd",
+                   "/usr/lib64/systemd", "/lib/systemd")
+
+
+def systemd_version(root="/"):
+    """systemd's version from its shared library's name (``libsystemd-shared-252.so``), or None."""
+    for directory in SYSTEMD_LIBDIRS:
+        try:
+            names = os.listdir(under(root, directory))
+        except (IOError, OSError):
+            continue
+        for name in names:
+            match = re.match(r"libsystemd-shared-(\d+)(?:[.~-][^/]*)?\.so$", name)
+            if match:
+                return int(match.group(1))
+    return None
+
+
+WATCH_PID = "/run/lvs-realserver-watch.pid"
+
+
+def read_ifupdown(root, unreadable):
+    """/etc/network/interfaces and the files of /etc/network/interfaces.d (what Debian's default sources)."""
+    found = []
+    for path in _facts.IFUPDOWN_FILES:
+        try:
+            found.append(_facts.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
+                                           read_text(under(root, path))))
+        except (IOError, OSError) as exc:
+            if getattr(exc, "errno", None) != errno.ENOENT:
+                unreadable.append(path)
+    for directory in _facts.IFUPDOWN_DIRS:
+        found.extend(read_config_files(root, (directory,), "", unreadable))
+    return found
+
+
+def watch_running(root="/"):
+    """Whether the boot unit's watch runs: its pid file names a live ``lvs-realserver-vips watch`` process."""
+    try:
+        pid = int(read_text(under(root, WATCH_PID)).strip())
+        with open(under(root, "/proc/%d/cmdline" % pid), "rb") as handle:
+            argv = handle.read().split(b"\0")
+    except (IOError, OSError, ValueError):
+        return False
+    return any(a.endswith(b"/lvs-realserver-vips") for a in argv) and b"watch" in argv
 
 
 def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/", boot_interfaces=None):

@@ -26,6 +26,9 @@ __metaclass__ = type
 
 import json
 import os
+import select
+import socket
+import struct
 import sys
 import time
 
@@ -119,13 +122,13 @@ def which(name):
     return None
 
 
-USAGE = "usage: lvs-realserver-vips guard|start|stop [--data FILE] | metrics --out FILE.prom [--data FILE]"
+USAGE = "usage: lvs-realserver-vips guard|start|stop|watch [--data FILE] | metrics --out FILE.prom [--data FILE]"
 
 
 def parse_args(argv, data_file=DATA_FILE):
     """``(command, data_file, out)``, or None for a usage error."""
     argv = list(argv)
-    if not argv or argv[0] not in ("guard", "start", "stop", "metrics"):
+    if not argv or argv[0] not in ("guard", "start", "stop", "watch", "metrics"):
         return None
     command, options = argv[0], {"--data": data_file, "--out": None}
     rest = argv[1:]
@@ -169,18 +172,24 @@ def write_metrics(data, conf, interfaces, out, log, now, library=None):
     return 0
 
 
-def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time):
+def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None):
     """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard).
 
     The I/O is injected by the installed entry script (``ENTRY_SCRIPT``):
     ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``.
     ``metrics`` never refuses: it writes the verdict, compliant or not, to ``--out``.
+    ``watch`` runs until killed (``watch``), taking ``lock`` (the host lock's factory) around each check;
+    every other command runs under the host lock the entry script holds.
     """
     parsed = parse_args(argv, data_file)
     if parsed is None:
         log(USAGE)
         return 2
     command, data_file, out = parsed
+    if command == "watch":
+        # (the pid file only for the installed data file: a test's copy never writes the host's /run)
+        return watch(data_file, log, run, capture, lock or runtime.HostLock,
+                     pid_file=WATCH_PID if data_file == DATA_FILE else None)
     try:
         with open(data_file) as handle:
             data = load_data(handle.read())
@@ -210,6 +219,262 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time):
     for one in argvs:
         log("run: %s" % " ".join(one))
         run(one)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# watch: the VIPs kept in place while the host's network stack runs
+# --------------------------------------------------------------------------
+# rtnetlink (linux/rtnetlink.h, linux/netlink.h): the multicast groups and message types the watch reads
+RTMGRP_LINK = 0x1
+RTMGRP_IPV4_IFADDR = 0x10
+RTMGRP_IPV6_IFADDR = 0x100
+RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21
+NLMSG_OVERRUN = 4
+_NLMSGHDR = struct.Struct("=IHHII")
+_IFADDRMSG = struct.Struct("=BBBBI")
+_IFINFOMSG = struct.Struct("=BxHiII")
+# at most REPAIR_BURST repairs in REPAIR_WINDOW seconds: a stack that keeps removing the VIPs is not fought in a loop
+REPAIR_BURST = 5
+REPAIR_WINDOW = 10.0
+# a check without an event this often (a lost event, ENOBUFS, ARP values fixed since a refusal)
+POLL_INTERVAL = 30.0
+# a flush removes addresses one message at a time: the rest of a burst is read before the check, but a
+# stack that keeps changing addresses never holds the check back longer than SETTLE_MAX
+SETTLE = 0.05
+SETTLE_MAX = 0.25
+# arp_facts reads it (with /proc/<pid>/cmdline) to know that the watch runs
+WATCH_PID = "/run/lvs-realserver-watch.pid"
+
+
+def parse_netlink(buf):
+    """``[(type, ifindex)]`` of the address and link messages in one rtnetlink datagram (others skipped)."""
+    events = []
+    offset = 0
+    while offset + _NLMSGHDR.size <= len(buf):
+        length, kind, _flags, _seq, _pid = _NLMSGHDR.unpack_from(buf, offset)
+        if length < _NLMSGHDR.size:
+            break
+        body = offset + _NLMSGHDR.size
+        if kind in (RTM_NEWADDR, RTM_DELADDR) and length >= _NLMSGHDR.size + _IFADDRMSG.size:
+            events.append((kind, _IFADDRMSG.unpack_from(buf, body)[4]))
+        elif kind in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
+            events.append((kind, _IFINFOMSG.unpack_from(buf, body)[2]))
+        elif kind == NLMSG_OVERRUN:
+            events.append((kind, 0))
+        offset += (length + 3) & ~3
+    return events
+
+
+def wants_check(events, ifindex):
+    """Whether these events can have taken a VIP away: an address removed from, or a link change of, the device.
+
+    ``ifindex``: the device's index, or None when it does not exist now (then every removal counts).
+    """
+    for kind, index in events:
+        if kind in (RTM_DELADDR, RTM_NEWLINK, RTM_DELLINK, NLMSG_OVERRUN) and (
+                ifindex is None or index in (ifindex, 0) or kind == NLMSG_OVERRUN):
+            return True
+    return False
+
+
+def missing_vips(data, interfaces):
+    """The data file's VIPs that are not on its device now, as ``[(ipaddress, prefixlen)]``."""
+    present = set(
+        (a.local, a.prefixlen)
+        for i in interfaces if i.name == data["device"]
+        for a in i.addresses
+    )
+    return [(ip, bits) for ip, bits in vips(data) if (str(ip), bits) not in present]
+
+
+def repair_argvs(data, ip_bin, missing):
+    """``ip addr replace`` for each missing VIP, with the data file's scope and label."""
+    return [iproute.addr_replace_argv(ip_bin, ip, data["device"], data["scope"],
+                                      data["label"] if ip.version == 4 else None)
+            for ip, _bits in missing]
+
+
+class RateLimit(object):
+    """At most ``burst`` events in any ``window`` seconds; ``wait(now)``: seconds until the next is allowed."""
+
+    def __init__(self, burst=REPAIR_BURST, window=REPAIR_WINDOW):
+        self.burst, self.window, self.times = burst, window, []
+
+    def wait(self, now):
+        self.times = [t for t in self.times if now - t < self.window]
+        if len(self.times) < self.burst:
+            return 0.0
+        return self.window - (now - self.times[0])
+
+    def take(self, now):
+        self.times.append(now)
+
+
+# lo's own addresses: a stack that flushes lo takes them with the VIPs (netplan apply with lo rendered to
+# NetworkManager, measured in the real-boot tier); nothing answers ARP for them, so the guard does not apply
+LOOPBACK_OWN = (("127.0.0.1", 8), ("::1", 128))
+
+
+def ipv6_enabled(device):
+    """Whether IPv6 runs on ``device`` (``::1`` is not lo's own where it is disabled)."""
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % device) as handle:
+            return handle.read().strip() == "0"
+    except (IOError, OSError):
+        return False
+
+
+def missing_loopback(device, interfaces, ipv6_on):
+    """lo's own 127.0.0.1/8 and ::1/128 missing from ``device`` when it is an up loopback (the kernel itself drops
+    and restores ::1 across down and up), as ``[(address, prefixlen)]``."""
+    found = [i for i in interfaces if i.name == device and i.loopback and i.up]
+    if not found:
+        return []
+    present = set((a.local, a.prefixlen) for a in found[0].addresses)
+    return [(ip, bits) for ip, bits in LOOPBACK_OWN
+            if (ip, bits) not in present and (":" not in ip or ipv6_on(device))]
+
+
+def loopback_argvs(ip_bin, device, missing):
+    return [[ip_bin, "-6" if ":" in ip else "-4", "addr", "replace", "%s/%d" % (ip, bits), "dev", device,
+             "scope", "host"] for ip, bits in missing]
+
+
+def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said, ipv6_on=ipv6_enabled):
+    """One check under the caller's lock: re-add the missing VIPs behind the guard (and lo's own addresses).
+
+    Returns ``(status, retry, device)``: status ``ok``, ``restored``, ``refused``,
+    ``limited`` or ``nodata``; ``retry``: seconds until another check is due
+    (the rate limit), or None; ``device``: the data file's device, or None. ``said``: the last refusal logged (a dict the
+    caller keeps), so a lasting refusal is logged once.
+    """
+    try:
+        with open(data_file) as handle:
+            data = load_data(handle.read())
+    except (IOError, OSError, ValueError) as exc:
+        if said.get("data") != str(exc):
+            log("cannot read %s: %s; not watching until it is back" % (data_file, exc))
+        said["data"] = str(exc)
+        return "nodata", None, None
+    said.pop("data", None)
+    interfaces = iproute.parse_addr_json(capture(iproute.addr_show_argv(ip_bin)))
+    device = data["device"]
+    own = missing_loopback(device, interfaces, ipv6_on)
+    missing = missing_vips(data, interfaces)
+    if not missing and not own:
+        said.pop("refused", None)
+        return "ok", None, device
+    problems = guard_problems(data, read_conf(), interfaces) if missing else []
+    if problems:
+        if said.get("refused") != problems:
+            for problem in problems:
+                log("REFUSED: " + problem)
+            log("%s missing from %s; not re-added: ARP protection is not in effect" % (
+                ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
+        said["refused"] = problems
+        missing = []
+        if not own:
+            return "refused", None, device
+    else:
+        said.pop("refused", None)
+    names = ", ".join("%s/%d" % (ip, bits) for ip, bits in own + missing)
+    delay = limit.wait(now())
+    if delay > 0:
+        log("%s missing from %s; rate limit (%d repairs in %g s) reached, next check in %.1f s" % (
+            names, device, limit.burst, limit.window, delay))
+        return "limited", delay, device
+    limit.take(now())
+    for one in loopback_argvs(ip_bin, device, own) + repair_argvs(data, ip_bin, missing):
+        try:
+            run(one)
+        except Exception as exc:  # pylint: disable=broad-except  # e.g. the device is down: the next event retries
+            log("run: %s failed: %s" % (" ".join(one), exc))
+            return "failed", None, device
+    if own:
+        log("re-added %s, %s's own (the network stack removed them)" % (
+            ", ".join("%s/%d" % (ip, bits) for ip, bits in own), device))
+    if missing:
+        log("re-added %s on %s (ARP protection in effect)" % (
+            ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
+    return "refused" if problems else "restored", None, device
+
+
+def open_netlink():
+    """A rtnetlink socket subscribed to the address and link groups (IPv4 and IPv6)."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
+    return sock
+
+
+def read_events(sock, timeout, clock=time.monotonic):
+    """The events that arrive within ``timeout`` seconds (the first wait), then whatever follows within SETTLE
+    of the last one, for at most SETTLE_MAX after the first."""
+    events = []
+    wait, deadline = timeout, None
+    while True:
+        ready = select.select([sock], [], [], wait)[0]
+        if not ready:
+            return events
+        try:
+            events.extend(parse_netlink(sock.recv(1 << 16)))
+        except OSError:  # ENOBUFS: events were lost; a full check follows
+            events.append((NLMSG_OVERRUN, 0))
+        if deadline is None:
+            deadline = clock() + SETTLE_MAX
+        wait = min(SETTLE, deadline - clock())
+        if wait <= 0:
+            return events
+
+
+def device_index(name):
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        return None
+
+
+def write_pid(path=WATCH_PID):
+    """The watch's pid, for arp_facts (written atomically; a failure only costs that information)."""
+    try:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "w") as handle:
+            handle.write("%d\n" % os.getpid())
+        os.rename(tmp, path)
+    except (IOError, OSError):
+        pass
+
+
+def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=time.time, rounds=None, pid_file=None):
+    """Run until killed: check at start, on every address/link event of the device and every POLL_INTERVAL.
+
+    ``lock``: a context manager factory (the host lock), taken only while checking and adding, so that
+    a playbook changing the VIPs is never raced; ``rounds``: stop after that many checks (tests).
+    """
+    ip_bin = which("ip")
+    if not ip_bin:
+        log("ip (iproute2) not found in %s" % SEARCH_PATH)
+        return 2
+    read_conf = read_conf or (lambda: runtime.read_conf(rules.READ_KEYS))
+    sock = sock or open_netlink()
+    if pid_file:
+        write_pid(pid_file)
+    limit, said, retry, done = RateLimit(), {}, None, 0
+    device = None
+    log("watching %s (netlink address and link events)" % data_file)
+    events = None  # the first check
+    while rounds is None or done < rounds:
+        if events is None or wants_check(events, device_index(device) if device else None):
+            try:
+                with lock():
+                    _status, retry, device = check_once(data_file, ip_bin, log, run, capture, read_conf, limit,
+                                                        now, said)
+            except runtime.LockTimeout as exc:  # a long playbook run: check again once the poll interval passed
+                log(str(exc))
+            done += 1
+        found = read_events(sock, retry if retry else POLL_INTERVAL)
+        events = found if found else None  # None: the poll interval (or the rate limit's delay) passed
     return 0
 
 
@@ -245,8 +510,11 @@ def capture(argv):
 
 
 try:
-    with _runtime.HostLock():
-        status = _vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)
+    if sys.argv[1:2] == ["watch"]:  # takes the lock around each check, never while it waits
+        status = _vipctl.main(sys.argv[1:], log, subprocess.check_call, capture, lock=_runtime.HostLock)
+    else:
+        with _runtime.HostLock():
+            status = _vipctl.main(sys.argv[1:], log, subprocess.check_call, capture)
 except _runtime.LockTimeout as exc:
     log(str(exc))
     status = 2

@@ -373,8 +373,12 @@ ansible_facts:
             - Configuration that can undo the protection later, each with a C(code), C(severity)
               (V(error), V(warning), V(info)), C(file), C(line), C(interface), C(message) and C(fix).
             - Codes are V(networkd_manages_lo), V(netplan_lists_lo), V(networkmanager_loopback_profile),
-              V(vip_on_arp_interface), V(all_rp_filter_breaks_tun), V(tunl0_rp_filter_at_boot),
+              V(ifupdown_manages_lo), V(vip_on_arp_interface), V(all_rp_filter_breaks_tun), V(tunl0_rp_filter_at_boot),
               V(dr_rp_filter_asymmetric), V(sysctl_conf_overrides), V(sysctl_bad_value).
+            - The lo hazards (a network stack that removes the VIPs from C(lo)) are V(info) while the boot unit's
+              watch (C(lvs-realserver-watch.service), M(lvs.realserver.boot_unit) O(lvs.realserver.boot_unit#module:netstack))
+              runs, and V(networkd_manages_lo) is V(info) from systemd 252 on, whose networkd never drops foreign
+              addresses on loopback (measured in the real-boot tier).
             - V(dr_rp_filter_asymmetric) (DR mode, a warning) names an ARP-facing interface whose
               C(max(all, interface).rp_filter) is 1, now or after the next boot, while the preferred IPv4
               default route of the main table leaves through another interface; a client's packet to a VIP

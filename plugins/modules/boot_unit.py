@@ -115,6 +115,38 @@ options:
         directory the installed timer writes to is cleaned as well).
     type: str
     default: /var/lib/prometheus/node-exporter
+  netstack:
+    description:
+      - The network stack to cooperate with, so that it cannot take the VIPs away for longer than a moment.
+      - "Every choice but V(none) installs C(lvs-realserver-watch.service), the controller's C(watch) mode: it
+        listens to the kernel's address and link events (rtnetlink) and re-adds a VIP that disappeared from
+        O(device) (in milliseconds on real hardware; 0.2 to 1.5 s in the real-boot tier's single-vCPU emulated
+        guest), only after the same guard as at boot passed (never while ARP protection is not in effect), at
+        most 5 times in 10 s, with C(Nice=-10) (the stack that removed the VIPs is busy on the same CPUs). It is
+        bound to C(lvs-realserver-vips.service); stopping that unit (O(state=absent)) stops the watch first."
+      - The VIPs are never written into the stack's own configuration, which would add them without the guard.
+      - "V(networkd) (and V(netplan), which renders to it): before systemd 229 a C(.network) file that matches
+        C(lo) made systemd-networkd remove foreign addresses, the VIPs, whenever it started, reloaded or
+        reconfigured C(lo); later versions skip loopback (measured on systemd 252: C(networkctl reload),
+        C(reconfigure lo) and a restart keep the VIPs; C(networkctl down lo) drops the IPv6 ones, as the kernel
+        does for any C(lo) down, and the watch puts them back). A drop-in
+        C(/etc/systemd/network/<file>.network.d/90-lvs-realserver.conf) with C(KeepConfiguration=static) is
+        installed beside that file (found when the module runs), and networkd is reloaded."
+      - "V(networkmanager) (and V(netplan) where NetworkManager is installed): a loopback profile
+        (C(type=loopback), or netplan's C(lo) entry with the NetworkManager renderer) makes NetworkManager remove
+        the VIPs when it activates or reapplies it (C(nmcli connection up lo), C(nmcli device reapply lo),
+        C(netplan apply)). A dispatcher script C(/etc/NetworkManager/dispatcher.d/90-lvs-realserver) runs the
+        guarded C(start) after C(up), C(reapply) and DHCP events when the watch is not running."
+      - "V(ifupdown): C(ifdown lo) and C(ifup lo) (the C(loopback) method) drop the VIPs; an C(if-up.d) hook,
+        C(/etc/network/if-up.d/lvs-realserver), runs the guarded C(start) after C(ifup lo) when the watch is not
+        running."
+      - V(auto) picks every stack found running or enabled (its unit enabled, its state under C(/run); netplan
+        when installed with a YAML file); where none is found only the watch is installed.
+      - V(none) installs nothing of this, and removes what an earlier run installed. O(state=absent) removes all
+        of it.
+    type: str
+    choices: [auto, networkmanager, networkd, netplan, ifupdown, none]
+    default: none
   force:
     description:
       - Replace (or, with O(state=absent), remove) a file at one of the unit's paths that this module did not
@@ -151,6 +183,11 @@ EXAMPLES = r"""
     metrics: true
     metrics_interval: 30
 
+- name: Keep the VIPs while NetworkManager or systemd-networkd runs (the watch and the stack's hook)
+  lvs.realserver.boot_unit:
+    addresses: [192.0.2.10]
+    netstack: auto
+
 - name: Remove the unit and its VIPs
   lvs.realserver.boot_unit:
     state: absent
@@ -173,6 +210,13 @@ files:
   type: list
   elements: str
   sample: [/etc/lvs-realserver/vips.json, /etc/systemd/system/lvs-realserver-vips.service]
+netstack:
+  description:
+    - The network stacks found (V(detected)) and cooperated with (V(chosen)), see O(netstack), and whether
+      systemd-networkd was reloaded for a drop-in (V(networkd_reload)).
+  returned: always
+  type: dict
+  sample: {detected: [networkd], chosen: [networkd], networkd_reload: false}
 systemctl:
   description: The systemctl calls made (or that would be made in check mode).
   returned: always
@@ -185,6 +229,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
 
@@ -204,6 +249,7 @@ def build_module():
             metrics=dict(type="bool", default=False),
             metrics_interval=dict(type="int", default=60),
             metrics_dir=dict(type="str", default=boot.METRICS_DIR),
+            netstack=dict(type="str", choices=list(_netstack.CHOICES), default="none"),
         ),
         supports_check_mode=True,
     )
@@ -231,7 +277,7 @@ def main():
         module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"],
         p["mode"], p["python"], p["enabled"], p["start"], force=p["force"], lock=lock,
         metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
-        metrics_dir=p["metrics_dir"]))
+        metrics_dir=p["metrics_dir"], netstack=p["netstack"]))
 
 
 if __name__ == "__main__":

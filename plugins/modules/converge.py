@@ -176,6 +176,15 @@ options:
     type: str
     choices: [auto, apply, skip]
     default: auto
+  netstack:
+    description:
+      - The network stack the VIPs must survive, with O(boot_unit=true), as
+        O(lvs.realserver.boot_unit#module:netstack) (the watch unit that re-adds a VIP the stack removed, behind the
+        boot guard, and the stack's hook). V(auto) picks the stacks found on the host; V(none) removes what an earlier
+        run installed. The C(lvs.realserver.realserver) role passes C(realserver_netstack).
+    type: str
+    choices: [auto, networkmanager, networkd, netplan, ifupdown, none]
+    default: auto
   variable_prefix:
     description:
       - Put in front of every option name in error messages. The C(lvs.realserver.realserver) role passes
@@ -451,7 +460,7 @@ def present(module, run, params, lock):
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
             desired["label"], params["mode"], params["python"], start=live, outer=run.result, force=False, lock=lock,
             metrics=args.metrics(params), metrics_dir=params["metrics_dir"],
-            force_hint=FORCE_HINT))
+            force_hint=FORCE_HINT, netstack=params["netstack"]))
 
     if params["compliance_check"]:
         # runtime skipped: the boot view judges the device as the boot unit leaves it

@@ -197,6 +197,14 @@ options:
     description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
     type: str
     default: /var/lib/prometheus/node-exporter
+  boot_unit_netstack:
+    description:
+      - With O(boot_unit=true), the network stack to cooperate with, as M(lvs.realserver.boot_unit)'s
+        O(lvs.realserver.boot_unit#module:netstack) (the watch unit that re-adds a removed VIP behind the guard,
+        and the stack's hook); V(none) installs none of it and removes what an earlier run installed.
+    type: str
+    choices: [auto, networkmanager, networkd, netplan, ifupdown, none]
+    default: none
   runtime:
     description:
       - Whether the live addresses are changed, or only what persists (the boot unit and its data).
@@ -524,6 +532,8 @@ def build_module():
             boot_unit_metrics=dict(type="bool", default=False),
             boot_unit_metrics_interval=dict(type="int", default=60),
             boot_unit_metrics_dir=dict(type="str", default="/var/lib/prometheus/node-exporter"),
+            boot_unit_netstack=dict(type="str", choices=["auto", "networkmanager", "networkd", "netplan", "ifupdown",
+                                                         "none"], default="none"),
             runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.APPLY),
         ),
         supports_check_mode=True,
@@ -599,7 +609,8 @@ def finish(module, result, desired, conf, interfaces_now, lock=None, boot_after=
             desired["label"], params["mode"], params["boot_unit_python"],
             start=result["runtime"] == _runtime_mode.APPLIED, outer=result, force=params["boot_unit_force"], lock=lock,
             metrics=(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"])
-            if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"])
+            if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"],
+            netstack=params["boot_unit_netstack"])
         unit_diff = unit.pop("diff", [])
         if module._diff:
             result["diff"] = [result["diff"]] + unit_diff

@@ -240,7 +240,7 @@ ROLE = HERE.parent.parent / "roles" / "realserver"
 # messages name the role variable: the role passes variable_prefix=realserver_)
 ROLE_TO_MODULE = dict(("realserver_" + option, ("converge", option)) for option in (
     "vips", "vip_device", "vip_label", "vip_scope", "mode", "python", "arp_conf", "sysctl_path",
-    "sysctl_on_conflict", "sysctl_force", "metrics", "metrics_interval", "metrics_dir", "runtime"))
+    "sysctl_on_conflict", "sysctl_force", "metrics", "metrics_interval", "metrics_dir", "runtime", "netstack"))
 ROLE_CASES = (
     [("realserver_vips", [v]) for v in BAD_VIPS[:12]]
     + [("realserver_vip_device", v) for v in ("eth0", "lo\n", "$(id)", "a/b")]
@@ -248,7 +248,8 @@ ROLE_CASES = (
     + [("realserver_vip_scope", "link"), ("realserver_mode", "nat"), ("realserver_state", "gone"),
        ("realserver_sysctl_on_conflict", "ignore"), ("realserver_sysctl_force", "maybe"),
        ("realserver_boot_unit", "maybe"), ("realserver_compliance_check", "maybe"),
-       ("realserver_runtime", "sometimes"), ("realserver_runtime", "auto\n")]
+       ("realserver_runtime", "sometimes"), ("realserver_runtime", "auto\n"),
+       ("realserver_netstack", "wicked"), ("realserver_netstack", "auto\n")]
     + [("realserver_python", v) for v in BAD_PYTHONS[:8]]
     + [("realserver_arp_conf", {"eth0\n": {"arp_ignore": 1}}), ("realserver_arp_conf", {"all": {"arp_ignore": 5}})]
     + [("realserver_sysctl_path", v) for v in ("/etc/sysctl.d/a\nb.conf", "/tmp/x.conf", "x.conf")]

@@ -391,8 +391,10 @@ def test_networkd_hazard_read_from_a_real_directory(lab):
     facts = run_module(rs, MODULE, {}, extra_binds={"/etc/systemd/network": str(private)})
     facts = facts["ansible_facts"]["lvs_realserver"]
     found = [h for h in facts["hazards"] if h["code"] == "networkd_manages_lo"]
+    # flagged, at info: systemd-networkd skips loopback when it drops foreign addresses (systemd 229 on; this
+    # machine's systemd is newer), measured on a real networkd in tests/realboot (netstack phase)
     assert [(h["file"], h["line"], h["severity"]) for h in found] == [
-        ("/etc/systemd/network/99-all.network", 2, "warning")]
+        ("/etc/systemd/network/99-all.network", 2, "info")]
     (private / "99-all.network").write_text("[Match]\nName=!lo\n")
     facts = run_module(rs, MODULE, {}, extra_binds={"/etc/systemd/network": str(private)})
     assert not [h for h in facts["ansible_facts"]["lvs_realserver"]["hazards"] if h["code"] == "networkd_manages_lo"]

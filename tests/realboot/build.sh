@@ -36,8 +36,12 @@ for arg in "$@"; do
     esac
 done
 
-# The guest's packages (debootstrap --variant=minbase --include=...).
+# The guest's packages (debootstrap --variant=minbase --include=...). The
+# network stacks of the netstack phase (issue 14) are installed but disabled:
+# systemd-networkd runs by default, the phase switches stacks itself.
 PACKAGES=systemd-sysv,udev,iproute2,kmod,python3,procps,openssh-server,ipvsadm,iputils-arping,iputils-ping
+# (network-manager fails to configure inside debootstrap's second stage: these go in with apt-get after it)
+STACK_PACKAGES=(network-manager netplan.io ifupdown isc-dhcp-client dnsmasq-base)
 # Kernel modules in the guest root, with their dependencies; all of kernel/net
 # is copied too (virtio_net needs net_failover, which needs failover).
 MODULES=(virtio_pci virtio_blk virtio_net ext4 crc32c_generic macvlan veth bridge ip_vs ip_vs_rr ipip)
@@ -106,7 +110,7 @@ fi
 mkdir -p "$R"
 # The bootstrapped tree is cached on its own (keyed by the package list): a
 # change to the configuration below rebuilds the image in seconds.
-BOOTSTRAP=$CACHE/debootstrap-$(echo "bookworm $PACKAGES" | sha256sum | cut -c1-12).tar
+BOOTSTRAP=$CACHE/debootstrap-$(echo "bookworm $PACKAGES ${STACK_PACKAGES[*]}" | sha256sum | cut -c1-12).tar
 if [[ -f $BOOTSTRAP ]]; then
     tar -C "$R" --numeric-owner -xpf "$BOOTSTRAP"
     log "debootstrap: cached tree ${BOOTSTRAP##*/} unpacked in $(since "$t") s"
@@ -117,6 +121,19 @@ else
         tail -n 30 "$W/debootstrap.log" >&2
         exit 1
     fi
+    printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"
+    chmod 0755 "$R/usr/sbin/policy-rc.d"
+    cp /etc/resolv.conf "$R/etc/resolv.conf"
+    mount -t proc proc "$R/proc"
+    if ! { chroot "$R" apt-get update && DEBIAN_FRONTEND=noninteractive chroot "$R" apt-get install -y \
+        --no-install-recommends "${STACK_PACKAGES[@]}"; } >"$W/apt.log" 2>&1; then
+        umount "$R/proc"
+        log "apt-get install ${STACK_PACKAGES[*]} failed; last lines:"
+        tail -n 30 "$W/apt.log" >&2
+        exit 1
+    fi
+    umount "$R/proc"
+    rm -f "$R/usr/sbin/policy-rc.d"
     tar -C "$R" --numeric-owner -cpf "$BOOTSTRAP.tmp" . && mv "$BOOTSTRAP.tmp" "$BOOTSTRAP"
     log "debootstrap: $(since "$t") s"
 fi
@@ -222,6 +239,11 @@ for gen in "$R"/usr/lib/systemd/system-generators/* "$R"/lib/systemd/system-gene
 done
 chroot "$R" systemd-hwdb update >/dev/null 2>&1 || true
 chroot "$R" systemctl enable systemd-networkd.service >/dev/null 2>&1
+# The other stacks stay off until the netstack phase turns one on (their
+# postinst enabled them); /etc/network/interfaces leaves every link alone.
+chroot "$R" systemctl disable NetworkManager.service NetworkManager-wait-online.service \
+    NetworkManager-dispatcher.service networking.service ifupdown-wait-online.service >/dev/null 2>&1 || true
+printf 'source /etc/network/interfaces.d/*\n' >"$R/etc/network/interfaces"
 # Networks, matched by MAC (tests/realboot/guest.py fixes the MACs):
 #   mgmt 52:54:00:00:00:99  qemu user net (restrict=on), ssh from 127.0.0.1 only
 #   rs   02:00:00:00:00:21  the real server's ARP-facing NIC on the hub

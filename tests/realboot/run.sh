@@ -56,6 +56,18 @@ echo "==> realboot: guest image ready in $(since "$t") s"
 
 echo "==> realboot: pytest tests/realboot (4 boots of one guest, 3 real reboots)"
 rc=0
-(cd "$ROOT" && "$PY" -m pytest -p no:cacheprovider -s -v tests/realboot/test_realboot_tier.py "$@" </dev/null) || rc=$?
+# The netstack phase (issue 14, tests/realboot/netstack.py: a second guest, each network stack for real).
+# LVSRS_REALBOOT_NETSTACK: gate (the default) runs NetworkManager and ifupdown, the two stacks whose own
+# operations take the VIPs off lo (about 10 min under TCG); full (or 1) every stack and variant (about 25 min;
+# LVSRS_NETSTACK_STACKS picks others, LVSRS_NETSTACK_EXTRA adds operations); off (or 0) none.
+tests=(tests/realboot/test_realboot_tier.py)
+case ${LVSRS_REALBOOT_NETSTACK:-gate} in
+    gate) export LVSRS_NETSTACK_STACKS=${LVSRS_NETSTACK_STACKS:-networkmanager,ifupdown}
+          tests+=(tests/realboot/test_netstack.py) ;;
+    full|1) tests+=(tests/realboot/test_netstack.py) ;;
+    off|0) ;;
+    *) echo "ERROR: LVSRS_REALBOOT_NETSTACK=${LVSRS_REALBOOT_NETSTACK}: expected gate, full or off" >&2; exit 2 ;;
+esac
+(cd "$ROOT" && "$PY" -m pytest -p no:cacheprovider -s -v "${tests[@]}" "$@" </dev/null) || rc=$?
 echo "==> realboot: report tests/output/realboot/report.json; tier wall time $(since "$T0") s (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 exit "$rc"

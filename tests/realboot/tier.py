@@ -23,6 +23,7 @@ One qemu machine, four boots (three real `systemctl reboot`s), the disk kept:
 Writes tests/output/realboot/report.json (and the console, journals, logs).
 """
 
+import contextlib
 import json
 import os
 import re
@@ -610,21 +611,34 @@ systemctl enable lvsrb-run-extra.service >/dev/null 2>&1
                                   "arp_facing": facts["arp_facing"]}
 
 
-def main():
-    t0 = time.monotonic()
+def guest_image():
+    """The guest image's directory (build.sh's cache), built first when it is not complete."""
     image = subprocess.run([os.path.join(HERE, "build.sh"), "--print-dir"], capture_output=True, text=True,
                            check=True).stdout.strip()
     if not os.path.exists(os.path.join(image, "ok")):
         subprocess.run([os.path.join(HERE, "build.sh")], check=True)
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
-    work = tempfile.mkdtemp(prefix="lvsrb-", dir="/tmp")
+    return image
+
+
+@contextlib.contextmanager
+def work_dir(prefix):
+    """A scratch directory under /tmp for one guest, removed afterwards unless LVSRS_REALBOOT_KEEP is set."""
+    work = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     try:
-        report = Tier(image, work).run()
+        yield work
     finally:
         if not os.environ.get("LVSRS_REALBOOT_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    t0 = time.monotonic()
+    image = guest_image()
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    with work_dir("lvsrb-") as work:
+        report = Tier(image, work).run()
     report["summary"]["tier_wall_s"] = round(time.monotonic() - t0, 1)
     with open(os.path.join(OUT, "report.json"), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1, sort_keys=True)

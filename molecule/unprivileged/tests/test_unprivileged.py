@@ -14,7 +14,9 @@ RUNTIME_WARNING = "runtime skipped: this host cannot take runtime changes"
 
 
 def vip_args(cfg):
-    return "addresses=%s state=exact boot_unit=true facts=true runtime=auto" % ",".join(cfg["realserver_vips"])
+    """The VIP step as the role runs it (realserver_netstack: auto installs the watch unit with the boot unit)."""
+    return "addresses=%s state=exact boot_unit=true boot_unit_netstack=auto facts=true runtime=auto" % ",".join(
+        cfg["realserver_vips"])
 
 
 @pytest.mark.parametrize("check", [

@@ -539,9 +539,27 @@ def test_networkmanager_loopback_profile():
     assert "autoconnect=false" in found[0]["message"]
 
 
-def test_networkmanager_ethernet_profile_is_no_hazard():
+def nm_profile(name, text):
+    return [facts.ConfigFile("/run/NetworkManager/system-connections", name, False, text)]
+
+
+def test_networkmanager_ethernet_profile_is_no_hazard_unless_bound_to_lo():
     text = NM_LOOPBACK.replace("type=loopback", "type=ethernet")
-    assert facts.nm_hazards([facts.ConfigFile("/etc/NetworkManager/system-connections", "e.nmconnection", False, text)]) == []
+    assert facts.nm_hazards(nm_profile("e.nmconnection", text.replace("interface-name=lo", "interface-name=eth0"))) == []
+    # netplan (0.106) renders its lo entry for NetworkManager as an ethernet profile bound to lo (real-boot tier)
+    netplan_lo = "[connection]\nid=netplan-lo\ntype=ethernet\ninterface-name=lo\n\n[ipv4]\nmethod=manual\n"
+    found = facts.nm_hazards(nm_profile("netplan-lo.nmconnection", netplan_lo))
+    assert [(h["code"], h["line"]) for h in found] == [("networkmanager_loopback_profile", 4)]
+    assert "is bound to lo" in found[0]["message"]
+
+
+def test_networkmanagers_own_snapshot_of_an_external_lo_is_no_hazard():
+    """NetworkManager 1.42 writes its view of a lo it does not manage to /run, type=loopback, external=true."""
+    snapshot = ("[connection]\nid=lo\ntype=loopback\nautoconnect=false\ninterface-name=lo\n\n[ipv4]\n"
+                "address1=192.0.2.100/32\nmethod=manual\n\n[.nmmeta]\nnm-generated=true\nvolatile=true\n"
+                "external=true\n")
+    assert facts.nm_hazards(nm_profile("lo-38acdbf7.nmconnection", snapshot)) == []
+    assert facts.nm_hazards(nm_profile("lo.nmconnection", snapshot.replace("external=true", "external=false")))
 
 
 # --------------------------------------------------------------------------

@@ -274,3 +274,29 @@ def test_metrics_false_never_removes_a_foreign_timer_file(monkeypatch, get_bin_p
     outcome = run(monkeypatch, {"addresses": ["192.0.2.10"]}, [])
     assert isinstance(outcome, AnsibleFailJson) and outcome.result["foreign"] == [boot.METRICS_TIMER_PATH]
     assert boot.METRICS_TIMER_PATH in fs.files and fs.removed == []
+
+
+def test_netstack_installs_the_watch_and_the_hook_and_absent_removes_them(monkeypatch, get_bin_path):
+    from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
+    fs = FakeFiles(monkeypatch)
+    watch = _netstack.WATCH_UNIT
+    calls = status(False, False) + [
+        ([SYSTEMCTL, "is-enabled", watch], (1, "disabled\n", "")), ([SYSTEMCTL, "is-active", watch], (3, "inactive\n", "")),
+        ([SYSTEMCTL, "daemon-reload"], (0, "", "")), ([SYSTEMCTL, "enable", UNIT], (0, "", "")),
+        ([SYSTEMCTL, "start", UNIT], (0, "", "")),
+        ([SYSTEMCTL, "enable", watch], (0, "", "")), ([SYSTEMCTL, "start", watch], (0, "", "")),
+    ]
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "netstack": "ifupdown"}, calls)
+    assert _netstack.WATCH_UNIT_PATH in fs.written and _netstack.IFUPDOWN_HOOK_PATH in fs.written
+    assert outcome.result["netstack"]["chosen"] == ["ifupdown"]
+    assert "BindsTo=" + UNIT in fs.files[_netstack.WATCH_UNIT_PATH][0]
+    # removal: the watch stops before the VIP unit (it would put back what the stop removes)
+    calls = status(True, True) + [
+        ([SYSTEMCTL, "is-enabled", watch], (0, "enabled\n", "")), ([SYSTEMCTL, "is-active", watch], (0, "active\n", "")),
+        ([SYSTEMCTL, "stop", watch], (0, "", "")), ([SYSTEMCTL, "disable", watch], (0, "", "")),
+        ([SYSTEMCTL, "stop", UNIT], (0, "", "")), ([SYSTEMCTL, "disable", UNIT], (0, "", "")),
+        ([SYSTEMCTL, "daemon-reload"], (0, "", "")),
+    ]
+    outcome = run(monkeypatch, {"state": "absent"}, calls)
+    assert _netstack.WATCH_UNIT_PATH not in fs.files and _netstack.IFUPDOWN_HOOK_PATH not in fs.files
+    assert outcome.result["systemctl"][:3] == [["stop", watch], ["disable", watch], ["stop", UNIT]]
