@@ -176,6 +176,9 @@ def test_default_run_reports_every_host_and_fails(fleet, lvs_python):
     assert "| good | compliant | dr |" in markdown
     assert "| good | compliant | dr |" in output  # the table is printed too
     assert "3 of 5 host(s) failed the LVS real-server compliance check: down, halfway, leaky" in output
+    # without the wire stage its setup play targets no host: not even a skipped task per host
+    mac_play = output[output.index("PLAY [Gather the network facts that map MACs to hosts]"):output.index("PLAY [Probe")]
+    assert "skipping: no hosts matched" in mac_play and "TASK [" not in mac_play, mac_play
 
 
 def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python):
