@@ -92,7 +92,7 @@ options:
         C(runtime), C(runtime_reasons), C(mode), C(collected_at), C(facts_version), C(detail)) and leaves out
         the per-key tables C(interfaces), C(conf_all), C(conf_default), C(boot), C(boot_tool) and
         C(boot_prediction), about five sixths of the result. Fleet checks that only report the verdict
-        (the C(lvs.realserver.compliance) playbook) use it; it costs less per host on the controller.
+        (the C(lvs.realserver.compliance) playbook) use it, with less to send, cache and put in reports per host.
     type: str
     choices: [full, verdict]
     default: full
