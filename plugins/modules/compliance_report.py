@@ -161,6 +161,7 @@ EXAMPLES = r"""
   tasks:
     - name: Gather lvs.realserver.arp_facts
       lvs.realserver.arp_facts:
+        detail: verdict  # what the reports show; full also puts the per-key tables into compliance.json
       register: __lvs_compliance_gather
       ignore_unreachable: true
       failed_when: false
