@@ -32,8 +32,8 @@ description:
 author:
   - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.facts
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
     support: full

@@ -47,8 +47,8 @@ description:
 author:
   - lvs.realserver contributors (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
