@@ -161,7 +161,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Gather the LVS real-server ARP facts
+- name: Gather the verdict of every real server
   hosts: realservers
   gather_facts: false
   tasks:
