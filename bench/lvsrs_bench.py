@@ -16,7 +16,7 @@ pipelining, the same settings for every side.
 Workloads, each timed A/B alternating within the same run:
   converge    first converge, role vs baseline (hosts reset in between)
   idempotent  re-run on a converged host, role vs baseline
-  facts       lvs.realserver.arp_facts vs ansible.builtin.setup vs ansible.builtin.ping
+  facts       lvs.realserver.arp_facts (detail full, and verdict) vs ansible.builtin.setup vs ansible.builtin.ping
   compliance  the lvs.realserver.compliance playbook vs ``ansible -m ping``
 Before the timed runs, a counting pass (also the warm-up) runs every workload
 once with a podman stand-in that logs every controller-to-host round trip.
@@ -71,7 +71,8 @@ WORKLOADS = {
     "absent": (("role", "playbook", "role_absent.yml"), PING),
     "absent_rerun": (("role", "playbook", "role_absent.yml"), PING),
     "facts": (("arp_facts", "playbook", "facts_arp_facts.yml"), ("setup", "playbook", "facts_setup.yml"),
-              ("ping", "playbook", "facts_ping.yml")),
+              ("ping", "playbook", "facts_ping.yml"),
+              ("arp_facts_verdict", "playbook", "facts_arp_facts_verdict.yml")),
     "compliance": (("compliance", "compliance", "lvs.realserver.compliance"), PING),
 }
 ORDER = ("converge", "idempotent", "tun", "tun_rerun", "absent", "absent_rerun", "facts", "compliance")
@@ -697,6 +698,7 @@ RATIOS = (
     ("idempotent", "role", "baseline", 0.5),
     ("facts", "arp_facts", "ping", 1.5),
     ("facts", "arp_facts", "setup", 0.5),
+    ("facts", "arp_facts_verdict", "ping", None),
 )
 
 

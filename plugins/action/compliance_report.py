@@ -32,7 +32,9 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str"},
     "gather_var": {"type": "str", "default": "__lvs_compliance_gather"},
     "from_cache": {"type": "bool", "default": False},
-    "fail": {"type": "bool", "default": True},
+    # deprecated: it never made the task fail (the action does not fail on verdicts, so that the table can be
+    # shown first); the caller decides. Still recorded as policy.fail until it is removed.
+    "fail": {"type": "bool", "default": True, "removed_in_version": "2.0.0", "removed_from_collection": "lvs.realserver"},
     "fail_on_unreachable": {"type": "bool", "default": True},
     "fail_on_boot": {"type": "bool", "default": False},
     "probe_hosts": {"type": "list", "elements": "str", "default": []},
@@ -43,12 +45,27 @@ ARGUMENT_SPEC = {
 # The cached fact under which the playbook keeps each probe host's arp_probe result (set_fact cacheable).
 PROBE_FACT = "lvs_realserver_probe"
 
+FAIL_DEPRECATION = {
+    "msg": "compliance_report: the option fail is deprecated and does nothing: the action never fails because of the "
+           "verdicts (so that the table can be shown first), whatever fail says. Follow the task with "
+           "ansible.builtin.fail when its failing (or fleet_failing) return value is not empty, under your own "
+           "condition (see the module's examples); the reports' policy.fail records the value until the option is "
+           "removed.",
+    "version": "2.0.0",
+    "collection_name": "lvs.realserver",
+}
+
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 
 
 class OptionError(Exception):
     """A bad option value: the task fails before anything is written."""
+
+
+def deprecations(args):
+    """The deprecation warnings the task's own arguments earn: ``fail`` when it is given at all."""
+    return [dict(FAIL_DEPRECATION)] if "fail" in args else []
 
 
 def utc_now():
@@ -260,4 +277,6 @@ class ActionModule(ActionBase):
         )
         if self._task.diff and changes:
             result["diff"] = [file_diff(*change) for change in changes]
+        if deprecations(self._task.args):
+            result["deprecations"] = result.get("deprecations", []) + deprecations(self._task.args)
         return result

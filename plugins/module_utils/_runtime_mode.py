@@ -28,7 +28,6 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
-from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as vip_plan
 
 AUTO = "auto"
 APPLY = "apply"
@@ -166,8 +165,15 @@ def on_device(interfaces, device, addresses):
     return [iface._replace(addresses=list(addresses)) if iface.name == device else iface for iface in interfaces]
 
 
+def _vip_plan():
+    """``_vip_plan``, imported when a unit's VIPs are used (arp_facts needs it only where the runtime is skipped)."""
+    from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as vip_plan
+    return vip_plan
+
+
 def unit_addresses(data):
     """The ``_iproute.Address`` list the boot unit of ``data`` (``_vipctl.load_data``) puts on its device."""
+    vip_plan = _vip_plan()
     return [vip_plan.desired_address(_iproute.parse_vip(a)[0], data["device"], data["label"], data["scope"])
             for a in data["addresses"]]
 
@@ -181,6 +187,7 @@ def with_unit_vips(interfaces, data):
     if not data:
         return list(interfaces)
     vips = unit_addresses(data)
+    vip_plan = _vip_plan()
     ips = set(vip_plan.ip_of(a.local) for a in vips)
     current = [i for i in interfaces if i.name == data["device"]]
     kept = [a for a in (current[0].addresses if current else []) if vip_plan.ip_of(a.local) not in ips]

@@ -32,8 +32,8 @@ description:
 author:
   - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.facts
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
     support: full
@@ -83,6 +83,19 @@ options:
     type: str
     choices: [auto, apply, skip]
     default: auto
+  detail:
+    description:
+      - How much of the facts to return. The verdicts (now and at boot) are the same at every level.
+      - V(full) returns every fact below.
+      - V(verdict) returns the verdict and what explains it (C(compliant), C(state), C(violations), C(warnings),
+        C(arp_facing), C(vips), C(future_interfaces), C(drift), C(at_boot), C(hazards), C(hazard_count),
+        C(runtime), C(runtime_reasons), C(mode), C(collected_at), C(facts_version), C(detail)) and leaves out
+        the per-key tables C(interfaces), C(conf_all), C(conf_default), C(boot), C(boot_tool) and
+        C(boot_prediction), about five sixths of the result. Fleet checks that only report the verdict
+        (the C(lvs.realserver.compliance) playbook) use it, with less to send, cache and put in reports per host.
+    type: str
+    choices: [full, verdict]
+    default: full
 notes:
   - Values are read from C(/proc/sys/net/ipv4/conf/<interface>/<key>) as signed integers, with the
     literal interface name; VLAN names with dots need no translation there. In C(boot), names with
@@ -126,6 +139,10 @@ EXAMPLES = r"""
     that: >-
       ansible_facts['lvs_realserver']['at_boot']['compliant']
       and (ansible_facts['lvs_realserver']['runtime'] == 'skipped' or ansible_facts['lvs_realserver']['compliant'])
+
+- name: Only the verdict and what explains it, for a fleet check (no per-key tables)
+  lvs.realserver.arp_facts:
+    detail: verdict
 
 - name: Fail when the host would answer ARP for a VIP
   ansible.builtin.assert:
@@ -409,6 +426,10 @@ ansible_facts:
           type: list
           elements: str
           sample: []
+        detail:
+          description: The O(detail) level these facts were gathered at; V(verdict) facts lack the per-key tables.
+          type: str
+          sample: full
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -418,10 +439,14 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
-from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
 # Everything is read below this directory (tests point it at a fake tree).
 ROOT = "/"
+
+DETAILS = ("full", "verdict")
+# The per-key tables detail=verdict leaves out: the verdicts, violations, drift and hazards already say what they
+# found wrong and where.
+TABLES = ("interfaces", "conf_all", "conf_default", "boot", "boot_tool", "boot_prediction")
 
 
 def build_module():
@@ -431,6 +456,7 @@ def build_module():
             vips=dict(type="list", elements="str", default=[]),
             interfaces=dict(type="list", elements="str", default=[]),
             runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.AUTO),
+            detail=dict(type="str", choices=list(DETAILS), default="full"),
         ),
         supports_check_mode=True,
     )
@@ -453,9 +479,22 @@ def param_errors(params):
 def read_unit_data(path):
     """The boot unit's data file, or None when there is none (or it cannot be read)."""
     try:
-        return _vipctl.load_data(_host_state.read_text(path))
+        return _vipctl().load_data(_host_state.read_text(path))
     except (IOError, OSError, ValueError):
         return None
+
+
+def _vipctl():
+    """``_vipctl``, imported only on a host whose runtime is skipped (the only one that reads the unit's data)."""
+    from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl as vipctl
+    return vipctl
+
+
+def select_detail(facts, detail):
+    """``facts`` at the ``detail`` level (see DETAILS), with ``detail`` recorded in them."""
+    kept = dict(facts) if detail == "full" else dict((k, v) for k, v in facts.items() if k not in TABLES)
+    kept["detail"] = detail
+    return kept
 
 
 def main():
@@ -471,11 +510,11 @@ def main():
     runtime, reasons, _warn = _runtime_mode.resolve(params["runtime"])
     boot = None
     if runtime == _runtime_mode.SKIPPED:
-        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(ROOT, _vipctl.DATA_FILE)))
+        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(ROOT, _vipctl().DATA_FILE)))
     facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
                                      judge=params["interfaces"], root=ROOT, boot_interfaces=boot)
     facts.update(_runtime_mode.report(runtime, reasons))
-    module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: facts})
+    module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: select_detail(facts, params["detail"])})
 
 
 if __name__ == "__main__":

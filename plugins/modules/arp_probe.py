@@ -32,7 +32,7 @@ description:
 author:
   - lvs.realserver contributors (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

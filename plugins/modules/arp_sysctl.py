@@ -32,6 +32,8 @@ description:
     C(boot_prediction), so its C(drift) stays empty for the restored keys.
 author:
   - lvs.realserver developers (@lvs-realserver)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -30,6 +30,10 @@ description:
     is started only where systemd runs, and RV(systemd_running) says which case applied.
 author:
   - lvs.realserver developers (@lvs-realserver)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.realserver._vip
+  - lvs.realserver._boot_unit
 attributes:
   check_mode:
     support: full
@@ -48,18 +52,6 @@ options:
     type: list
     elements: str
     default: []
-  device:
-    description: C(lo), or C(tunl0) for LVS-TUN VIPs on the tunnel device.
-    type: str
-    default: lo
-  scope:
-    description: Scope of the IPv4 VIPs.
-    type: str
-    choices: [host, global]
-    default: host
-  label:
-    description: Label of the IPv4 VIPs; defaults to C(<device>:lvs).
-    type: str
   mode:
     description: V(dr) or V(tun). V(tun) also loads C(ipip) at boot and brings C(tunl0) up.
     type: str
@@ -80,41 +72,6 @@ options:
     description: Start the unit now when systemd is running and it is not active yet.
     type: bool
     default: true
-  python:
-    description:
-      - The interpreter the unit runs the controller with, as root, at every boot.
-      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that,
-        like its directory, is owned by root and writable by nobody else; anything else is refused.
-    type: str
-    default: /usr/bin/python3
-  metrics:
-    description:
-      - Also install C(lvs-realserver-metrics.timer) and C(lvs-realserver-metrics.service), which run the installed
-        controller (the boot guard's code and its copy of the rules, no Ansible) every O(metrics_interval) seconds
-        and write the compliance verdict for node_exporter's textfile collector to C(lvs_realserver.prom) in
-        O(metrics_dir), atomically (a temporary file in the same directory, renamed).
-      - "Series (all gauges): C(lvs_realserver_compliant) (1/0, the M(lvs.realserver.arp_facts) verdict),
-        C(lvs_realserver_boot_compliant) (1/0, the verdict with the values of the next boot),
-        C(lvs_realserver_violation{code,interface}) and C(lvs_realserver_boot_violation{code,interface}) (the number
-        of violations with those labels), C(lvs_realserver_vip_present{vip}) (1/0 per VIP of O(addresses)),
-        C(lvs_realserver_check_timestamp_seconds)."
-      - The service runs once when the timer is installed or changed (so the file exists when the module returns).
-      - V(false) stops, disables and removes the timer, the service and the C(.prom) file when present.
-        O(state=absent) removes them too.
-    type: bool
-    default: false
-  metrics_interval:
-    description: Seconds between two runs of the metrics timer (also the delay of the first run after boot), 1 to 86400.
-    type: int
-    default: 60
-  metrics_dir:
-    description:
-      - The directory of node_exporter's textfile collector (C(--collector.textfile.directory)); Debian's
-        C(prometheus-node-exporter) reads C(/var/lib/prometheus/node-exporter). Created (0755) when missing.
-      - With O(metrics=false) or O(state=absent), the directory whose C(lvs_realserver.prom) is removed (the
-        directory the installed timer writes to is cleaned as well).
-    type: str
-    default: /var/lib/prometheus/node-exporter
   netstack:
     description:
       - The network stack to cooperate with, so that it cannot take the VIPs away for longer than a moment.

@@ -47,8 +47,8 @@ description:
 author:
   - lvs.realserver contributors (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -95,8 +95,14 @@ options:
     default: false
   fail:
     description:
-      - Whether the run is meant to fail when RV(failing) is not empty. It is written to the JSON report as
-        C(policy.fail) and returned as RV(policy); the action itself does not fail because of it.
+      - B(Deprecated), and will be removed in lvs.realserver 2.0.0; setting it, to any value, gives a deprecation
+        warning.
+      - It does nothing. The action never fails because of the verdicts, whatever O(fail) says, so that the table
+        can be shown first; follow it with M(ansible.builtin.fail) when RV(failing) (or RV(fleet_failing)) is not
+        empty, under a condition of your own (see the examples; the C(lvs.realserver.compliance) playbook's
+        C(lvs_compliance_fail) is such a condition).
+      - Until it is removed, its value is still written to the JSON report as C(policy.fail) and returned in
+        RV(policy).
     type: bool
     default: true
   fail_on_unreachable:
@@ -155,12 +161,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Gather the LVS real-server ARP facts
+- name: Gather the verdict of every real server
   hosts: realservers
   gather_facts: false
   tasks:
     - name: Gather lvs.realserver.arp_facts
       lvs.realserver.arp_facts:
+        detail: verdict  # what the reports show; full also puts the per-key tables into compliance.json
       register: __lvs_compliance_gather
       ignore_unreachable: true
       failed_when: false
@@ -343,7 +350,7 @@ fleet_failing:
   elements: str
   sample: ["vip_answered_by 192.0.2.10 52:54:00:aa:bb:cc (unknown)", "vip_answered_by 192.0.2.10 52:54:00:dd:ee:ff (web3)"]
 policy:
-  description: O(fail), O(fail_on_unreachable) and O(fail_on_boot), as in the JSON report.
+  description: O(fail) (deprecated), O(fail_on_unreachable) and O(fail_on_boot), as in the JSON report.
   returned: success
   type: dict
   sample: {"fail": true, "fail_on_unreachable": true, "fail_on_boot": false}

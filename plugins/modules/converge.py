@@ -45,8 +45,9 @@ description:
 author:
   - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - lvs.realserver._boot_unit
 attributes:
   action:
     support: full
@@ -125,31 +126,12 @@ options:
     type: bool
     default: false
   boot_unit:
-    description: Install the boot unit that re-adds the VIPs at every boot (V(true)), or remove one installed earlier, before the VIPs are set (V(false)).
+    description:
+      - Install the boot unit that re-adds the VIPs at every boot (V(true)), or remove one installed earlier, before
+        the VIPs are set (V(false)).
+      - O(python), O(metrics_interval) and O(netstack) only apply with V(true), and O(metrics=true) needs it.
     type: bool
     default: true
-  python:
-    description:
-      - The interpreter the boot unit's guard runs with (O(boot_unit=true) only), as root at every boot.
-      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that, like its
-        directory, is owned by root and writable by nobody else; anything else is refused (checked on the host).
-    type: str
-    default: /usr/bin/python3
-  metrics:
-    description:
-      - With O(boot_unit=true), also install the metrics timer, as M(lvs.realserver.boot_unit) with
-        O(lvs.realserver.boot_unit#module:metrics=true) does; V(false) removes it (and its C(.prom) file) when
-        present, and so does O(state=absent). V(true) needs O(boot_unit=true).
-    type: bool
-    default: false
-  metrics_interval:
-    description: Seconds between two runs of the metrics timer (O(metrics=true)), 1 to 86400.
-    type: int
-    default: 60
-  metrics_dir:
-    description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
-    type: str
-    default: /var/lib/prometheus/node-exporter
   tun_load_now:
     description:
       - With O(mode=tun), load C(ipip) and bring C(tunl0) up in this run, before the VIPs. V(false) leaves it to the

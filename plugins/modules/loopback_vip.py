@@ -33,6 +33,9 @@ description:
     receiving interface), so IPv6-only changes are not guarded.
 author:
   - lvs.realserver developers (@lvs-realserver)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.realserver._vip
 attributes:
   check_mode:
     support: full
@@ -57,15 +60,6 @@ options:
     type: list
     elements: str
     required: true
-  device:
-    description:
-      - Where the VIPs go. V(lo) for LVS-DR (and LVS-TUN), or V(tunl0), the IPIP fallback device, for LVS-TUN.
-      - Any other interface is refused with the reason. A VIP on an interface that faces the LAN is
-        answered by ARP whatever C(arp_ignore) says. The check is done by the module rather than by
-        O(device) choices, so that a malformed name and a wrong but well-formed one get different explanations.
-      - V(tunl0) must exist (the C(ipip) module loaded) for VIPs to be added to it.
-    type: str
-    default: lo
   state:
     description:
       - V(present) adds the O(addresses) that are missing and fixes the ones that exist in another form
@@ -79,27 +73,6 @@ options:
     type: str
     choices: [present, absent, exact]
     default: present
-  label:
-    description:
-      - IPv4 address label of the VIPs, at most 15 characters, starting with the device name.
-        IPv6 addresses have no labels, so it does not apply to them.
-      - It marks the IPv4 VIPs as managed by this module. O(state=exact) removes only IPv4 addresses with
-        this label, so different labels let several tasks manage separate sets of VIPs on one device.
-      - The bare device name (V(lo)) is refused, because every address added without a label carries it.
-      - Defaults to the device name followed by C(:lvs), for example C(lo:lvs).
-    type: str
-  scope:
-    description:
-      - Scope of IPv4 VIPs. IPv6 VIPs get the scope the kernel derives from the address.
-      - V(host) (default) is never chosen by the kernel as the source address of ARP requests or of
-        connections the real server opens, even on an egress interface without an IPv4 address, and it is
-        the only scope that C(arp_ignore=3) hides. DR and TUN traffic to the VIP works the same.
-      - V(global) is what plain C(ip addr add) gives; it is safe with C(arp_ignore) 1 or 2 and
-        C(arp_announce=2) on numbered interfaces.
-      - V(link) is not offered. It protects nothing that V(host) does not, and C(arp_ignore=3) answers for it.
-    type: str
-    choices: [host, global]
-    default: host
   require_arp_protection:
     description:
       - Refuse to add an IPv4 VIP unless, once it is added, every ARP-facing interface (every interface
@@ -171,9 +144,8 @@ options:
     default: false
   boot_unit_python:
     description:
-      - The interpreter the boot unit runs its guard with (O(boot_unit=true) only), as root at every boot.
-      - It must be an absolute path (letters, digits and C(_.+/-) only) to an existing executable that, like its
-        directory, is owned by root and writable by nobody else; anything else is refused.
+      - With O(boot_unit=true), the interpreter of the boot unit, as M(lvs.realserver.boot_unit)'s
+        O(lvs.realserver.boot_unit#module:python) (an absolute path to a root-owned executable; anything else is refused).
     type: str
     default: /usr/bin/python3
   boot_unit_force:
@@ -184,17 +156,16 @@ options:
     default: false
   boot_unit_metrics:
     description:
-      - With O(boot_unit=true), also install the metrics timer, as M(lvs.realserver.boot_unit) with
-        O(lvs.realserver.boot_unit#module:metrics=true) does; V(false) removes it (and its C(.prom) file) when
-        present.
+      - With O(boot_unit=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics). V(true)
+        installs the metrics timer, V(false) removes it (and its C(.prom) file) when present.
     type: bool
     default: false
   boot_unit_metrics_interval:
-    description: Seconds between two runs of the metrics timer (O(boot_unit_metrics=true)), 1 to 86400.
+    description: With O(boot_unit_metrics=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics_interval).
     type: int
     default: 60
   boot_unit_metrics_dir:
-    description: The directory of node_exporter's textfile collector, where C(lvs_realserver.prom) is written.
+    description: With O(boot_unit=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics_dir).
     type: str
     default: /var/lib/prometheus/node-exporter
   boot_unit_netstack:

@@ -154,8 +154,10 @@ def test_default_run_reports_every_host_and_fails(fleet, lvs_python):
     assert hosts["leaky"]["facts"]["violations"][0]["code"] == "vip_exposed"
     assert "arp_ignore_leak" in [v["code"] for v in hosts["halfway"]["facts"]["violations"]]
     assert hosts["good"]["facts"]["at_boot"]["compliant"] is True
-    assert hosts["good"]["facts"]["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] == \
-        "/etc/sysctl.d/99-zz-lvs-realserver.conf"
+    # the playbook asks arp_facts for the verdict only: no per-key tables (lvs_compliance_detail=full has them)
+    assert hosts["good"]["facts"]["detail"] == "verdict"
+    assert not {"interfaces", "boot", "boot_prediction", "conf_all"} & set(hosts["good"]["facts"])
+    assert hosts["volatile"]["facts"]["drift"][0]["basis"] == "kernel_default"
     assert hosts["volatile"]["facts"]["at_boot"]["state"] == "exposed"
     assert "Connection refused" in hosts["down"]["msg"] or "connect" in hosts["down"]["msg"].lower()
 
@@ -174,15 +176,25 @@ def test_default_run_reports_every_host_and_fails(fleet, lvs_python):
     assert "| good | compliant | dr |" in markdown
     assert "| good | compliant | dr |" in output  # the table is printed too
     assert "3 of 5 host(s) failed the LVS real-server compliance check: down, halfway, leaky" in output
+    # without the wire stage its setup play targets no host: not even a skipped task per host
+    mac_play = output[output.index("PLAY [Gather the network facts that map MACs to hosts]"):output.index("PLAY [Probe")]
+    assert "skipping: no hosts matched" in mac_play and "TASK [" not in mac_play, mac_play
 
 
 def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python):
-    rc, output, out = play(fleet, lvs_python, "nofail", "-e", "lvs_compliance_fail=false")
+    rc, output, out = play(fleet, lvs_python, "nofail", "-e", "lvs_compliance_fail=false",
+                           "-e", "lvs_compliance_detail=full")
     assert rc == 0, output
     report = load(out)[0]
-    assert statuses(report)["leaky"] == "exposed"
-    assert report["policy"]["fail"] is False
+    assert statuses(report) == {"good": "compliant", "volatile": "compliant", "leaky": "exposed",
+                                "halfway": "non_compliant", "down": "unreachable"}
+    assert "DEPRECATION" not in output  # the playbook passes no deprecated option (compliance_report's fail)
     assert report["summary"]["failing"] == ["down", "halfway", "leaky"]
+    # lvs_compliance_detail=full: the per-key tables are in the report too
+    good = dict((h["host"], h) for h in report["hosts"])["good"]["facts"]
+    assert good["detail"] == "full"
+    assert good["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] == "/etc/sysctl.d/99-zz-lvs-realserver.conf"
+    assert good["interfaces"]["eth0"]["arp_ignore"]["effective"] == 1
 
 
 def test_all_compliant_exits_zero(fleet, lvs_python):
@@ -222,7 +234,9 @@ def test_report_from_the_fact_cache_contacts_no_host(fleet, lvs_python):
     inv = inventory(fleet, fleet["work"] / "inventory-broken.ini", interpreters=broken)
     rc, output, out = play(fleet, lvs_python, "cache", "-e", "lvs_compliance_from_cache=true", inventory_file=inv)
     assert rc == 2, output
-    assert "skipping: [good]" in output
+    # the gather play targets no host: no worker per host just to skip arp_facts
+    gather_play = output[output.index("PLAY [Gather the LVS real-server ARP facts]"):output.index("PLAY [Report")]
+    assert "skipping: no hosts matched" in gather_play and "TASK [" not in gather_play, gather_play
     report, junit, markdown = load(out)
     assert statuses(report) == {"good": "compliant", "volatile": "compliant", "leaky": "exposed",
                                 "halfway": "non_compliant", "down": "no_data"}

@@ -271,6 +271,23 @@ def test_gather_var_and_policy_switches(tmp_path):
     assert json.loads((tmp_path / "compliance.json").read_text())["policy"] == result["policy"]
 
 
+@pytest.mark.parametrize("value", [True, False, "yes"])
+def test_fail_is_deprecated_with_a_warning_whenever_it_is_given(tmp_path, value):
+    result = run({"dir": str(tmp_path), "fail": value}, fleet_vars())
+    assert [(d["version"], d["collection_name"]) for d in result["deprecations"]] == [("2.0.0", "lvs.realserver")]
+    message = result["deprecations"][0]["msg"]
+    assert "option fail is deprecated" in message and "ansible.builtin.fail" in message and "failing" in message
+    # it still does nothing to the task: failing hosts do not fail it, and the value is only recorded
+    assert not result.get("failed") and result["failing"] == ["bad", "down"]
+    assert result["policy"]["fail"] is (value in (True, "yes"))
+
+
+def test_no_deprecation_warning_without_fail(tmp_path):
+    result = run({"dir": str(tmp_path)}, fleet_vars())
+    assert "deprecations" not in result
+    assert result["policy"]["fail"] is True  # the default is still recorded until the option is removed
+
+
 def test_a_relative_dir_is_relative_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(str(tmp_path))
     result = run({"dir": "reports"}, fleet_vars())

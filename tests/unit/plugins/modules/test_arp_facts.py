@@ -138,6 +138,26 @@ def test_check_mode_gives_identical_facts(root, monkeypatch):
     assert checked == normal
 
 
+def test_detail_verdict_is_full_without_the_per_key_tables(root, monkeypatch):
+    # a host with findings, so that the verdicts, drift and hazards are not empty
+    write_proc(root, {"all": {"arp_ignore": 1, "arp_announce": 2, "rp_filter": 1}})
+    write(root, "/etc/NetworkManager/system-connections/lo.nmconnection",
+          "[connection]\ntype=loopback\ninterface-name=lo\n")
+    full = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    verdict = facts_of(run_module({"detail": "verdict"}, monkeypatch=monkeypatch)[0])
+    assert full["detail"] == "full" and verdict["detail"] == "verdict"
+    assert set(full) - set(verdict) == set(arp_facts.TABLES)
+    assert dict((k, v) for k, v in full.items() if k not in arp_facts.TABLES and k != "detail") == \
+        dict((k, v) for k, v in verdict.items() if k != "detail")
+    assert full["drift"] and full["at_boot"]["state"] == "exposed"
+    assert len(str(verdict)) * 3 < len(str(full))
+
+
+def test_bad_detail_is_rejected_by_the_argument_spec(root, monkeypatch):
+    result, _unused = run_module({"detail": "some"}, calls=[], monkeypatch=monkeypatch)
+    assert result["failed"] is True and "detail" in result["msg"] and "some" in result["msg"]
+
+
 def test_reads_proc_values_as_signed_ints_with_literal_names(root, monkeypatch):
     write_proc(root, {"all": {"arp_ignore": -1, "arp_announce": 2}, "eth0": {"arp_ignore": 1}})
     facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
@@ -343,7 +363,7 @@ def test_documentation_is_valid_yaml_with_the_facts_attributes():
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "none"
     assert doc["attributes"]["facts"]["support"] == "full"
-    assert set(doc["options"]) == {"mode", "vips", "interfaces", "runtime"}
+    assert set(doc["options"]) == {"mode", "vips", "interfaces", "runtime", "detail"}
     assert "facts_modules = ansible.builtin.setup, lvs.realserver.arp_facts" in arp_facts.DOCUMENTATION
     ret = yaml.safe_load(arp_facts.RETURN)
     assert "boot" in ret["ansible_facts"]["contains"]["lvs_realserver"]["contains"]
