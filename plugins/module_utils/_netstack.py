@@ -32,14 +32,13 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 
 STACKS = ("networkmanager", "networkd", "netplan", "ifupdown")
 CHOICES = ("auto",) + STACKS + ("none",)
 MANAGED_HEADER = "# Managed by lvs.realserver.boot_unit. Do not edit: changes are overwritten."
 
 WATCH_UNIT = "lvs-realserver-watch.service"
-# the watch writes it (_vipctl.WATCH_PID; the boot executable cannot import this module)
-WATCH_PID = "/run/lvs-realserver-watch.pid"
 WATCH_UNIT_PATH = "/etc/systemd/system/" + WATCH_UNIT
 VIP_UNIT = "lvs-realserver-vips.service"
 NETWORKD_DROPIN = "90-lvs-realserver.conf"
@@ -124,7 +123,7 @@ def _hook(python, cli, intro, condition):
         "# the watch already puts the VIPs back (within a second): a second writer would only wait for the lock.",
         "# Its pid file and /proc, not systemctl: the hook runs while the stack is busy, every fork counts",
         'pid=$(cat %s 2>/dev/null) && { tr "\\0" "\\n" <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qx watch && exit 0'
-        % WATCH_PID,
+        % _host_state.WATCH_PID,
         "systemctl is-active --quiet %s || exit 0" % VIP_UNIT,
         "# the same guarded start as at boot: no VIP while ARP protection is not in effect",
         "exec %s -I -S -B %s start" % (python, cli),

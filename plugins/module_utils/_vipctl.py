@@ -341,6 +341,11 @@ def loopback_argvs(ip_bin, device, missing):
              "scope", "host"] for ip, bits in missing]
 
 
+def cidrs(pairs):
+    """``[(address, prefixlen)]`` as ``a/n, b/m`` for the journal."""
+    return ", ".join("%s/%d" % (ip, bits) for ip, bits in pairs)
+
+
 def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said, ipv6_on=ipv6_enabled):
     """One check under the caller's lock: re-add the missing VIPs behind the guard (and lo's own addresses).
 
@@ -370,15 +375,14 @@ def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said
         if said.get("refused") != problems:
             for problem in problems:
                 log("REFUSED: " + problem)
-            log("%s missing from %s; not re-added: ARP protection is not in effect" % (
-                ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
+            log("%s missing from %s; not re-added: ARP protection is not in effect" % (cidrs(missing), device))
         said["refused"] = problems
         missing = []
         if not own:
             return "refused", None, device
     else:
         said.pop("refused", None)
-    names = ", ".join("%s/%d" % (ip, bits) for ip, bits in own + missing)
+    names = cidrs(own + missing)
     delay = limit.wait(now())
     if delay > 0:
         log("%s missing from %s; rate limit (%d repairs in %g s) reached, next check in %.1f s" % (
@@ -392,11 +396,9 @@ def check_once(data_file, ip_bin, log, run, capture, read_conf, limit, now, said
             log("run: %s failed: %s" % (" ".join(one), exc))
             return "failed", None, device
     if own:
-        log("re-added %s, %s's own (the network stack removed them)" % (
-            ", ".join("%s/%d" % (ip, bits) for ip, bits in own), device))
+        log("re-added %s, %s's own (the network stack removed them)" % (cidrs(own), device))
     if missing:
-        log("re-added %s on %s (ARP protection in effect)" % (
-            ", ".join("%s/%d" % (ip, bits) for ip, bits in missing), device))
+        log("re-added %s on %s (ARP protection in effect)" % (cidrs(missing), device))
     return "refused" if problems else "restored", None, device
 
 

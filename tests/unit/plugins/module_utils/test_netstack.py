@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack as ns
 
 PY, CLI = "/usr/bin/python3", "/usr/libexec/lvs-realserver/lvs-realserver-vips"
@@ -74,7 +75,7 @@ def test_desired_files_per_stack():
     assert mode == 0o755 and text.startswith("#!/bin/sh\n" + ns.MANAGED_HEADER)
     assert "exec %s -I -S -B %s start" % (PY, CLI) in text
     # only where the watch is not running (its pid file names a live watch): tried before any systemctl
-    watch_check = [n for n, line in enumerate(text.splitlines()) if ns.WATCH_PID in line]
+    watch_check = [n for n, line in enumerate(text.splitlines()) if _host_state.WATCH_PID in line]
     systemctl = [n for n, line in enumerate(text.splitlines()) if line.startswith("systemctl")]
     assert watch_check and watch_check[0] < systemctl[0]
     ifupdown = ns.desired_files(["ifupdown"], PY, CLI, "lo", [], False)
@@ -182,7 +183,7 @@ def test_netplan_renderer_is_global_across_files():
 def test_the_hook_steps_aside_only_for_a_live_watch(tmp_path, argv, steps_aside):
     """Run the rendered hook under /bin/sh: a pid file naming a live ``... watch`` process ends it before systemctl."""
     pid_file = tmp_path / "watch.pid"
-    script = ns.render_nm_dispatcher(PY, CLI).replace(ns.WATCH_PID, str(pid_file))
+    script = ns.render_nm_dispatcher(PY, CLI).replace(_host_state.WATCH_PID, str(pid_file))
     script = script.replace("/etc/lvs-realserver/vips.json", str(pid_file.parent))
     script = re.sub(r"(?m)^systemctl .*$", "echo PAST-THE-WATCH-CHECK; exit 0", script)
     hook = tmp_path / "hook"
