@@ -218,6 +218,7 @@ def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, ro
 
     ``now() -> str``: the ``collected_at`` time (None: ``utc_now``); ``reader``: see ``read_fact_sources``.
     """
+    # (called with ``root`` alone unless a reader is given: a module test's stand-in takes only that)
+    sources = read_fact_sources(root, reader=reader) if reader else read_fact_sources(root)
     return _facts.assemble(conf, interfaces, mode=mode, expected_vips=expected_vips, judge=judge,
-                           collected_at=(now or utc_now)(), boot_interfaces=boot_interfaces,
-                           **read_fact_sources(root, reader))
+                           collected_at=(now or utc_now)(), boot_interfaces=boot_interfaces, **sources)
