@@ -15,9 +15,9 @@ cut one. Odd things at a managed path (a symlink, a directory, a FIFO) and
 file-system errors (read-only, full) raise ``FileError`` naming the path,
 with nothing changed.
 
-The operations that make a write crash-safe (``mkstemp``, ``fsync``,
-``rename``) enter as a ``FileOps`` (``ops``; None: ``os_ops()``), so a test
-can watch them or make one fail.
+The operations that make a write crash-safe and root-owned (``mkstemp``,
+``fsync``, ``rename``, ``fchown``, ``chown``) enter as a ``FileOps`` (``ops``;
+None: ``os_ops()``), so a test can watch them or make one fail.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,12 +35,12 @@ from ansible.module_utils.common.text.converters import to_bytes
 TEMP_PREFIX = ".lvs-realserver-"
 DIR_MODE = 0o755
 
-FileOps = collections.namedtuple("FileOps", "mkstemp fsync rename")
+FileOps = collections.namedtuple("FileOps", "mkstemp fsync rename fchown chown")
 
 
 def os_ops():
-    """The real ``FileOps`` (``tempfile.mkstemp``, ``os.fsync``, ``os.rename``)."""
-    return FileOps(tempfile.mkstemp, os.fsync, os.rename)
+    """The real ``FileOps`` (``tempfile.mkstemp`` and ``os``' ``fsync``, ``rename``, ``fchown``, ``chown``)."""
+    return FileOps(tempfile.mkstemp, os.fsync, os.rename, os.fchown, os.chown)
 
 
 class FileError(Exception):
@@ -111,6 +111,7 @@ def ensure_dir(directory, own=False, ops=None):
     root-owned 0755; otherwise (a system directory) the run is refused.
     Raises ``FileError`` naming the directory.
     """
+    ops = ops or os_ops()
     try:
         stat = os.lstat(directory)
     except OSError as exc:
@@ -121,7 +122,7 @@ def ensure_dir(directory, own=False, ops=None):
             ensure_dir(parent, own=False, ops=ops)
         try:
             os.mkdir(directory, DIR_MODE)
-            os.chown(directory, 0, 0)
+            ops.chown(directory, 0, 0)
             os.chmod(directory, DIR_MODE)
             fsync_dir(parent, ops)
         except OSError as exc:
@@ -136,7 +137,7 @@ def ensure_dir(directory, own=False, ops=None):
         raise FileError("refusing to write into %s: it must be a root-owned directory that only root can write to "
                         "(0755)" % problem)
     try:
-        os.chown(directory, 0, 0)
+        ops.chown(directory, 0, 0)
         os.chmod(directory, DIR_MODE)
     except OSError as exc:
         raise FileError("%s, and making it root-owned 0755 failed: %s" % (problem, _describe(exc)))
@@ -193,7 +194,7 @@ def _replace(path, data, mode, ops=None):
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            os.fchown(handle.fileno(), 0, 0)
+            ops.fchown(handle.fileno(), 0, 0)
             ops.fsync(handle.fileno())
         ops.rename(tmp, path)
         tmp = None

@@ -33,15 +33,22 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan
 FILE_MODE = 0o644
 
 
-def read_state(path):
-    """I/O: the drop-in, its stat, the sysctl.d tree and the running values."""
+def read_state(path, root=None):
+    """I/O: the drop-in, its stat, the sysctl.d tree and the running values.
+
+    ``root``: read the sysctl.d tree and /proc/sys below it (None: the host's; ``path`` is read as given).
+    """
     current_text, stat = files.read_text(path)
+    if root is None:  # the readers' own defaults (the calls a module test's stand-ins expect)
+        tree, proc = (), ()
+    else:
+        tree, proc = (root,), (os.path.join(root, _runtime.PROC_CONF.lstrip("/")),)
     return {
         "current_text": current_text,
         "file_stat": stat,
-        "candidates": sysctl_d.read_candidates(),
-        "sysctl_conf_text": sysctl_d.read_sysctl_conf(),
-        "running": _runtime.read_conf(rules.KEY_ORDER),
+        "candidates": sysctl_d.read_candidates(*tree),
+        "sysctl_conf_text": sysctl_d.read_sysctl_conf(*tree),
+        "running": _runtime.read_conf(rules.KEY_ORDER, *proc),
     }
 
 
@@ -51,8 +58,9 @@ def file_needs_change(state, current_text, new_text, stat):
     return files.needs_write(current_text, stat, new_text, FILE_MODE)
 
 
-def write_file(module, path, text):
-    files.write_atomic(module, path, text, FILE_MODE)
+def write_file(module, path, text, ops=None):
+    """The drop-in, crash-safely (``ops``: ``_files.FileOps``; None: the real ones)."""
+    files.write_atomic(module, path, text, FILE_MODE, ops=ops)
 
 
 def restore_file(path, old_text, mode=FILE_MODE):

@@ -153,3 +153,28 @@ def test_the_default_edges_are_the_hosts():
         apply.read_state, apply.write_file, apply.restore_file, apply.remove_file)
     assert (edges.sweep_temp, edges.read_value, edges.write_value, edges.unwritable) == (
         _files.sweep_temp, _runtime.read_value, _runtime.write_value, _runtime.unwritable)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="_files refuses a directory not owned by root")
+def test_read_state_and_write_file_on_a_real_tree(tmp_path):
+    """The two file edges for real below tmp_path: fsync'd and renamed into place, read back with the tree."""
+    synced, owned = [], []
+    ops = _files.os_ops()._replace(fsync=lambda fd: synced.append(fd) or os.fsync(fd),
+                                   fchown=lambda fd, uid, gid: owned.append((uid, gid)),
+                                   chown=lambda path, uid, gid: owned.append((uid, gid)))
+    target = tmp_path / "etc" / "sysctl.d" / "99-zz-lvs-realserver.conf"
+    target.parent.mkdir(parents=True)
+    (tmp_path / "etc" / "sysctl.d" / "50-other.conf").write_text("net.ipv4.conf.all.arp_ignore = 0\n")
+    for name, value in (("all", 0), ("lo", 0)):
+        (tmp_path / "proc/sys/net/ipv4/conf" / name).mkdir(parents=True)
+        (tmp_path / "proc/sys/net/ipv4/conf" / name / "arp_ignore").write_text("%d\n" % value)
+    apply.write_file(None, str(target), OURS, ops=ops)
+    assert target.read_text() == OURS and oct(target.stat().st_mode & 0o777) == "0o644"
+    assert len(synced) >= 2 and owned == [(0, 0)]  # the temp file and its directory; root-owned
+    assert sorted(p.name for p in target.parent.iterdir()) == ["50-other.conf", target.name]
+    state = apply.read_state(str(target), root=str(tmp_path))
+    assert state["current_text"] == OURS and state["file_stat"].st_size == len(OURS)
+    assert sorted(c.name for c in state["candidates"]) == ["50-other.conf", target.name]
+    assert state["running"] == {"all": {"arp_ignore": 0}, "lo": {"arp_ignore": 0}}
+    assert state["sysctl_conf_text"] is None
+    assert apply.read_state(str(tmp_path / "missing.conf"), root=str(tmp_path))["current_text"] is None
