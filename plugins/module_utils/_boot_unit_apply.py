@@ -11,7 +11,9 @@
 ``converge`` is shared by ``lvs.realserver.boot_unit`` and by
 ``lvs.realserver.loopback_vip`` (``boot_unit: true``, which installs the unit
 in the same module run as the VIPs). What to write and which systemctl verbs
-to run is decided by the pure functions of ``_boot_unit``.
+to run is decided by the pure functions of ``_boot_unit``. The file edges
+enter as ``fs`` (an object with ``_files``' functions; None: ``_files``
+itself), so a test passes a fake file system rather than patching this module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -93,24 +95,25 @@ def foreign_message(state, paths, force_hint="force: true"):
             "Use %s to %s them" % (", ".join(paths), force_hint, "remove" if state == "absent" else "replace"))
 
 
-def install_dirs(paths):
+def install_dirs(paths, fs=None):
     """Check or make the directories of ``paths``: ours made root-owned 0755, system ones refused when loose."""
     for directory in sorted(set(os.path.dirname(path) for path in paths)):
-        files.ensure_dir(directory, own=directory in boot.owned_dirs())
+        (fs or files).ensure_dir(directory, own=directory in boot.owned_dirs())
 
 
-def write_all(module, writes, wanted, current):
+def write_all(module, writes, wanted, current, fs=None):
     """Write every path; on a failure put back the ones already written and re-raise."""
+    fs = fs or files
     done = []
     try:
-        install_dirs(writes)
+        install_dirs(writes, fs)
         for path in writes:
-            files.write_atomic(module, path, wanted[path][0], wanted[path][1], own_dir=os.path.dirname(path) in boot.owned_dirs())
+            fs.write_atomic(module, path, wanted[path][0], wanted[path][1], own_dir=os.path.dirname(path) in boot.owned_dirs())
             done.append(path)
     except files.FileError:
         for path in reversed(done):
             old_text, old_stat = current[path]
-            files.restore(path, old_text, old_stat.st_mode & 0o7777 if old_stat else 0o644)
+            fs.restore(path, old_text, old_stat.st_mode & 0o7777 if old_stat else 0o644)
         raise
 
 
@@ -143,7 +146,7 @@ def netstack_files(netstack, python, device, root="/"):
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
              enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR,
-             force_hint="force: true", netstack=None):
+             force_hint="force: true", netstack=None, fs=None):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
@@ -160,10 +163,13 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     or None to remove it and the .prom file in ``metrics_dir`` (and in the directory the installed timer used).
     ``netstack``: ``_netstack.CHOICES`` (None: ``none``): the watch unit and the network stack's hooks
     (``_netstack``); ``none`` removes the ones an earlier run installed.
+    ``fs``: the file edges (``read_text``, ``write_atomic``, ``restore``, ``remove``, ``ensure_dir``,
+    ``sweep_temp`` as in ``_files``; None: ``_files``).
     """
+    fs = fs or files
     base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
     try:
-        old_out = boot.installed_metrics_path(files.read_text(boot.METRICS_SERVICE_PATH)[0])
+        old_out = boot.installed_metrics_path(fs.read_text(boot.METRICS_SERVICE_PATH)[0])
     except files.FileError as exc:
         module.fail_json(msg="%s; nothing was changed" % exc, **base)
     if state == "present":
@@ -182,7 +188,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     stale += [path for path in (old_out, out) if path and path not in stale and path not in wanted]
 
     try:
-        current = dict((path, files.read_text(path)) for path in sorted(set(wanted) | set(stale)))
+        current = dict((path, fs.read_text(path)) for path in sorted(set(wanted) | set(stale)))
     except files.FileError as exc:
         module.fail_json(msg="%s; nothing was changed" % exc, **base)
     writes = [path for path, (text, file_mode) in sorted(wanted.items()) if files.needs_write(
@@ -241,7 +247,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         return result
 
     for directory in sorted(set(os.path.dirname(path) for path in current)):
-        files.sweep_temp(directory)  # what a killed run left; no live run owns one under the lock
+        fs.sweep_temp(directory)  # what a killed run left; no live run owns one under the lock
     if state == "absent":
         # stop (which removes the VIPs) and disable while the unit file still exists, reload after
         if lock is not None:
@@ -249,18 +255,18 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         run_verbs(module, systemctl, [v for v in verbs if v != ["daemon-reload"]], failure_fields(result, outer))
         if lock is not None:
             lock.acquire()
-        remove_all(module, removals, result, outer)
+        remove_all(module, removals, result, outer, fs)
         remove_owned_dirs(removals)
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         reload_networkd_now(module, networkctl, reload_networkd)
         return result
     run_verbs(module, systemctl, before, failure_fields(result, outer))
     try:
-        write_all(module, writes, wanted, current)
+        write_all(module, writes, wanted, current, fs)
     except files.FileError as exc:
         module.fail_json(msg="%s; the unit's files were put back as they were" % exc,
                          **failure_fields(dict(result, changed=False, files=[], systemctl=[]), outer))
-    remove_all(module, removals, result, outer)
+    remove_all(module, removals, result, outer, fs)
     remove_owned_dirs(removals, ours_only=True)
     if lock is not None:
         lock.release()  # systemctl start runs the controller, which takes the lock itself
@@ -280,10 +286,10 @@ def reload_networkd_now(module, networkctl, wanted):
                     % (rc, (err or out).strip(), _netstack.NETWORKD_DROPIN))
 
 
-def remove_all(module, removals, result, outer):
+def remove_all(module, removals, result, outer, fs=None):
     for path in removals:
         try:
-            files.remove(path)
+            (fs or files).remove(path)
         except files.FileError as exc:
             module.fail_json(msg=str(exc), **failure_fields(result, outer))
 
@@ -295,16 +301,17 @@ def failure_fields(result, outer):
     return dict(outer, boot_unit=result, changed=bool(outer.get("changed") or result["changed"]))
 
 
-def remove_owned_dirs(removals=(), ours_only=False):
+def remove_owned_dirs(removals=(), ours_only=False, dirs=None):
     """Drop the module's directories once empty (a stale __pycache__ from older releases included),
-    and the networkd drop-in directories whose drop-in it removed, once empty."""
+    and the networkd drop-in directories whose drop-in it removed, once empty.
+    ``dirs``: the module's directories (None: ``_boot_unit.owned_dirs()``)."""
     for path in removals:
         directory = os.path.dirname(path)
         if path.endswith("/" + _netstack.NETWORKD_DROPIN) and os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)
     if ours_only:
         return
-    for directory in boot.owned_dirs():
+    for directory in boot.owned_dirs() if dirs is None else dirs:
         shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
         if os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)

@@ -14,12 +14,17 @@ fsync'd. A crash at any point leaves the old file or the new one, never a
 cut one. Odd things at a managed path (a symlink, a directory, a FIFO) and
 file-system errors (read-only, full) raise ``FileError`` naming the path,
 with nothing changed.
+
+The operations that make a write crash-safe and root-owned (``mkstemp``,
+``fsync``, ``rename``, ``fchown``, ``chown``) enter as a ``FileOps`` (``ops``;
+None: ``os_ops()``), so a test can watch them or make one fail.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import errno
 import os
 import stat as stat_module
@@ -29,6 +34,13 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 TEMP_PREFIX = ".lvs-realserver-"
 DIR_MODE = 0o755
+
+FileOps = collections.namedtuple("FileOps", "mkstemp fsync rename fchown chown")
+
+
+def os_ops():
+    """The real ``FileOps`` (``tempfile.mkstemp`` and ``os``' ``fsync``, ``rename``, ``fchown``, ``chown``)."""
+    return FileOps(tempfile.mkstemp, os.fsync, os.rename, os.fchown, os.chown)
 
 
 class FileError(Exception):
@@ -90,7 +102,7 @@ def dir_problem(directory, stat):
     return None
 
 
-def ensure_dir(directory, own=False):
+def ensure_dir(directory, own=False, ops=None):
     """Make sure ``directory`` is a root-owned directory nobody else can write to.
 
     Missing directories (and parents) are created root-owned 0755. With
@@ -99,6 +111,7 @@ def ensure_dir(directory, own=False):
     root-owned 0755; otherwise (a system directory) the run is refused.
     Raises ``FileError`` naming the directory.
     """
+    ops = ops or os_ops()
     try:
         stat = os.lstat(directory)
     except OSError as exc:
@@ -106,12 +119,12 @@ def ensure_dir(directory, own=False):
             raise FileError("cannot examine %s: %s" % (directory, _describe(exc)))
         parent = os.path.dirname(directory)
         if parent and parent != directory:
-            ensure_dir(parent, own=False)
+            ensure_dir(parent, own=False, ops=ops)
         try:
             os.mkdir(directory, DIR_MODE)
-            os.chown(directory, 0, 0)
+            ops.chown(directory, 0, 0)
             os.chmod(directory, DIR_MODE)
-            fsync_dir(parent)
+            fsync_dir(parent, ops)
         except OSError as exc:
             raise FileError("cannot create %s: %s" % (directory, _describe(exc)))
         return
@@ -124,17 +137,18 @@ def ensure_dir(directory, own=False):
         raise FileError("refusing to write into %s: it must be a root-owned directory that only root can write to "
                         "(0755)" % problem)
     try:
-        os.chown(directory, 0, 0)
+        ops.chown(directory, 0, 0)
         os.chmod(directory, DIR_MODE)
     except OSError as exc:
         raise FileError("%s, and making it root-owned 0755 failed: %s" % (problem, _describe(exc)))
 
 
-def fsync_dir(directory):
+def fsync_dir(directory, ops=None):
     """fsync a directory so that a rename or unlink in it survives a crash."""
+    ops = ops or os_ops()
     fd = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        os.fsync(fd)
+        ops.fsync(fd)
     finally:
         os.close(fd)
 
@@ -163,8 +177,9 @@ def sweep_temp(directory):
     return removed
 
 
-def _replace(path, data, mode):
+def _replace(path, data, mode, ops=None):
     """temp file in the same directory, fsync, rename, directory fsync; cleans the temp file on failure."""
+    ops = ops or os_ops()
     directory = os.path.dirname(path)
     sweep_temp(directory)
     try:
@@ -174,16 +189,16 @@ def _replace(path, data, mode):
             raise FileError("cannot examine %s: %s" % (path, _describe(exc)))
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
+        fd, tmp = ops.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            os.fchown(handle.fileno(), 0, 0)
-            os.fsync(handle.fileno())
-        os.rename(tmp, path)
+            ops.fchown(handle.fileno(), 0, 0)
+            ops.fsync(handle.fileno())
+        ops.rename(tmp, path)
         tmp = None
-        fsync_dir(directory)
+        fsync_dir(directory, ops)
     except OSError as exc:
         raise FileError("cannot write %s: %s; it was left as it was" % (path, _describe(exc)))
     finally:
@@ -194,17 +209,17 @@ def _replace(path, data, mode):
                 pass
 
 
-def write_atomic(module, path, text, mode, own_dir=False):  # pylint: disable=unused-argument
+def write_atomic(module, path, text, mode, own_dir=False, ops=None):  # pylint: disable=unused-argument
     """Write ``text`` to ``path`` crash-safely (``module`` is kept for the callers' signature).
 
     The directory is checked (or created) with ``ensure_dir``; an odd thing at
     ``path`` (a symlink, a directory) raises ``FileError`` before anything is written.
     """
-    ensure_dir(os.path.dirname(path), own=own_dir)
-    _replace(path, to_bytes(text), mode)
+    ensure_dir(os.path.dirname(path), own=own_dir, ops=ops)
+    _replace(path, to_bytes(text), mode, ops)
 
 
-def remove(path):
+def remove(path, ops=None):
     """Remove ``path`` (a regular file) and fsync its directory; a missing file is fine."""
     try:
         stat = os.lstat(path)
@@ -215,14 +230,14 @@ def remove(path):
     check_regular(path, stat)
     try:
         os.unlink(path)
-        fsync_dir(os.path.dirname(path))
+        fsync_dir(os.path.dirname(path), ops)
     except OSError as exc:
         raise FileError("cannot remove %s: %s" % (path, _describe(exc)))
 
 
-def restore(path, old_text, mode=0o644):
+def restore(path, old_text, mode=0o644, ops=None):
     """Put back what ``path`` held before (``None``: it did not exist), crash-safely as well."""
     if old_text is None:
-        remove(path)
+        remove(path, ops)
         return
-    _replace(path, to_bytes(old_text), mode)
+    _replace(path, to_bytes(old_text), mode, ops)

@@ -23,6 +23,7 @@ import datetime
 import errno
 import os
 import re
+from collections import namedtuple
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
@@ -46,6 +47,16 @@ def is_null_link(path):
 
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# How the readers below reach the files under ``root``: ``read_text(path) -> str`` and ``listdir(path)``
+# (both raise IOError/OSError). ``reader=None`` is ``host_reader()``; a test passes one that refuses a path.
+Reader = namedtuple("Reader", "read_text listdir")
+
+
+def host_reader():
+    """The real ``Reader``: ``read_text`` and ``os.listdir``."""
+    return Reader(read_text, os.listdir)
 
 
 def read_interfaces(module, ip_bin):
@@ -73,15 +84,16 @@ def read_arp_conf(module, root="/"):
         module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
 
 
-def read_config_files(root, directories, suffix, unreadable, empty_masks=False):
+def read_config_files(root, directories, suffix, unreadable, empty_masks=False, reader=None):
     """``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected, not fatal."""
+    reader = reader or host_reader()
     found = []
     for directory in directories:
         real = under(root, directory)
         if not os.path.isdir(real):
             continue
         try:
-            names = sorted(os.listdir(real))
+            names = sorted(reader.listdir(real))
         except (IOError, OSError):
             unreadable.append(directory)
             continue
@@ -95,7 +107,7 @@ def read_config_files(root, directories, suffix, unreadable, empty_masks=False):
             if not os.path.isfile(full):
                 continue
             try:
-                text = read_text(full)
+                text = reader.read_text(full)
             except (IOError, OSError):
                 unreadable.append(os.path.join(directory, name))
                 continue
@@ -103,24 +115,24 @@ def read_config_files(root, directories, suffix, unreadable, empty_masks=False):
     return found
 
 
-def read_networkd_dropins(root, units, unreadable):
+def read_networkd_dropins(root, units, unreadable, reader=None):
     """The ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
     dropins = []
     for unit in sorted(set(units)):
         directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
-        for f in read_config_files(root, directories, ".conf", unreadable, empty_masks=True):
+        for f in read_config_files(root, directories, ".conf", unreadable, empty_masks=True, reader=reader):
             dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
     return dropins
 
 
-def read_default_routes(root, unreadable):
+def read_default_routes(root, unreadable, reader=None):
     """The default routes of the main table from /proc/net/route; None when it cannot be read (not judged then).
 
     A missing file (a tree without IPv4, or a test's fake root) is not
     reported; an unreadable one is collected in ``unreadable``.
     """
     try:
-        text = read_text(under(root, _facts.PROC_NET_ROUTE))
+        text = (reader or host_reader()).read_text(under(root, _facts.PROC_NET_ROUTE))
     except (IOError, OSError) as exc:
         if getattr(exc, "errno", None) != errno.ENOENT:
             unreadable.append(_facts.PROC_NET_ROUTE)
@@ -128,22 +140,26 @@ def read_default_routes(root, unreadable):
     return _facts.parse_default_routes(text)
 
 
-def read_fact_sources(root="/"):
-    """The files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments."""
+def read_fact_sources(root="/", reader=None):
+    """The files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments.
+
+    ``reader``: how the network stacks' files are read (``Reader``; None: ``host_reader()``).
+    """
+    reader = reader or host_reader()
     unreadable = []
-    networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
+    networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True, reader=reader)
     return dict(
         candidates=sysctl_d.read_candidates(root),
         sysctl_conf_text=sysctl_d.read_sysctl_conf(root),
         networkd=networkd,
-        networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
-        netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
-        nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
-        ifupdown=read_ifupdown(root, unreadable),
-        default_routes=read_default_routes(root, unreadable),
+        networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable, reader),
+        netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable, reader=reader),
+        nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable, reader=reader),
+        ifupdown=read_ifupdown(root, unreadable, reader),
+        default_routes=read_default_routes(root, unreadable, reader),
         unreadable=unreadable,
-        watched=watch_running(root),
-        systemd_version=systemd_version(root),
+        watched=watch_running(root, reader),
+        systemd_version=systemd_version(root, reader),
     )
 
 
@@ -151,11 +167,12 @@ SYSTEMD_LIBDIRS = ("/usr/lib/systemd", "/usr/lib/x86_64-linux-gnu/systemd", "/us
                    "/usr/lib64/systemd", "/lib/systemd")
 
 
-def systemd_version(root="/"):
+def systemd_version(root="/", reader=None):
     """systemd's version from its shared library's name (``libsystemd-shared-252.so``), or None."""
+    reader = reader or host_reader()
     for directory in SYSTEMD_LIBDIRS:
         try:
-            names = os.listdir(under(root, directory))
+            names = reader.listdir(under(root, directory))
         except (IOError, OSError):
             continue
         for name in names:
@@ -168,25 +185,26 @@ def systemd_version(root="/"):
 WATCH_PID = "/run/lvs-realserver-watch.pid"
 
 
-def read_ifupdown(root, unreadable):
+def read_ifupdown(root, unreadable, reader=None):
     """/etc/network/interfaces and the files of /etc/network/interfaces.d (what Debian's default sources)."""
+    reader = reader or host_reader()
     found = []
     for path in _facts.IFUPDOWN_FILES:
         try:
             found.append(_facts.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
-                                           read_text(under(root, path))))
+                                           reader.read_text(under(root, path))))
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.ENOENT:
                 unreadable.append(path)
     for directory in _facts.IFUPDOWN_DIRS:
-        found.extend(read_config_files(root, (directory,), "", unreadable))
+        found.extend(read_config_files(root, (directory,), "", unreadable, reader=reader))
     return found
 
 
-def watch_running(root="/"):
+def watch_running(root="/", reader=None):
     """Whether the boot unit's watch runs: its pid file names a live ``lvs-realserver-vips watch`` process."""
     try:
-        pid = int(read_text(under(root, WATCH_PID)).strip())
+        pid = int((reader or host_reader()).read_text(under(root, WATCH_PID)).strip())
         with open(under(root, "/proc/%d/cmdline" % pid), "rb") as handle:
             argv = handle.read().split(b"\0")
     except (IOError, OSError, ValueError):
@@ -194,7 +212,13 @@ def watch_running(root="/"):
     return any(a.endswith(b"/lvs-realserver-vips") for a in argv) and b"watch" in argv
 
 
-def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/", boot_interfaces=None):
-    """``ansible_facts['lvs_realserver']`` for the running values and topology given, plus the files below ``root``."""
+def gather_facts(conf, interfaces, mode="dr", expected_vips=None, judge=None, root="/", boot_interfaces=None,
+                 now=None, reader=None):
+    """``ansible_facts['lvs_realserver']`` for the running values and topology given, plus the files below ``root``.
+
+    ``now() -> str``: the ``collected_at`` time (None: ``utc_now``); ``reader``: see ``read_fact_sources``.
+    """
+    # (called with ``root`` alone unless a reader is given: a module test's stand-in takes only that)
+    sources = read_fact_sources(root, reader=reader) if reader else read_fact_sources(root)
     return _facts.assemble(conf, interfaces, mode=mode, expected_vips=expected_vips, judge=judge,
-                           collected_at=utc_now(), boot_interfaces=boot_interfaces, **read_fact_sources(root))
+                           collected_at=(now or utc_now)(), boot_interfaces=boot_interfaces, **sources)

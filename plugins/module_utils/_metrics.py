@@ -145,12 +145,12 @@ def foreign(path):
     return first != HEADER
 
 
-def write_atomic(path, text, mode=0o644):
+def write_atomic(path, text, mode=0o644, rename=os.rename):
     """Write ``text`` to ``path`` through a temporary file in the same directory, renamed over it.
 
     The temporary name (``.lvs_realserver.prom.XXXXXX.tmp``) does not end in
     ``.prom``, so the textfile collector never reads a half-written file. The
-    directory is created (0755) when missing.
+    directory is created (0755) when missing. ``rename``: ``os.rename`` (a test makes it fail).
     """
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
@@ -162,7 +162,7 @@ def write_atomic(path, text, mode=0o644):
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
-        os.rename(temporary, path)
+        rename(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)

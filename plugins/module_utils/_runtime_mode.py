@@ -118,15 +118,19 @@ def read_status(path=PROC_STATUS):
         return ""
 
 
-def detect(probe=PROC_SYS_PROBE, status=PROC_STATUS):
-    """The edge: the reasons this process cannot change the running kernel ([] when it can)."""
+def detect(probe=PROC_SYS_PROBE, status=PROC_STATUS, statvfs=os.statvfs, access=os.access):
+    """The edge: the reasons this process cannot change the running kernel ([] when it can).
+
+    ``statvfs`` and ``access`` (``os``'s by default) ask about the mount of
+    ``probe`` and whether this process may write its ``arp_ignore``.
+    """
     try:
-        read_only = is_read_only(os.statvfs(probe).f_flag)
+        read_only = is_read_only(statvfs(probe).f_flag)
     except (IOError, OSError):
         read_only = False  # no IPv4 here: the modules fail on their own with a clearer message
     if not read_only:
         # A writable mount can still refuse this process (a user namespace that does not own the netns).
-        read_only = not os.access(os.path.join(probe, "arp_ignore"), os.W_OK) and os.path.exists(probe)
+        read_only = not access(os.path.join(probe, "arp_ignore"), os.W_OK) and os.path.exists(probe)
     return reasons(read_only, cap_effective(read_status(status)))
 
 

@@ -11,6 +11,8 @@
 ``converge`` is shared by ``lvs.realserver.arp_sysctl`` and by
 ``lvs.realserver.converge`` (the role's one module run), the way
 ``_boot_unit_apply.converge`` is shared by ``boot_unit`` and ``loopback_vip``.
+Its host I/O enters as ``Edges`` (``edges``; None: ``host_edges()``), so a
+test passes fakes rather than patching this module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from collections import namedtuple
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
@@ -30,15 +33,22 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan
 FILE_MODE = 0o644
 
 
-def read_state(path):
-    """I/O: the drop-in, its stat, the sysctl.d tree and the running values."""
+def read_state(path, root=None):
+    """I/O: the drop-in, its stat, the sysctl.d tree and the running values.
+
+    ``root``: read the sysctl.d tree and /proc/sys below it (None: the host's; ``path`` is read as given).
+    """
     current_text, stat = files.read_text(path)
+    if root is None:  # the readers' own defaults (the calls a module test's stand-ins expect)
+        tree, proc = (), ()
+    else:
+        tree, proc = (root,), (os.path.join(root, _runtime.PROC_CONF.lstrip("/")),)
     return {
         "current_text": current_text,
         "file_stat": stat,
-        "candidates": sysctl_d.read_candidates(),
-        "sysctl_conf_text": sysctl_d.read_sysctl_conf(),
-        "running": _runtime.read_conf(rules.KEY_ORDER),
+        "candidates": sysctl_d.read_candidates(*tree),
+        "sysctl_conf_text": sysctl_d.read_sysctl_conf(*tree),
+        "running": _runtime.read_conf(rules.KEY_ORDER, *proc),
     }
 
 
@@ -48,8 +58,9 @@ def file_needs_change(state, current_text, new_text, stat):
     return files.needs_write(current_text, stat, new_text, FILE_MODE)
 
 
-def write_file(module, path, text):
-    files.write_atomic(module, path, text, FILE_MODE)
+def write_file(module, path, text, ops=None):
+    """The drop-in, crash-safely (``ops``: ``_files.FileOps``; None: the real ones)."""
+    files.write_atomic(module, path, text, FILE_MODE, ops=ops)
 
 
 def restore_file(path, old_text, mode=FILE_MODE):
@@ -60,28 +71,42 @@ def remove_file(path):
     files.remove(path)
 
 
-def apply_runtime(changes):
+# The host edges of ``converge``: the drop-in (``read_state(path)``, ``write_file(module, path, text)``,
+# ``restore_file(path, old_text, mode)``, ``remove_file(path)``, ``sweep_temp(directory)``) and the running
+# values (``read_value(interface, key)``, ``write_value(interface, key, value)``, ``unwritable(pairs)``).
+Edges = namedtuple("Edges", "read_state write_file restore_file remove_file sweep_temp read_value write_value unwritable")
+
+
+def host_edges():
+    """The real ``Edges``: the files through ``_files`` and ``_sysctl_d``, /proc/sys through ``_runtime``."""
+    return Edges(read_state, write_file, restore_file, remove_file, files.sweep_temp,
+                 _runtime.read_value, _runtime.write_value, _runtime.unwritable)
+
+
+def apply_runtime(changes, edges=None):
     """Write each change; on failure undo the ones written and re-raise with the failing key."""
+    edges = edges or host_edges()
     done = []
     for change in changes:
         try:
-            _runtime.write_value(change["interface"], change["key"], change["after"])
+            edges.write_value(change["interface"], change["key"], change["after"])
         except (IOError, OSError) as exc:
-            undo_runtime(done)
+            undo_runtime(done, edges)
             raise RuntimeError("writing %s = %s failed: %s" % (change["name"], change["after"], exc))
         done.append(change)
     mismatched = [
-        "%s reads back %s instead of %s" % (c["name"], _runtime.read_value(c["interface"], c["key"]), c["after"])
+        "%s reads back %s instead of %s" % (c["name"], edges.read_value(c["interface"], c["key"]), c["after"])
         for c in changes
-        if _runtime.read_value(c["interface"], c["key"]) != c["after"]
+        if edges.read_value(c["interface"], c["key"]) != c["after"]
     ]
     if mismatched:
         raise RuntimeError("; ".join(mismatched))
 
 
-def undo_runtime(changes):
+def undo_runtime(changes, edges=None):
+    edges = edges or host_edges()
     for change in reversed(changes):
-        _runtime.write_value(change["interface"], change["key"], change["before"])
+        edges.write_value(change["interface"], change["key"], change["before"])
 
 
 def runtime_diff(changes):
@@ -100,7 +125,7 @@ def conflict_message(conflicts):
 
 
 def converge(module, state, conf, path, force=False, on_conflict="fail", runtime=_runtime_mode.APPLY, backup=False,
-             outer=None, outer_key="sysctl", lock=None):
+             outer=None, outer_key="sysctl", lock=None, edges=None, detector=None):
     """Write (``present``) or remove (``absent``) the drop-in and apply it; returns the result fields or fails.
 
     ``conf`` and ``path`` must be validated already (``_sysctl_plan.conf_errors``,
@@ -112,21 +137,24 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", runtime
     file and the running values change (None in check mode).
     ``runtime``: ``auto``, ``apply`` or ``skip`` (``_runtime_mode``); the
     result says ``runtime: applied|skipped`` and why.
+    ``edges``: the host I/O (``Edges``; None: ``host_edges()``); ``detector``: what
+    ``runtime: auto`` asks (None: ``_runtime_mode.detect``).
 
     ``present`` writes the file first (a run killed before the values leaves a
     file the next run converges from); ``absent`` restores the running values
     first (the drop-in is what tells a rerun which values to restore). A
     failure undoes what was done; a complete rollback reports ``changed: false``.
     """
+    edges = edges or host_edges()
     result = dict(changed=False, path=path, file_changed=False, runtime_changes=[], pending=[], boot=[], conflicts=[])
-    runtime, reasons, warn = _runtime_mode.resolve(runtime)
+    runtime, reasons, warn = _runtime_mode.resolve(runtime, detector)
     result.update(_runtime_mode.report(runtime, reasons))
 
     def fail(msg, step=None):
         module.fail_json(msg=msg, **failure_fields(step or result, outer, outer_key))
 
     try:
-        current = read_state(path)
+        current = edges.read_state(path)
     except files.FileError as exc:
         fail("%s; nothing was changed" % exc)
     plan = planner.plan(
@@ -146,7 +174,7 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", runtime
         module.warn(_runtime_mode.warning(reasons))
 
     changes = plan["runtime_changes"] if runtime == _runtime_mode.APPLIED else []
-    blocked = _runtime.unwritable([(c["interface"], c["key"]) for c in changes])
+    blocked = edges.unwritable([(c["interface"], c["key"]) for c in changes])
     if blocked:
         fail("cannot write %s: /proc/sys is read-only here (an unprivileged container?). "
              "Nothing was changed; use runtime=auto or runtime=skip (role: realserver_runtime) "
@@ -160,7 +188,7 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", runtime
         if changes:
             result["diff"].append(runtime_diff(changes))
     if lock is not None:
-        files.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
+        edges.sweep_temp(os.path.dirname(path))  # what a killed run left; no live run owns one under the lock
     if module.check_mode or not result["changed"]:
         return result
 
@@ -170,21 +198,21 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", runtime
     try:
         if state == "present":
             if file_changed:
-                write_file(module, path, plan["new_text"])
-            apply_runtime(changes)
+                edges.write_file(module, path, plan["new_text"])
+            apply_runtime(changes, edges)
         else:
-            apply_runtime(changes)
+            apply_runtime(changes, edges)
             runtime_done = True
             if file_changed:
-                remove_file(path)
+                edges.remove_file(path)
     except (RuntimeError, IOError, OSError, files.FileError) as exc:
         if runtime_done:
-            undo_runtime(changes)
-        rollback(path, current, file_changed and state == "present", exc, result, fail)
+            undo_runtime(changes, edges)
+        rollback(path, current, file_changed and state == "present", exc, result, fail, edges)
     return result
 
 
-def rollback(path, current, file_changed, exc, result, fail):
+def rollback(path, current, file_changed, exc, result, fail, edges=None):
     """Put the file back as it was (the running values are undone already) and ``fail``.
 
     A complete rollback reports ``changed: false``: the host is as it was.
@@ -192,7 +220,8 @@ def rollback(path, current, file_changed, exc, result, fail):
     if file_changed:
         old_stat = current["file_stat"]
         try:
-            restore_file(path, current["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
+            (edges or host_edges()).restore_file(
+                path, current["current_text"], old_stat.st_mode & 0o7777 if old_stat else FILE_MODE)
         except (IOError, OSError, files.FileError) as restore_exc:
             fail("applying %s failed: %s; putting %s back failed as well: %s" % (path, exc, path, restore_exc))
     fail("applying %s failed and was rolled back: %s" % (path, exc),

@@ -157,13 +157,21 @@ def metrics_library():
     return _metrics
 
 
-def write_metrics(data, conf, interfaces, out, log, now, library=None):
-    """Evaluate and write ``out`` atomically; 0, or 2 when a foreign file is there or the write fails."""
+def read_running():
+    """The running values of every key the guard reads (``_runtime.read_conf`` of ``READ_KEYS``)."""
+    return runtime.read_conf(rules.READ_KEYS)
+
+
+def write_metrics(data, conf, interfaces, out, log, now, library=None, read_candidates=None):
+    """Evaluate and write ``out`` atomically; 0, or 2 when a foreign file is there or the write fails.
+
+    ``read_candidates``: the sysctl.d reader (default ``_sysctl_d.read_candidates`` of ``library``).
+    """
     library = library or metrics_library()
     if library.foreign(out):
         log("refusing to overwrite %s: not written by lvs.realserver (no marker)" % out)
         return 2
-    found = library.evaluate(data, conf, interfaces, library.sysctl_d.read_candidates())
+    found = library.evaluate(data, conf, interfaces, (read_candidates or library.sysctl_d.read_candidates)())
     try:
         library.write_atomic(out, library.render(found, now()))
     except (IOError, OSError) as exc:
@@ -172,11 +180,14 @@ def write_metrics(data, conf, interfaces, out, log, now, library=None):
     return 0
 
 
-def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None):
+def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None, read_conf=read_running,
+         find_bin=which, read_candidates=None):
     """Entry point; returns the exit status (0 ok, 2 usage/data error, 3 refused by the guard).
 
     The I/O is injected by the installed entry script (``ENTRY_SCRIPT``):
-    ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``.
+    ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``;
+    the readers default to the host's: ``read_conf() -> {interface: {key: value}}`` (/proc/sys),
+    ``find_bin(name) -> path or None`` (``which``) and ``read_candidates()`` (sysctl.d, for ``metrics``).
     ``metrics`` never refuses: it writes the verdict, compliant or not, to ``--out``.
     ``watch`` runs until killed (``watch``), taking ``lock`` (the host lock's factory) around each check;
     every other command runs under the host lock the entry script holds.
@@ -188,7 +199,7 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None)
     command, data_file, out = parsed
     if command == "watch":
         # (the pid file only for the installed data file: a test's copy never writes the host's /run)
-        return watch(data_file, log, run, capture, lock or runtime.HostLock,
+        return watch(data_file, log, run, capture, lock or runtime.HostLock, read_conf=read_conf, find_bin=find_bin,
                      pid_file=WATCH_PID if data_file == DATA_FILE else None)
     try:
         with open(data_file) as handle:
@@ -196,17 +207,17 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None)
     except (IOError, OSError, ValueError) as exc:
         log("cannot read %s: %s" % (data_file, exc))
         return 2
-    ip_bin = which("ip")
+    ip_bin = find_bin("ip")
     if not ip_bin:
         log("ip (iproute2) not found in %s" % SEARCH_PATH)
         return 2
     interfaces = iproute.parse_addr_json(capture(iproute.addr_show_argv(ip_bin)))
     if command == "metrics":
-        return write_metrics(data, runtime.read_conf(rules.READ_KEYS), interfaces, out, log, now)
+        return write_metrics(data, read_conf(), interfaces, out, log, now, read_candidates=read_candidates)
     if command == "stop":
         argvs = stop_argvs(data, ip_bin, interfaces)
     else:
-        problems = guard_problems(data, runtime.read_conf(rules.READ_KEYS), interfaces)
+        problems = guard_problems(data, read_conf(), interfaces)
         for problem in problems:
             log("REFUSED: " + problem)
         if problems:
@@ -215,7 +226,7 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None)
         if command == "guard":
             log("guard ok: ARP protection in effect for %s" % ", ".join(data["addresses"]))
             return 0
-        argvs = start_argvs(data, ip_bin, interfaces, which("modprobe"))
+        argvs = start_argvs(data, ip_bin, interfaces, find_bin("modprobe"))
     for one in argvs:
         log("run: %s" % " ".join(one))
         run(one)
@@ -448,17 +459,18 @@ def write_pid(path=WATCH_PID):
         pass
 
 
-def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=time.time, rounds=None, pid_file=None):
+def watch(data_file, log, run, capture, lock, read_conf=None, sock=None, now=time.time, rounds=None, pid_file=None,
+          find_bin=which):
     """Run until killed: check at start, on every address/link event of the device and every POLL_INTERVAL.
 
     ``lock``: a context manager factory (the host lock), taken only while checking and adding, so that
     a playbook changing the VIPs is never raced; ``rounds``: stop after that many checks (tests).
     """
-    ip_bin = which("ip")
+    ip_bin = find_bin("ip")
     if not ip_bin:
         log("ip (iproute2) not found in %s" % SEARCH_PATH)
         return 2
-    read_conf = read_conf or (lambda: runtime.read_conf(rules.READ_KEYS))
+    read_conf = read_conf or read_running
     sock = sock or open_netlink()
     if pid_file:
         write_pid(pid_file)

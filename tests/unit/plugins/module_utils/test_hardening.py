@@ -63,18 +63,19 @@ def test_restore_interrupted_by_a_full_disk_leaves_the_old_file(tmp_path):
 
 
 @needs_root
-def test_write_and_restore_fsync_the_file_and_the_directory(tmp_path, monkeypatch):
+def test_write_and_restore_fsync_the_file_and_the_directory(tmp_path):
     synced, renamed = [], []
-    real_fsync, real_rename = os.fsync, os.rename
-    monkeypatch.setattr(files.os, "fsync", lambda fd: synced.append(os.readlink("/proc/self/fd/%d" % fd)) or real_fsync(fd))
-    monkeypatch.setattr(files.os, "rename", lambda a, b: renamed.append((a, b)) or real_rename(a, b))
+    ops = files.os_ops()._replace(
+        fsync=lambda fd: synced.append(os.readlink("/proc/self/fd/%d" % fd)) or os.fsync(fd),
+        rename=lambda a, b: renamed.append((a, b)) or os.rename(a, b))
     target = tmp_path / "a.conf"
     target.write_text(OLD)
-    files.restore(str(target), NEW)
+    files.restore(str(target), NEW, ops=ops)
     assert target.read_text() == NEW
     assert renamed and renamed[0][1] == str(target) and os.path.dirname(renamed[0][0]) == str(tmp_path)
+    assert synced[-2].startswith(str(tmp_path / files.TEMP_PREFIX))  # the temp file, before the rename
     assert synced[-1] == str(tmp_path)  # the directory, after the rename
-    files.restore(str(target), None)
+    files.restore(str(target), None, ops=ops)
     assert not target.exists() and synced[-1] == str(tmp_path)
 
 
@@ -107,16 +108,32 @@ def test_temp_files_of_a_killed_run_are_swept_by_the_next_write(tmp_path):
 
 
 @needs_root
-def test_read_only_file_system_is_a_clear_error(tmp_path, monkeypatch):
+def test_read_only_file_system_is_a_clear_error(tmp_path):
     target = tmp_path / "x.conf"
 
     def erofs(*args, **kwargs):
         raise OSError(30, "Read-only file system")
-    monkeypatch.setattr(files.tempfile, "mkstemp", erofs)
     with pytest.raises(files.FileError) as info:
-        files.write_atomic(None, str(target), NEW, 0o644)
+        files.write_atomic(None, str(target), NEW, 0o644, ops=files.os_ops()._replace(mkstemp=erofs))
     assert str(target) in str(info.value) and "Read-only file system" in str(info.value)
     assert not target.exists()
+
+
+@needs_root
+@pytest.mark.parametrize("step", ["fsync", "rename"])
+def test_a_write_failing_before_the_rename_leaves_the_old_file_and_no_temp_file(tmp_path, step):
+    target = tmp_path / "99-zz-lvs-realserver.conf"
+    target.write_text(OLD)
+
+    def enospc(*args):
+        raise OSError(28, "No space left on device")
+    for action in (lambda ops: files.write_atomic(None, str(target), NEW, 0o644, ops=ops),
+                   lambda ops: files.restore(str(target), NEW, ops=ops)):
+        with pytest.raises(files.FileError) as info:
+            action(files.os_ops()._replace(**{step: enospc}))
+        assert "cannot write %s: No space left on device; it was left as it was" % target in str(info.value)
+        assert target.read_text() == OLD
+        assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
 @needs_root

@@ -18,7 +18,8 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _metrics as metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl as vipctl
-from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address, parse_addr_json
+from ansible_collections.lvs.realserver.tests.unit.plugins.module_utils.utils import addr_json
 
 DATA = vipctl.load_data(vipctl.render_data(["192.0.2.10", "2001:db8::10"], "lo", "host", "lo:lvs", "dr"))
 PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}}
@@ -104,15 +105,14 @@ def test_write_atomic_replaces_and_leaves_no_temporary_file(tmp_path):
     assert os.listdir(str(tmp_path / "sub")) == [metrics.PROM_NAME]
 
 
-def test_write_atomic_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeypatch):
+def test_write_atomic_keeps_the_old_file_when_the_rename_fails(tmp_path):
     path = str(tmp_path / metrics.PROM_NAME)
     metrics.write_atomic(path, "old\n")
 
     def broken(_src, _dst):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(metrics.os, "rename", broken)
     with pytest.raises(OSError):
-        metrics.write_atomic(path, "new\n")
+        metrics.write_atomic(path, "new\n", rename=broken)
     assert open(path).read() == "old\n" and os.listdir(str(tmp_path)) == [metrics.PROM_NAME]
 
 
@@ -140,21 +140,23 @@ def test_parse_args(argv, parsed):
     assert vipctl.parse_args(argv) == parsed
 
 
-def test_main_metrics_writes_the_file_and_refuses_a_foreign_one(tmp_path, monkeypatch):
+@pytest.mark.parametrize("candidates, boot_compliant", [([DROPIN], 1), ([DROPIN, UNDO], 0)])
+def test_main_metrics_writes_the_file_and_refuses_a_foreign_one(tmp_path, candidates, boot_compliant):
     data_file = tmp_path / "vips.json"
     data_file.write_text(vipctl.render_data(["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
     out = str(tmp_path / metrics.PROM_NAME)
     logged = []
-    monkeypatch.setattr(vipctl, "which", lambda name: "/sbin/" + name)
-    monkeypatch.setattr(vipctl.runtime, "read_conf", lambda keys: PROTECTED)
-    monkeypatch.setattr(vipctl.iproute, "parse_addr_json", lambda text: [lo("192.0.2.10"), eth0()])
-    monkeypatch.setattr(metrics.sysctl_d, "read_candidates", lambda: [DROPIN])
+    listing = addr_json([lo("192.0.2.10"), eth0()])
+    assert parse_addr_json(listing) == [lo("192.0.2.10"), eth0()]
+    edges = dict(read_conf=lambda: PROTECTED, find_bin=lambda name: "/sbin/" + name,
+                 read_candidates=lambda: list(candidates))
     argv = ["metrics", "--data", str(data_file), "--out", out]
-    assert vipctl.main(argv, logged.append, None, lambda a: "[]", now=lambda: 1000) == 0
+    assert vipctl.main(argv, logged.append, None, lambda a: listing, now=lambda: 1000, **edges) == 0
     text = open(out).read()
-    assert "lvs_realserver_compliant 1\n" in text and "lvs_realserver_check_timestamp_seconds 1000\n" in text
+    assert "lvs_realserver_compliant 1\n" in text and "lvs_realserver_boot_compliant %d\n" % boot_compliant in text
+    assert "lvs_realserver_check_timestamp_seconds 1000\n" in text
     open(out, "w").write("someone_else 1\n")
-    assert vipctl.main(argv, logged.append, None, lambda a: "[]", now=lambda: 1001) == 2
+    assert vipctl.main(argv, logged.append, None, lambda a: listing, now=lambda: 1001, **edges) == 2
     assert open(out).read() == "someone_else 1\n" and "not written by lvs.realserver" in logged[-1]
 
 

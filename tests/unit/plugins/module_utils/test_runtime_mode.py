@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""_runtime_mode: detection (the edge mocked), the decision, and the file-only VIP plan."""
+"""_runtime_mode: detection (the edge injected), the decision, and the file-only VIP plan."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -99,12 +99,16 @@ def test_warning_names_the_reasons_what_was_converged_and_the_way_out():
 
 
 # --------------------------------------------------------------------------
-# the edge, with os and the status file mocked
+# the edge, with statvfs/access injected and the status file and probe under tmp_path
 # --------------------------------------------------------------------------
 
-class FakeStatvfs(object):
-    def __init__(self, flags):
-        self.f_flag = flags
+def mount(flags):
+    """A ``statvfs`` that reports ``flags`` for every path (a real ``os.statvfs_result``)."""
+    return lambda path: os.statvfs_result((4096, 4096, 0, 0, 0, 0, 0, 0, flags, 255))
+
+
+def allowed(answer):
+    return lambda path, mode: answer
 
 
 @pytest.fixture
@@ -116,33 +120,40 @@ def status_file(tmp_path):
     return make
 
 
-def test_detect_unprivileged_container(monkeypatch, status_file):
-    monkeypatch.setattr(rm.os, "statvfs", lambda path: FakeStatvfs(os.ST_RDONLY | os.ST_NOSUID))
-    found = rm.detect(status=status_file(STATUS_UNPRIVILEGED))
+@pytest.fixture
+def probe(tmp_path):
+    """An existing directory standing in for /proc/sys/net/ipv4/conf/all."""
+    path = tmp_path / "conf" / "all"
+    path.mkdir(parents=True)
+    return str(path)
+
+
+def test_detect_unprivileged_container(status_file, probe):
+    found = rm.detect(probe, status_file(STATUS_UNPRIVILEGED), statvfs=mount(os.ST_RDONLY | os.ST_NOSUID))
     assert len(found) == 2 and "read-only" in found[0] and "CAP_NET_ADMIN" in found[1]
 
 
-def test_detect_privileged_host(monkeypatch, status_file):
-    monkeypatch.setattr(rm.os, "statvfs", lambda path: FakeStatvfs(os.ST_NOSUID))
-    monkeypatch.setattr(rm.os, "access", lambda path, mode: True)
-    assert rm.detect(status=status_file(STATUS_PRIVILEGED)) == []
+def test_detect_privileged_host(status_file, probe):
+    assert rm.detect(probe, status_file(STATUS_PRIVILEGED), statvfs=mount(os.ST_NOSUID), access=allowed(True)) == []
 
 
-def test_detect_writable_mount_that_refuses_this_process(monkeypatch, status_file):
+def test_detect_writable_mount_that_refuses_this_process(status_file, probe):
     """Negative control for statvfs alone: a rw mount whose keys this process may not write counts as read-only."""
-    monkeypatch.setattr(rm.os, "statvfs", lambda path: FakeStatvfs(0))
-    monkeypatch.setattr(rm.os, "access", lambda path, mode: False)
-    monkeypatch.setattr(rm.os.path, "exists", lambda path: True)
-    found = rm.detect(status=status_file(STATUS_PRIVILEGED))
+    found = rm.detect(probe, status_file(STATUS_PRIVILEGED), statvfs=mount(0), access=allowed(False))
     assert len(found) == 1 and "read-only" in found[0]
 
 
-def test_detect_without_ipv4_or_status_finds_nothing(monkeypatch, tmp_path):
+def test_detect_without_ipv4_or_status_finds_nothing(tmp_path):
     def missing(path):
         raise OSError(2, "No such file or directory")
-    monkeypatch.setattr(rm.os, "statvfs", missing)
-    monkeypatch.setattr(rm.os.path, "exists", lambda path: False)
-    assert rm.detect(status=str(tmp_path / "absent")) == []
+    assert rm.detect(str(tmp_path / "no-ipv4"), str(tmp_path / "absent"), statvfs=missing,
+                     access=allowed(False)) == []
+
+
+def test_detect_defaults_read_this_process_for_real():
+    """The production edges (os.statvfs, os.access, /proc/self/status): a list of known reasons, nothing raised."""
+    found = rm.detect()
+    assert isinstance(found, list) and all("read-only" in r or "CAP_NET_ADMIN" in r for r in found)
 
 
 # --------------------------------------------------------------------------

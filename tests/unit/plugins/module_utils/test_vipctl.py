@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl as vipctl
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+from ansible_collections.lvs.realserver.tests.unit.plugins.module_utils.utils import addr_json
 
 DATA = vipctl.load_data(vipctl.render_data(["192.0.2.10/32", "2001:db8::10"], "lo", "host", "lo:lvs", "dr"))
 
@@ -82,14 +83,12 @@ def test_tun_start_loads_ipip_and_brings_tunl0_up():
         "ip", "link", "set", "tunl0", "up"]
 
 
-def run_main(argv, interfaces=None):
-    """main() with fake process edges; returns (status, messages, argvs run)."""
+def run_main(argv, interfaces=None, conf=None):
+    """main() with fake edges (the process, ``ip``'s listing, /proc/sys, the binaries); (status, messages, argvs run)."""
     messages, ran = [], []
-    listing = json.dumps([{"ifname": i.name, "flags": ["UP"] + (["LOOPBACK"] if i.loopback else []),
-                           "addr_info": [dict(family=a.family, local=a.local, prefixlen=a.prefixlen, scope=a.scope,
-                                              label=a.label) for a in i.addresses]}
-                          for i in (interfaces or [lo(), eth0()])])
-    status = vipctl.main(argv, messages.append, ran.append, lambda argv_: listing)
+    listing = addr_json(interfaces or [lo(), eth0()])
+    status = vipctl.main(argv, messages.append, ran.append, lambda argv_: listing,
+                         read_conf=lambda: PROTECTED if conf is None else conf, find_bin=lambda name: "/sbin/" + name)
     return status, messages, ran
 
 
@@ -99,16 +98,13 @@ def test_main_usage_and_unreadable_data(tmp_path):
     assert status == 2 and "cannot read" in messages[-1]
 
 
-def test_main_guard_refuses_with_exit_3_then_starts_and_stops(tmp_path, monkeypatch):
+def test_main_guard_refuses_with_exit_3_then_starts_and_stops(tmp_path):
     data_file = tmp_path / "vips.json"
     data_file.write_text(vipctl.render_data(["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
-    monkeypatch.setattr(vipctl, "which", lambda name: "/sbin/" + name)
-    monkeypatch.setattr(vipctl.runtime, "read_conf", lambda keys: LEAKING)
-    status, messages, ran = run_main(["start", "--data", str(data_file)])
+    status, messages, ran = run_main(["start", "--data", str(data_file)], conf=LEAKING)
     assert status == vipctl.EXIT_REFUSED and ran == []
     assert messages[-1].startswith("refusing to add 192.0.2.10")
-    monkeypatch.setattr(vipctl.runtime, "read_conf", lambda keys: PROTECTED)
-    status, messages, ran = run_main(["start", "--data", str(data_file)])
+    status, messages, ran = run_main(["start", "--data", str(data_file)], conf=PROTECTED)
     assert status == 0 and ran[0][3] == "replace"
     present = lo(address("192.0.2.10", 32, "host", "lo:lvs"))
     status, messages, ran = run_main(["stop", "--data", str(data_file)], interfaces=[present, eth0()])

@@ -9,12 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import socket
 import struct
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl as vipctl
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+from ansible_collections.lvs.realserver.tests.unit.plugins.module_utils.utils import addr_json
 
 PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}}
 LEAKING = {"all": {"arp_ignore": 0, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}}
@@ -90,13 +90,7 @@ class Host(object):
         self.conf, self.interfaces, self.ran, self.logs, self.fail = conf, interfaces, [], [], None
 
     def capture(self, argv):
-        rows = []
-        for i in self.interfaces:
-            rows.append({"ifname": i.name, "flags": ["LOOPBACK", "UP"] if i.loopback else ["UP"],
-                         "link_type": "loopback" if i.loopback else "ether",
-                         "addr_info": [{"family": "inet6" if ":" in a.local else "inet", "local": a.local,
-                                        "prefixlen": a.prefixlen, "scope": a.scope} for a in i.addresses]})
-        return json.dumps(rows)
+        return addr_json(self.interfaces)
 
     def run(self, argv):
         if self.fail:
