@@ -71,6 +71,8 @@ else:  # installed on a real server beside the metrics controller (lvs.realserve
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _sysctl_d as sysctl_d  # noqa: E402 pylint: disable=import-error
 
+# The keys ``arp_facts`` reports file and line for (``boot``), compares (``drift``) and checks for hazards.
+BOOT_KEYS = ("arp_ignore", "arp_announce", "rp_filter")
 # The keys ``arp_facts`` predicts (``boot_prediction``): every ARP key plus rp_filter.
 PREDICTION_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
 SPECIAL = ("all", "default")
@@ -216,3 +218,74 @@ def boot_conf(conf, model, early=False):
         for key, prediction in keys.items():
             result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
     return result
+
+
+def boot_names(arp_facing, mode):
+    """Interfaces whose keys the ``boot`` report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
+    names = list(SPECIAL) + [n for n in arp_facing if n not in SPECIAL]
+    if mode == "tun" and rules.TUN_DEVICE not in names:
+        names.append(rules.TUN_DEVICE)
+    return names
+
+
+def boot_report(resolution, names, keys=BOOT_KEYS):
+    """``{dotted name: {value, file, line}}`` of ``names`` x ``keys`` (``_sysctl_d.boot_report``)."""
+    return sysctl_d.boot_report(resolution, [sysctl_d.conf_key(name, key) for name in names for key in keys])
+
+
+def drift(conf, model, names):
+    """Keys whose running value is none of the values they can get at the next boot (in ``names`` order).
+
+    An order-dependent key (``Prediction.order_dependent``) drifts only when
+    the running value is neither its ``early`` nor its ``late`` value;
+    ``boot``, ``basis``, ``file`` and ``line`` describe the expected (``late``) value.
+    """
+    found = []
+    for name in names:
+        for key in BOOT_KEYS:
+            live = conf.get(name, {}).get(key)
+            prediction = model[name][key]
+            if not prediction.drifts(live):
+                continue
+            source = prediction.expected
+            found.append({
+                "name": sysctl_d.conf_name(name, key),
+                "interface": name,
+                "key": key,
+                "live": live,
+                "boot": source.value,
+                "basis": source.basis,
+                "file": source.file,
+                "line": source.line,
+            })
+    return found
+
+
+def at_boot(after_boot, interfaces, mode, expected_vips, judge):
+    """The evaluator's verdict over the boot values ``after_boot`` (``boot_conf``), same interfaces and VIPs as now."""
+    report = rules.evaluate(after_boot, interfaces, mode, expected_vips, judge)
+    return dict((k, report[k]) for k in ("compliant", "state", "violations", "future_interfaces"))
+
+
+def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict):
+    """Violations the boot values would have only if interfaces already had an address when systemd-sysctl ran.
+
+    ``verdict`` is the ``at_boot`` report (expected values). One warning per
+    violation that the early picture adds, naming the order-dependent keys.
+    """
+    early = rules.evaluate(boot_conf(conf, model, early=True), interfaces, mode, expected_vips, judge)
+    seen = set((v["code"], v["interface"], v["key"]) for v in verdict["violations"])
+    found = []
+    for v in early["violations"]:
+        if (v["code"], v["interface"], v["key"]) in seen:
+            continue
+        prediction = model.get(v["interface"] or "", {}).get(v["key"] or "")
+        if prediction is None or not prediction.order_dependent:
+            continue
+        found.append(
+            "at_boot: %s %s is %s only by inheriting net.ipv4.conf.default.%s; if %s has an IPv4 address before "
+            "systemd-sysctl runs (set up by the initramfs) it keeps %s and %s (%s); set net.ipv4.conf.all.%s or "
+            "net.ipv4.conf.%s.%s in sysctl.d" % (
+                v["interface"], v["key"], prediction.late.value, v["key"], v["interface"], prediction.early.value,
+                v["code"], v["message"], v["key"], sysctl_d.dotted_key(v["interface"]), v["key"]))
+    return found

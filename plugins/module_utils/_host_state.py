@@ -27,6 +27,8 @@ import re
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
+from ansible_collections.lvs.realserver.plugins.module_utils import _routes
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
@@ -38,10 +40,6 @@ def under(root, path):
 def read_text(path):
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8", "replace")
-
-
-def is_null_link(path):
-    return os.path.islink(path) and os.path.realpath(path) == "/dev/null"
 
 
 def utc_now():
@@ -73,43 +71,13 @@ def read_arp_conf(module, root="/"):
         module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
 
 
-def read_config_files(root, directories, suffix, unreadable, empty_masks=False):
-    """``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected, not fatal."""
-    found = []
-    for directory in directories:
-        real = under(root, directory)
-        if not os.path.isdir(real):
-            continue
-        try:
-            names = sorted(os.listdir(real))
-        except (IOError, OSError):
-            unreadable.append(directory)
-            continue
-        for name in names:
-            full = os.path.join(real, name)
-            if not name.endswith(suffix):
-                continue
-            if is_null_link(full):
-                found.append(_facts.ConfigFile(directory, name, True, ""))
-                continue
-            if not os.path.isfile(full):
-                continue
-            try:
-                text = read_text(full)
-            except (IOError, OSError):
-                unreadable.append(os.path.join(directory, name))
-                continue
-            found.append(_facts.ConfigFile(directory, name, empty_masks and text == "", text))
-    return found
-
-
 def read_networkd_dropins(root, units, unreadable):
     """The ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
     dropins = []
     for unit in sorted(set(units)):
-        directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
-        for f in read_config_files(root, directories, ".conf", unreadable, empty_masks=True):
-            dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
+        directories = [os.path.join(d, unit + ".d") for d in _netstack_paths.NETWORKD_DIRS]
+        for f in sysctl_d.read_config_files(root, directories, ".conf", unreadable, empty_masks=True):
+            dropins.append(_netstack_paths.DropIn(unit, f.directory, f.name, f.masked, f.text))
     return dropins
 
 
@@ -120,25 +88,26 @@ def read_default_routes(root, unreadable):
     reported; an unreadable one is collected in ``unreadable``.
     """
     try:
-        text = read_text(under(root, _facts.PROC_NET_ROUTE))
+        text = read_text(under(root, _routes.PROC_NET_ROUTE))
     except (IOError, OSError) as exc:
         if getattr(exc, "errno", None) != errno.ENOENT:
-            unreadable.append(_facts.PROC_NET_ROUTE)
+            unreadable.append(_routes.PROC_NET_ROUTE)
         return None
-    return _facts.parse_default_routes(text)
+    return _routes.parse_default_routes(text)
 
 
 def read_fact_sources(root="/"):
     """The files behind the boot state and the hazards, as ``_facts.assemble`` keyword arguments."""
     unreadable = []
-    networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True)
+    networkd = sysctl_d.read_config_files(root, _netstack_paths.NETWORKD_DIRS, ".network", unreadable,
+                                          empty_masks=True)
     return dict(
-        candidates=sysctl_d.read_candidates(root),
+        candidates=sysctl_d.read_candidates(root, unreadable=unreadable),
         sysctl_conf_text=sysctl_d.read_sysctl_conf(root),
         networkd=networkd,
         networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable),
-        netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable),
-        nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable),
+        netplan=sysctl_d.read_config_files(root, _netstack_paths.NETPLAN_DIRS, ".yaml", unreadable),
+        nm=sysctl_d.read_config_files(root, _netstack_paths.NM_DIRS, ".nmconnection", unreadable),
         ifupdown=read_ifupdown(root, unreadable),
         default_routes=read_default_routes(root, unreadable),
         unreadable=unreadable,
@@ -171,15 +140,15 @@ WATCH_PID = "/run/lvs-realserver-watch.pid"
 def read_ifupdown(root, unreadable):
     """/etc/network/interfaces and the files of /etc/network/interfaces.d (what Debian's default sources)."""
     found = []
-    for path in _facts.IFUPDOWN_FILES:
+    for path in _netstack_paths.IFUPDOWN_FILES:
         try:
-            found.append(_facts.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
+            found.append(sysctl_d.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
                                            read_text(under(root, path))))
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.ENOENT:
                 unreadable.append(path)
-    for directory in _facts.IFUPDOWN_DIRS:
-        found.extend(read_config_files(root, (directory,), "", unreadable))
+    for directory in _netstack_paths.IFUPDOWN_DIRS:
+        found.extend(sysctl_d.read_config_files(root, (directory,), "", unreadable))
     return found
 
 

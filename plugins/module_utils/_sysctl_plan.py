@@ -78,7 +78,7 @@ def path_error(path):
 
 def entries(conf):
     """``[(interface, key, value)]`` in the drop-in's order."""
-    ordered = sorted(conf, key=lambda i: ({"all": 0, "default": 1}.get(i, 2), i))
+    ordered = sorted(conf, key=sysctl_d.interface_order)
     return [(i, k, conf[i][k]) for i in ordered for k in rules.KEY_ORDER if k in conf[i]]
 
 
@@ -91,11 +91,6 @@ def managed_conf(text):
         if split and split[1] in rules.KEY_RULES and isinstance(_as_int(a.value), int):
             conf.setdefault(split[0], {})[split[1]] = _as_int(a.value)
     return conf
-
-
-def boot_report(resolution, keys):
-    """``{dotted key: {value, file, line}}`` for slash ``keys``; value and file are None when nothing sets a key."""
-    return dict((sysctl_d.dotted_key(key), sysctl_d.boot_entry(resolution, key)) for key in keys)
 
 
 def conflicts(resolution, path, wanted, boot_tool):
@@ -169,12 +164,12 @@ def runtime_changes(wanted, running):
     for interface, key, value in wanted:
         current = running.get(interface, {}).get(key)
         if interface not in running:
-            pending.append(sysctl_d.dotted_key(sysctl_d.conf_key(interface, key)))
+            pending.append(sysctl_d.conf_name(interface, key))
         elif current != value:
             changes.append({
                 "interface": interface,
                 "key": key,
-                "name": sysctl_d.dotted_key(sysctl_d.conf_key(interface, key)),
+                "name": sysctl_d.conf_name(interface, key),
                 "before": current,
                 "after": value,
             })
@@ -211,7 +206,7 @@ def plan(state, conf, path, current_text, candidates, sysctl_conf_text, running,
 
     systemd = sysctl_d.resolve(sysctl_d.boot_files(after))
     keys = [sysctl_d.conf_key(i, k) for i, k, _value in wanted]
-    result["boot"] = boot_report(systemd, keys)
+    result["boot"] = sysctl_d.boot_report(systemd, keys)
     if state == "present":
         result["conflicts"] = conflicts(systemd, path, wanted, "systemd-sysctl")
         if sysctl_conf_text is not None:

@@ -108,7 +108,7 @@ CASES = {
 
 
 def resolution_of(tree):
-    candidates = [sysctl_d.Candidate(d, n, text is None, text or "") for d, n, text in tree]
+    candidates = [sysctl_d.ConfigFile(d, n, text is None, text or "") for d, n, text in tree]
     return sysctl_d.resolve(sysctl_d.boot_files(candidates))
 
 

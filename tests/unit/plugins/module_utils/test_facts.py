@@ -14,6 +14,9 @@ import pytest
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts as facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_config as netstack_config
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths as netstack_paths
+from ansible_collections.lvs.realserver.plugins.module_utils import _routes
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
 
@@ -71,7 +74,7 @@ def conf_of(all_values=None, default=None, **ifaces):
 
 
 def cand(directory, name, text, masked=False):
-    return sysctl_d.Candidate(directory, name, masked, text)
+    return sysctl_d.ConfigFile(directory, name, masked, text)
 
 
 def protected_conf(**ifaces):
@@ -329,7 +332,7 @@ def test_boot_verdict_uses_an_interface_value_higher_than_all():
 def test_boot_conf_does_not_invent_absent_interfaces():
     resolution = sysctl_d.resolve([(ETC + "/x.conf", "net.ipv4.conf.tunl0.rp_filter = 2\n")])
     model = boot_model.by_interface(boot_model.predictions(resolution, ["all", "tunl0"], ["rp_filter"]))
-    after = facts.boot_conf({"all": {"rp_filter": 1}}, model)
+    after = boot_model.boot_conf({"all": {"rp_filter": 1}}, model)
     assert "tunl0" not in after and after["all"]["rp_filter"] == 0
 
 
@@ -338,7 +341,7 @@ def test_boot_conf_does_not_invent_absent_interfaces():
 # --------------------------------------------------------------------------
 
 def nwd(name, text, directory=NWD_ETC, masked=False):
-    return facts.ConfigFile(directory, name, masked, text)
+    return sysctl_d.ConfigFile(directory, name, masked, text)
 
 
 @pytest.mark.parametrize("text, matches", [
@@ -367,7 +370,7 @@ def nwd(name, text, directory=NWD_ETC, masked=False):
     ("# comment\n; comment\n[Match]\nName=eth0 \\\n  lo\n", True),  # continuation line
 ])
 def test_networkd_match_rules_for_lo(text, matches):
-    found = facts.networkd_hazards([nwd("80-x.network", text)], [], [])
+    found = netstack_config.networkd_hazards([nwd("80-x.network", text)], [], [])
     assert bool(found) is matches
     if matches:
         assert found[0]["code"] == "networkd_manages_lo"
@@ -378,9 +381,9 @@ def test_networkd_match_rules_for_lo(text, matches):
 
 
 def test_networkd_reports_the_line_of_the_matching_name():
-    found = facts.networkd_hazards([nwd("99-all.network", "# catch-all\n[Match]\nName=*\n\n[Network]\nDHCP=yes\n")], [], [])
+    found = netstack_config.networkd_hazards([nwd("99-all.network", "# catch-all\n[Match]\nName=*\n\n[Network]\nDHCP=yes\n")], [], [])
     assert (found[0]["file"], found[0]["line"]) == (NWD_ETC + "/99-all.network", 3)
-    empty = facts.networkd_hazards([nwd("99-all.network", "\n[Match]\n[Network]\nDHCP=yes\n")], [], [])
+    empty = netstack_config.networkd_hazards([nwd("99-all.network", "\n[Match]\n[Network]\nDHCP=yes\n")], [], [])
     assert empty[0]["line"] == 2 and "empty" in empty[0]["message"]
 
 
@@ -389,51 +392,51 @@ def test_networkd_only_the_first_matching_file_applies():
         nwd("10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=static\n"),
         nwd("99-all.network", "[Match]\nName=*\n", NWD_USR),
     ]
-    found = facts.networkd_hazards(files, [], [])
+    found = netstack_config.networkd_hazards(files, [], [])
     assert len(found) == 1 and found[0]["severity"] == "info"
     assert found[0]["file"] == NWD_ETC + "/10-lo.network"
     assert "KeepConfiguration=static" in found[0]["message"]
     # files sort by name across directories
     files = [nwd("50-eth.network", "[Match]\nName=eth0\n"), nwd("20-any.network", "[Match]\nName=*\n", NWD_USR)]
-    assert facts.networkd_hazards(files, [], [])[0]["file"] == NWD_USR + "/20-any.network"
+    assert netstack_config.networkd_hazards(files, [], [])[0]["file"] == NWD_USR + "/20-any.network"
 
 
 def test_networkd_vips_declared_with_address_are_kept():
     vips = [{"local": VIP}]
     text = "[Match]\nName=lo\n[Network]\nAddress=%s/32\n" % VIP
-    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "info"
+    assert netstack_config.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "info"
     text = "[Match]\nName=lo\n[Address]\nAddress=192.0.2.1/32\n"
-    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "warning"
+    assert netstack_config.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "warning"
 
 
 def test_networkd_masking():
     vendor = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
-    assert facts.networkd_hazards([vendor], [], [])
-    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "", masked=True)], [], [])
+    assert netstack_config.networkd_hazards([vendor], [], [])
+    assert not netstack_config.networkd_hazards([vendor, nwd("99-all.network", "", masked=True)], [], [])
     # /etc with different content replaces the vendor file
-    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "[Match]\nName=eth0\n")], [], [])
+    assert not netstack_config.networkd_hazards([vendor, nwd("99-all.network", "[Match]\nName=eth0\n")], [], [])
     # only *.network files count
-    assert not facts.networkd_hazards([nwd("99-all.link", "[Match]\nOriginalName=*\n")], [], [])
+    assert not netstack_config.networkd_hazards([nwd("99-all.link", "[Match]\nOriginalName=*\n")], [], [])
 
 
 def test_networkd_dropins_extend_the_match_section():
     unit = nwd("99-all.network", "[Network]\nDHCP=yes\n", NWD_USR)
-    narrow = facts.DropIn("99-all.network", NWD_ETC + "/99-all.network.d", "10-eth.conf", False, "[Match]\nName=eth*\n")
-    assert facts.networkd_hazards([unit], [], [])
-    assert not facts.networkd_hazards([unit], [narrow], [])
+    narrow = netstack_paths.DropIn("99-all.network", NWD_ETC + "/99-all.network.d", "10-eth.conf", False, "[Match]\nName=eth*\n")
+    assert netstack_config.networkd_hazards([unit], [], [])
+    assert not netstack_config.networkd_hazards([unit], [narrow], [])
     masked = narrow._replace(directory=NWD_ETC + "/99-all.network.d", masked=True)
-    assert facts.networkd_hazards([unit], [masked], [])
+    assert netstack_config.networkd_hazards([unit], [masked], [])
     other_unit = narrow._replace(unit="50-other.network")
-    assert facts.networkd_hazards([unit], [other_unit], [])
+    assert netstack_config.networkd_hazards([unit], [other_unit], [])
     # Name= lines accumulate: a drop-in cannot narrow Name=* without an empty Name= first
     catch_all = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
-    assert facts.networkd_hazards([catch_all], [narrow], [])
+    assert netstack_config.networkd_hazards([catch_all], [narrow], [])
     reset = narrow._replace(text="[Match]\nName=\nName=eth*\n")
-    assert not facts.networkd_hazards([catch_all], [reset], [])
+    assert not netstack_config.networkd_hazards([catch_all], [reset], [])
 
 
 def test_parse_unit_keeps_line_numbers():
-    entries = facts.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
+    entries = netstack_config.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
     assert entries == [("Match", None, None, 1), ("Match", "Name", "a b", 3),
                        ("Network", None, None, 5), ("Network", "Address", "1", 6)]
 
@@ -487,15 +490,14 @@ network:
 
 
 def npl(name, text, directory="/etc/netplan"):
-    return facts.ConfigFile(directory, name, False, text)
+    return sysctl_d.ConfigFile(directory, name, False, text)
 
 
 @pytest.mark.parametrize("use_yaml", [True, False])
 @pytest.mark.parametrize("text, line", [(NETPLAN_LO, 7), (NETPLAN_MATCH, 6), (NETPLAN_GLOB, 5), (NETPLAN_ETH, None)])
-def test_netplan_listing_lo(monkeypatch, use_yaml, text, line):
-    if not use_yaml:
-        monkeypatch.setattr(facts, "_load_yaml", lambda text: None)
-    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
+def test_netplan_listing_lo(use_yaml, text, line):
+    no_yaml = None if use_yaml else (lambda text: None)
+    found = netstack_config.netplan_hazards([npl("01-netcfg.yaml", text)], load_yaml=no_yaml)
     if line is None:
         assert found == []
         return
@@ -506,13 +508,13 @@ def test_netplan_listing_lo(monkeypatch, use_yaml, text, line):
 
 def test_netplan_run_masks_etc_and_other_suffixes_are_ignored():
     files = [npl("01-netcfg.yaml", NETPLAN_LO), npl("01-netcfg.yaml", NETPLAN_ETH, "/run/netplan")]
-    assert facts.netplan_hazards(files) == []
-    assert facts.netplan_hazards([npl("01-netcfg.yaml.bak", NETPLAN_LO)]) == []
+    assert netstack_config.netplan_hazards(files) == []
+    assert netstack_config.netplan_hazards([npl("01-netcfg.yaml.bak", NETPLAN_LO)]) == []
 
 
 def test_netplan_broken_yaml_falls_back_to_line_heuristics():
     text = NETPLAN_LO + "  : [unbalanced\n"
-    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
+    found = netstack_config.netplan_hazards([npl("01-netcfg.yaml", text)])
     assert [h["line"] for h in found] == [7]
 
 
@@ -530,25 +532,25 @@ method=manual
 
 
 def test_networkmanager_loopback_profile():
-    found = facts.nm_hazards([facts.ConfigFile("/etc/NetworkManager/system-connections", "lo.nmconnection", False, NM_LOOPBACK)])
+    found = netstack_config.nm_hazards([sysctl_d.ConfigFile("/etc/NetworkManager/system-connections", "lo.nmconnection", False, NM_LOOPBACK)])
     assert len(found) == 1
     assert found[0]["code"] == "networkmanager_loopback_profile"
     assert (found[0]["file"], found[0]["line"]) == ("/etc/NetworkManager/system-connections/lo.nmconnection", 4)
     off = NM_LOOPBACK.replace("interface-name=lo", "autoconnect=false")
-    found = facts.nm_hazards([facts.ConfigFile("/run/NetworkManager/system-connections", "lo.nmconnection", False, off)])
+    found = netstack_config.nm_hazards([sysctl_d.ConfigFile("/run/NetworkManager/system-connections", "lo.nmconnection", False, off)])
     assert "autoconnect=false" in found[0]["message"]
 
 
 def nm_profile(name, text):
-    return [facts.ConfigFile("/run/NetworkManager/system-connections", name, False, text)]
+    return [sysctl_d.ConfigFile("/run/NetworkManager/system-connections", name, False, text)]
 
 
 def test_networkmanager_ethernet_profile_is_no_hazard_unless_bound_to_lo():
     text = NM_LOOPBACK.replace("type=loopback", "type=ethernet")
-    assert facts.nm_hazards(nm_profile("e.nmconnection", text.replace("interface-name=lo", "interface-name=eth0"))) == []
+    assert netstack_config.nm_hazards(nm_profile("e.nmconnection", text.replace("interface-name=lo", "interface-name=eth0"))) == []
     # netplan (0.106) renders its lo entry for NetworkManager as an ethernet profile bound to lo (real-boot tier)
     netplan_lo = "[connection]\nid=netplan-lo\ntype=ethernet\ninterface-name=lo\n\n[ipv4]\nmethod=manual\n"
-    found = facts.nm_hazards(nm_profile("netplan-lo.nmconnection", netplan_lo))
+    found = netstack_config.nm_hazards(nm_profile("netplan-lo.nmconnection", netplan_lo))
     assert [(h["code"], h["line"]) for h in found] == [("networkmanager_loopback_profile", 4)]
     assert "is bound to lo" in found[0]["message"]
 
@@ -558,8 +560,8 @@ def test_networkmanagers_own_snapshot_of_an_external_lo_is_no_hazard():
     snapshot = ("[connection]\nid=lo\ntype=loopback\nautoconnect=false\ninterface-name=lo\n\n[ipv4]\n"
                 "address1=192.0.2.100/32\nmethod=manual\n\n[.nmmeta]\nnm-generated=true\nvolatile=true\n"
                 "external=true\n")
-    assert facts.nm_hazards(nm_profile("lo-38acdbf7.nmconnection", snapshot)) == []
-    assert facts.nm_hazards(nm_profile("lo.nmconnection", snapshot.replace("external=true", "external=false")))
+    assert netstack_config.nm_hazards(nm_profile("lo-38acdbf7.nmconnection", snapshot)) == []
+    assert netstack_config.nm_hazards(nm_profile("lo.nmconnection", snapshot.replace("external=true", "external=false")))
 
 
 # --------------------------------------------------------------------------
@@ -660,7 +662,7 @@ def route_line(iface, destination="00000000", mask="00000000", metric=0, gateway
      + "eth0\t00000000\t0\t0003\t0\t0\tx\t00000000\n" + route_line("eth1"), [("eth1", 0)]),
 ])
 def test_parse_default_routes(text, routes):
-    assert facts.parse_default_routes(text) == [facts.DefaultRoute(*r) for r in routes]
+    assert _routes.parse_default_routes(text) == [_routes.DefaultRoute(*r) for r in routes]
 
 
 @pytest.mark.parametrize("routes, preferred", [
@@ -670,7 +672,7 @@ def test_parse_default_routes(text, routes):
     ([("eth1", 100), ("eth0", 100), ("eth1", 100)], ["eth0", "eth1"]),
 ])
 def test_preferred_default_interfaces(routes, preferred):
-    assert facts.preferred_default_interfaces([facts.DefaultRoute(*r) for r in routes]) == preferred
+    assert _routes.preferred_default_interfaces([_routes.DefaultRoute(*r) for r in routes]) == preferred
 
 
 def two_nics(numbered=True, **values):
@@ -681,7 +683,7 @@ def two_nics(numbered=True, **values):
 
 
 def defaults(*routes):
-    return [facts.DefaultRoute(*r) if isinstance(r, tuple) else facts.DefaultRoute(r, 0) for r in routes]
+    return [_routes.DefaultRoute(*r) if isinstance(r, tuple) else _routes.DefaultRoute(r, 0) for r in routes]
 
 
 def rp_hazards(report):
