@@ -127,7 +127,7 @@ def netstack_files(netstack, python, device, root="/"):
     wanted = {}
     if stacks:
         networks = _sysctl_d.read_config_files(root, _netstack_paths.NETWORKD_DIRS, ".network", unreadable,
-                                                 empty_masks=True)
+                                               empty_masks=True)
         dropins = _host_state.read_networkd_dropins(root, [f.name for f in networks], unreadable)
         wanted = _netstack.desired_files(stacks, python, boot.CLI_PATH, device,
                                          _netstack.lo_networks(networks, dropins),

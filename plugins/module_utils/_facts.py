@@ -37,6 +37,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules a
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _hazards
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils import _unit_files as unit_files
 
 FACTS_KEY = "lvs_realserver"
 FACTS_VERSION = 1
@@ -44,8 +45,11 @@ FACTS_VERSION = 1
 
 def netstack_hazards(networkd=(), networkd_dropins=(), netplan=(), nm=(), ifupdown=(), vips=(), version=None,
                      watched=False):
-    """``_netstack_config.hazards``; its parsers are imported (compiled) only when there is a file to parse."""
-    if not (networkd or netplan or nm or ifupdown):
+    """``_netstack_config.hazards``, imported (compiled) only when a networkd unit takes lo or another stack has a file.
+
+    Debian's systemd ships ``.network`` files for containers and VMs, none of which takes lo.
+    """
+    if unit_files.networkd_lo_unit(networkd, networkd_dropins) is None and not (netplan or nm or ifupdown):
         return []
     from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_config
     return _netstack_config.hazards(networkd, networkd_dropins, netplan, nm, ifupdown, vips, version, watched)

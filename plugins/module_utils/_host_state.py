@@ -143,7 +143,7 @@ def read_ifupdown(root, unreadable):
     for path in _netstack_paths.IFUPDOWN_FILES:
         try:
             found.append(sysctl_d.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
-                                           read_text(under(root, path))))
+                                             read_text(under(root, path))))
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.ENOENT:
                 unreadable.append(path)

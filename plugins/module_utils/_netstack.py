@@ -32,9 +32,9 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
-from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_config
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils import _unit_files
 
 STACKS = ("networkmanager", "networkd", "netplan", "ifupdown")
 CHOICES = ("auto",) + STACKS + ("none",)
@@ -84,19 +84,8 @@ def lo_networks(networks, dropins):
 
     Our own drop-in is left out of the merge, so the answer does not depend on whether it is installed.
     """
-    found = []
-    for unit in _sysctl_d.effective_files(networks, _netstack_paths.NETWORKD_DIRS, ".network"):
-        entries = _netstack_config.parse_unit(unit.text)
-        extra = _sysctl_d.effective_files(
-            [_sysctl_d.ConfigFile(d.directory, d.name, d.masked, d.text) for d in dropins
-             if d.unit == unit.name and d.name != NETWORKD_DROPIN],
-            tuple(os.path.join(x, unit.name + ".d") for x in _netstack_paths.NETWORKD_DIRS), ".conf")
-        for d in extra:
-            entries.extend(_netstack_config.parse_unit(d.text))
-        if _netstack_config.network_matches_lo(entries)[0]:
-            found.append((unit.directory, unit.name))
-            break  # networkd applies the first matching file only
-    return found
+    found = _unit_files.networkd_lo_unit(networks, dropins, skip_dropin=NETWORKD_DROPIN)
+    return [] if found is None else [(found.unit.directory, found.unit.name)]
 
 
 def dropin_path(network_name):

@@ -12,7 +12,9 @@ systemd-networkd ``.network`` units (with drop-ins), netplan YAML (with a line
 heuristic when PyYAML is absent), NetworkManager keyfiles and ifupdown's
 ``/etc/network/interfaces``. Pure functions over ``_sysctl_d.ConfigFile``
 tuples (the reader is ``_sysctl_d.read_config_files``; the directories are in
-``_netstack_paths``). ``arp_facts`` imports this file only when such files exist.
+``_netstack_paths``; unit-file syntax and networkd's ``[Match]`` in
+``_unit_files``). ``arp_facts`` imports this file only when a networkd unit
+takes lo or a netplan, NetworkManager or ifupdown file exists.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,121 +22,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
-import os
 import re
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _hazards as hazards_
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths as paths
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
-
-def parse_unit(text):
-    """systemd unit-file syntax: ``[(section, key, value, line)]`` with continuation lines joined."""
-    entries = []
-    section = None
-    pending = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if pending is not None:
-            start, key, value = pending
-            if line.endswith("\\"):
-                pending = (start, key, value + " " + line[:-1].strip())
-                continue
-            entries.append((section, key, (value + " " + line).strip(), start))
-            pending = None
-            continue
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
-            entries.append((section, None, None, number))
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        key, value = key.strip(), value.strip()
-        if value.endswith("\\"):
-            pending = (number, key, value[:-1].strip())
-            continue
-        entries.append((section, key, value, number))
-    if pending is not None:
-        entries.append((section, pending[1], pending[2], pending[0]))
-    return entries
-
-
-def _condition_test(patterns, value):
-    """systemd's net_condition_test_strv(): each pattern may be negated with a leading '!'."""
-    if not patterns:
-        return True
-    positive = False
-    matched = False
-    for pattern in patterns:
-        invert = pattern.startswith("!")
-        if invert:
-            pattern = pattern[1:]
-        else:
-            positive = True
-        if value is not None and fnmatch.fnmatchcase(value, pattern):
-            if invert:
-                return False
-            matched = True
-    return matched if positive else True
-
-
-# What lo looks like to systemd-networkd's [Match]: its name, type "loopback",
-# an all-zero MAC, and no driver, path, kind or permanent address.
-_LO_MATCH_VALUES = {
-    "Name": "lo",
-    "Type": "loopback",
-    "Driver": None,
-    "Path": None,
-    "Kind": None,
-    "WLANInterfaceType": None,
-    "SSID": None,
-    "BSSID": None,
-}
-# Conditions on the host rather than the device: assumed to hold.
-_HOST_CONDITIONS = ("Host", "Virtualization", "KernelCommandLine", "KernelVersion", "Credential",
-                    "Architecture", "Firmware", "Property")
-
-
-def network_matches_lo(entries):
-    """``(matches, line, reason)`` for a merged list of unit entries."""
-    conditions = {}
-    lines = {}
-    match_header = None
-    for section, key, value, number in entries:
-        if section != "Match":
-            continue
-        if key is None:
-            match_header = match_header or number
-            continue
-        if value == "":
-            conditions[key] = []  # an empty assignment resets the list
-            continue
-        conditions.setdefault(key, []).extend(value.split())
-        lines.setdefault(key, number)
-    known = dict((k, v) for k, v in conditions.items() if v)
-    if not known:
-        return True, match_header, "its [Match] section is empty or missing, so it matches every interface, lo included"
-    for key, patterns in known.items():
-        if key in _HOST_CONDITIONS:
-            continue
-        if key in ("MACAddress", "PermanentMACAddress"):
-            addresses = [p.lower() for p in patterns]
-            if key == "MACAddress" and "00:00:00:00:00:00" not in addresses:
-                return False, None, None
-            if key == "PermanentMACAddress":
-                return False, None, None
-            continue
-        if key not in _LO_MATCH_VALUES:
-            continue  # an unknown condition: assume it holds (report rather than miss)
-        if not _condition_test(patterns, _LO_MATCH_VALUES[key]):
-            return False, None, None
-    if "Name" in known:
-        return True, lines["Name"], "[Match] Name=%s matches lo" % " ".join(known["Name"])
-    if "Type" in known:
-        return True, lines["Type"], "[Match] Type=%s matches lo" % " ".join(known["Type"])
-    return True, match_header, "no [Match] condition excludes lo"
+from ansible_collections.lvs.realserver.plugins.module_utils import _unit_files as unit_files
 
 
 def _networkd_keeps_vips(entries, vips):
@@ -178,34 +71,26 @@ def networkd_hazards(files, dropins, vips, version=None):
 
     ``version``: systemd's version (None: unknown, judged as an old one).
     """
-    for unit in sysctl_d.effective_files(files, paths.NETWORKD_DIRS, ".network"):
-        path = os.path.join(unit.directory, unit.name)
-        entries = parse_unit(unit.text)
-        extra = sysctl_d.effective_files(
-            [sysctl_d.ConfigFile(d.directory, d.name, d.masked, d.text) for d in dropins if d.unit == unit.name],
-            tuple(os.path.join(x, unit.name + ".d") for x in paths.NETWORKD_DIRS), ".conf")
-        for d in extra:
-            entries.extend(parse_unit(d.text))
-        matches, line, reason = network_matches_lo(entries)
-        if not matches:
-            continue
-        kept = _networkd_keeps_vips(entries, vips)
-        if not kept and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
-            kept = "systemd %d never drops foreign addresses on loopback" % version
-        if kept:
-            return [hazards_.hazard(
-                "networkd_manages_lo",
-                "systemd-networkd manages lo through %s (%s); VIPs survive because %s" % (path, reason, kept),
-                "keep the VIPs declared there (or KeepConfiguration=static), or stop matching lo",
-                severity="info", file=path, line=line, interface="lo")]
+    found = unit_files.networkd_lo_unit(files, dropins)
+    if found is None:
+        return []
+    path = sysctl_d.path_of(found.unit)
+    kept = _networkd_keeps_vips(found.entries, vips)
+    if not kept and version is not None and version >= NETWORKD_KEEPS_LO_FROM:
+        kept = "systemd %d never drops foreign addresses on loopback" % version
+    if kept:
         return [hazards_.hazard(
             "networkd_manages_lo",
-            "systemd-networkd manages lo through %s (%s) and removes foreign addresses, the VIPs, "
-            "when it starts, reloads or reconfigures" % (path, reason),
-            "exclude lo from %s ([Match] Name=!lo or a narrower Name=), or declare every VIP there "
-            "with Address=, or set KeepConfiguration=static" % path,
-            file=path, line=line, interface="lo")]
-    return []
+            "systemd-networkd manages lo through %s (%s); VIPs survive because %s" % (path, found.reason, kept),
+            "keep the VIPs declared there (or KeepConfiguration=static), or stop matching lo",
+            severity="info", file=path, line=found.line, interface="lo")]
+    return [hazards_.hazard(
+        "networkd_manages_lo",
+        "systemd-networkd manages lo through %s (%s) and removes foreign addresses, the VIPs, "
+        "when it starts, reloads or reconfigures" % (path, found.reason),
+        "exclude lo from %s ([Match] Name=!lo or a narrower Name=), or declare every VIP there "
+        "with Address=, or set KeepConfiguration=static" % path,
+        file=path, line=found.line, interface="lo")]
 
 
 _NETPLAN_TYPES = ("ethernets", "wifis", "modems", "bonds", "bridges", "vlans", "tunnels", "vrfs",
@@ -281,7 +166,7 @@ def netplan_hazards(files, version=None, load_yaml=None):
     documents = [(load_yaml or _load_yaml)(f.text) for f in effective]
     default_renderer = _netplan_renderer([d for d in documents if d is not None])
     for f, document in zip(effective, documents):
-        path = os.path.join(f.directory, f.name)
+        path = sysctl_d.path_of(f)
         if document is not None:
             hits = _netplan_lo_devices(document)
         else:  # no PyYAML: line heuristics
@@ -330,8 +215,8 @@ def nm_hazards(files):
     """A NetworkManager keyfile profile that owns lo (``nm_owns_lo``): activating it drops the VIPs."""
     found = []
     for f in sysctl_d.effective_files(files, paths.NM_DIRS, ".nmconnection"):
-        path = os.path.join(f.directory, f.name)
-        entries = parse_unit(f.text)
+        path = sysctl_d.path_of(f)
+        entries = unit_files.parse_unit(f.text)
         values = dict(((s, k), (v, n)) for s, k, v, n in entries if k)
         if not nm_owns_lo(values):
             continue
@@ -353,7 +238,7 @@ def nm_hazards(files):
 def ifupdown_hazards(files):
     """An ifupdown stanza for lo (``iface lo inet loopback``): ``ifdown lo``/``ifup lo`` remove the VIPs."""
     for f in files:
-        path = os.path.join(f.directory, f.name)
+        path = sysctl_d.path_of(f)
         for number, line in enumerate(f.text.splitlines(), start=1):
             words = line.split("#", 1)[0].split()
             if len(words) >= 4 and words[0] == "iface" and words[1] == "lo":

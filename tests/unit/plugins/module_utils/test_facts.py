@@ -18,6 +18,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_co
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths as netstack_paths
 from ansible_collections.lvs.realserver.plugins.module_utils import _routes
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils import _unit_files as unit_files
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
 
 VIP = "198.51.100.100"
@@ -436,7 +437,7 @@ def test_networkd_dropins_extend_the_match_section():
 
 
 def test_parse_unit_keeps_line_numbers():
-    entries = netstack_config.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
+    entries = unit_files.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
     assert entries == [("Match", None, None, 1), ("Match", "Name", "a b", 3),
                        ("Network", None, None, 5), ("Network", "Address", "1", 6)]
 
@@ -794,3 +795,35 @@ def test_a_clean_host_has_no_hazards():
                  netplan=[npl("01-netcfg.yaml", NETPLAN_ETH)])
     assert report["hazards"] == [] and report["hazard_count"] == 0
     assert report["compliant"] and report["at_boot"]["compliant"] and report["drift"] == []
+
+
+LAZY_PROBE = """
+import sys
+from ansible_collections.lvs.realserver.plugins.module_utils import _facts, _netstack_paths, _sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+lo = Interface("lo", True, True, False, None, None, None, [address("127.0.0.1", 8, scope="host")])
+conf = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {}}
+kind, text = sys.argv[1], sys.argv[2]
+files = {"networkd": (), "nm": ()}
+directory = {"networkd": "/usr/lib/systemd/network", "nm": "/etc/NetworkManager/system-connections"}[kind]
+files[kind] = [_sysctl_d.ConfigFile(directory, "80-x.network" if kind == "networkd" else "x.nmconnection", False, text)]
+facts = _facts.assemble(conf, [lo], networkd=files["networkd"], nm=files["nm"])
+print(sorted(h["code"] for h in facts["hazards"]), "_netstack_config" in str(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("kind, text, hazards, imported", [
+    # Debian's own vendor files: none takes lo, so the netstack parsers are not even compiled
+    ("networkd", "[Match]\nVirtualization=container\nName=host0\n\n[Network]\nDHCP=yes\n", "[]", "False"),
+    ("networkd", "[Match]\nName=ve-*\nDriver=veth\n", "[]", "False"),
+    # negative controls: a unit taking lo, or a NetworkManager profile, imports them and reports
+    ("networkd", "[Match]\nName=lo\n", "['networkd_manages_lo']", "True"),
+    ("nm", "[connection]\ntype=loopback\n", "['networkmanager_loopback_profile']", "True"),
+])
+def test_netstack_parsers_are_imported_only_when_a_stack_may_take_lo(kind, text, hazards, imported):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.check_output([sys.executable, "-c", LAZY_PROBE, kind, text], env=env).decode().strip()
+    assert out == "%s %s" % (hazards, imported)

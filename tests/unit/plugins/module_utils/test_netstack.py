@@ -56,8 +56,8 @@ def test_lo_networks_takes_the_first_matching_file_only_and_ignores_our_dropin()
     files = [net("10-rs.network", "[Match]\nName=rs\n"), net("20-lo.network", "[Match]\nName=lo\n"),
              net("99-all.network", "[Match]\nName=*\n[Network]\nDHCP=yes\n"),
              net("10-netplan-lo.network", "[Match]\nName=lo\n", "/run/systemd/network")]
-    ours = netstack_paths.DropIn("10-netplan-lo.network", "/etc/systemd/network/10-netplan-lo.network.d", ns.NETWORKD_DROPIN,
-                         False, "[Match]\nName=rs\n")
+    ours = netstack_paths.DropIn("10-netplan-lo.network", "/etc/systemd/network/10-netplan-lo.network.d",
+                                 ns.NETWORKD_DROPIN, False, "[Match]\nName=rs\n")
     assert ns.lo_networks(files, [ours]) == [("/run/systemd/network", "10-netplan-lo.network")]
     assert ns.lo_networks([files[0]], []) == []
     assert ns.lo_networks([files[0], files[2]], []) == [("/etc/systemd/network", "99-all.network")]
@@ -157,8 +157,8 @@ def test_systemd_version_from_the_shared_library(tmp_path):
 
 def test_ifupdown_lo_stanza_is_a_hazard():
     interfaces = sysctl_d.ConfigFile("/etc/network", "interfaces", False,
-                                   "source /etc/network/interfaces.d/*\n# iface lo inet loopback\nauto lo\n"
-                                   "iface lo inet loopback\n")
+                                     "source /etc/network/interfaces.d/*\n# iface lo inet loopback\nauto lo\n"
+                                     "iface lo inet loopback\n")
     found = netstack_config.ifupdown_hazards([interfaces])
     assert [(h["code"], h["line"], h["severity"]) for h in found] == [("ifupdown_manages_lo", 4, "warning")]
     assert netstack_config.ifupdown_hazards([sysctl_d.ConfigFile("/etc/network", "interfaces", False, "auto eth0\n")]) == []

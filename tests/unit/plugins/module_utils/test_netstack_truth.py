@@ -39,8 +39,8 @@ def files(rows, kind):
 def flagged(row):
     config, version, watched = row["files"], row["systemd_version"], row["watched"]
     found = []
-    found += netstack_config.watched_hazard(netstack_config.networkd_hazards(files(config, "networkd"), [], [{"local": "192.0.2.100"}],
-                                                           version), watched)
+    found += netstack_config.watched_hazard(netstack_config.networkd_hazards(
+        files(config, "networkd"), [], [{"local": "192.0.2.100"}], version), watched)
     found += netstack_config.watched_hazard(netstack_config.netplan_hazards(files(config, "netplan"), version), watched)
     found += netstack_config.watched_hazard(netstack_config.nm_hazards(files(config, "nm")), watched)
     found += netstack_config.watched_hazard(netstack_config.ifupdown_hazards(files(config, "ifupdown")), watched)
