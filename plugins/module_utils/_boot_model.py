@@ -8,11 +8,12 @@
 
 """The boot model: the value ``net.ipv4.conf.<interface>.<key>`` has after the next boot.
 
-The one place that answers it. ``arp_sysctl state=absent`` restores it,
-``arp_facts`` reports it (``boot_prediction``), compares the running values
-with it (``drift``) and judges it (``at_boot``). Pure functions over the
-resolver's answer (``_sysctl_d.resolve``: which file and line decide a key);
-no I/O.
+The one place that answers it. ``arp_sysctl state=absent`` restores it
+(``restore_value``), ``arp_facts`` reports it (``boot_prediction``, ``boot``),
+compares the running values with it (``drift``) and judges it (``at_boot``,
+``order_warnings``); the metrics controller judges it too (``boot_conf``).
+Pure functions over the resolver's answer (``_sysctl_d.resolve``: which file
+and line decide a key); no I/O.
 
 What happens at boot, and where it was checked:
 
@@ -75,7 +76,6 @@ else:  # installed on a real server beside the metrics controller (lvs.realserve
 BOOT_KEYS = ("arp_ignore", "arp_announce", "rp_filter")
 # The keys ``arp_facts`` predicts (``boot_prediction``): every ARP key plus rp_filter.
 PREDICTION_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
-SPECIAL = ("all", "default")
 LOOPBACK = "lo"
 
 FILE = "file"
@@ -152,7 +152,7 @@ def predict(resolution, interface, key):
     own = file_source(resolution, interface, key)
     if own is not None:
         return Prediction(interface, key, own, own)
-    if interface in SPECIAL or interface == LOOPBACK:
+    if interface in sysctl_d.SPECIAL or interface == LOOPBACK:
         return Prediction(interface, key, kernel, kernel)
     inherited = file_source(resolution, "default", key)
     if inherited is None:
@@ -181,7 +181,7 @@ def restore_value(resolution, interface, key):
 
 def prediction_names(arp_facing, present, mode):
     """Interfaces ``boot_prediction`` covers: all, default, lo, the ARP-facing ones, tunl0 when present or in TUN mode."""
-    names = list(SPECIAL) + [LOOPBACK]
+    names = list(sysctl_d.SPECIAL) + [LOOPBACK]
     names.extend(n for n in arp_facing if n not in names)
     if rules.TUN_DEVICE not in names and (rules.TUN_DEVICE in present or mode == "tun"):
         names.append(rules.TUN_DEVICE)
@@ -213,7 +213,7 @@ def boot_conf(conf, model, early=False):
     """
     result = dict((name, dict(values)) for name, values in conf.items())
     for name, keys in model.items():
-        if name not in result and name not in SPECIAL:
+        if name not in result and name not in sysctl_d.SPECIAL:
             continue  # an interface that does not exist now (tunl0 before ipip) stays absent
         for key, prediction in keys.items():
             result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
@@ -222,7 +222,7 @@ def boot_conf(conf, model, early=False):
 
 def boot_names(arp_facing, mode):
     """Interfaces whose keys the ``boot`` report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
-    names = list(SPECIAL) + [n for n in arp_facing if n not in SPECIAL]
+    names = list(sysctl_d.SPECIAL) + [n for n in arp_facing if n not in sysctl_d.SPECIAL]
     if mode == "tun" and rules.TUN_DEVICE not in names:
         names.append(rules.TUN_DEVICE)
     return names

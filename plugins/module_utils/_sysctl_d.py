@@ -42,6 +42,8 @@ SEARCH_DIRS = (
     "/lib/sysctl.d",
 )
 SYSCTL_CONF = "/etc/sysctl.conf"
+# The two entries of net/ipv4/conf that are not interfaces.
+SPECIAL = ("all", "default")
 CONF_PREFIX = "net/ipv4/conf/"
 MANAGED_MARKER = "# Managed by lvs.realserver.arp_sysctl."
 GLOB_CHARS = "*?["
@@ -351,7 +353,7 @@ def render_dropin(conf, key_order, source="lvs.realserver.arp_sysctl"):
 
 def interface_order(interface):
     """Sort key: ``all``, then ``default``, then interfaces by name."""
-    return ({"all": 0, "default": 1}.get(interface, 2), interface)
+    return (SPECIAL.index(interface) if interface in SPECIAL else len(SPECIAL), interface)
 
 
 def is_managed_text(text):

@@ -23,7 +23,6 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 DEFAULT_PATH = "/etc/sysctl.d/99-zz-lvs-realserver.conf"
-SPECIAL_INTERFACES = ("all", "default")
 # ``all`` values that protect every interface; a higher interface value undoes them through max().
 # (rp_filter on ``all`` protects nothing: a higher value on a NIC is often intended.)
 MAX_PROTECTED_KEYS = ("arp_ignore", "arp_announce")
@@ -35,7 +34,7 @@ def conf_errors(conf):
         return ["conf must be a non-empty mapping of interface -> {key: value}, got %r" % (conf,)]
     errors = []
     for interface, keys in sorted(conf.items(), key=lambda item: str(item[0])):
-        if interface not in SPECIAL_INTERFACES:
+        if interface not in sysctl_d.SPECIAL:
             reason = _iproute.interface_name_error(interface)
             if reason:
                 errors.append("conf: interface name %r %s" % (interface, reason))
@@ -127,7 +126,7 @@ def _assignments_for_key(resolution, key):
     winners = []
     for slash in resolution.explicit_keys():
         split = sysctl_d.split_conf_key(slash)
-        if split and split[1] == key and split[0] not in SPECIAL_INTERFACES:
+        if split and split[1] == key and split[0] not in sysctl_d.SPECIAL:
             winners.append(resolution.winner(slash))
     for glob in resolution.glob_assignments():
         split = sysctl_d.split_conf_key(glob.key)
