@@ -166,12 +166,29 @@ def predictions(resolution, interfaces, keys=PREDICTION_KEYS):
     return [predict(resolution, interface, key) for interface in interfaces for key in keys]
 
 
+class BootModel(object):
+    """Every ``Prediction`` of a host (``predictions``, in order), looked up by interface and key."""
+
+    __slots__ = ("predictions", "_table")
+
+    def __init__(self, found):
+        self.predictions = list(found)
+        self._table = {}
+        for prediction in self.predictions:
+            self._table.setdefault(prediction.interface, {})[prediction.key] = prediction
+
+    def prediction(self, interface, key):
+        """The ``Prediction`` of ``interface``'s ``key``, or None when it was not predicted."""
+        return self._table.get(interface, {}).get(key)
+
+    def expected(self, interface, key):
+        """The ``Source`` to expect for ``interface``'s ``key`` (``Prediction.expected``); it must be predicted."""
+        return self._table[interface][key].expected
+
+
 def by_interface(found):
-    """``{interface: {key: Prediction}}`` of a list of predictions."""
-    table = {}
-    for prediction in found:
-        table.setdefault(prediction.interface, {})[prediction.key] = prediction
-    return table
+    """The ``BootModel`` of a list of predictions."""
+    return BootModel(found)
 
 
 def restore_value(resolution, interface, key):
@@ -208,15 +225,14 @@ def boot_conf(conf, model, early=False):
     """The ``/proc`` picture after a reboot: live values with the predicted keys replaced.
 
     By their expected value, or with ``early``, by the value they keep when
-    the interface is set up before systemd-sysctl runs. ``model``:
-    ``by_interface(predictions(...))``.
+    the interface is set up before systemd-sysctl runs. ``model``: a ``BootModel``.
     """
     result = dict((name, dict(values)) for name, values in conf.items())
-    for name, keys in model.items():
-        if name not in result and name not in sysctl_d.SPECIAL:
+    for prediction in model.predictions:
+        if prediction.interface not in result and prediction.interface not in sysctl_d.SPECIAL:
             continue  # an interface that does not exist now (tunl0 before ipip) stays absent
-        for key, prediction in keys.items():
-            result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
+        source = prediction.early if early else prediction.expected
+        result.setdefault(prediction.interface, {})[prediction.key] = source.value
     return result
 
 
@@ -244,7 +260,7 @@ def drift(conf, model, names):
     for name in names:
         for key in BOOT_KEYS:
             live = conf.get(name, {}).get(key)
-            prediction = model[name][key]
+            prediction = model.prediction(name, key)
             if not prediction.drifts(live):
                 continue
             source = prediction.expected
@@ -279,7 +295,7 @@ def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict)
     for v in early["violations"]:
         if (v["code"], v["interface"], v["key"]) in seen:
             continue
-        prediction = model.get(v["interface"] or "", {}).get(v["key"] or "")
+        prediction = model.prediction(v["interface"], v["key"])
         if prediction is None or not prediction.order_dependent:
             continue
         found.append(

@@ -82,9 +82,8 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     systemd = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
     names = boot_model.boot_names(report["arp_facing"], mode)
     boot = boot_model.boot_report(systemd, names)
-    predictions = boot_model.predictions(systemd, boot_model.prediction_names(
-        report["arp_facing"], [iface.name for iface in interfaces], mode))
-    model = boot_model.by_interface(predictions)
+    model = boot_model.by_interface(boot_model.predictions(systemd, boot_model.prediction_names(
+        report["arp_facing"], [iface.name for iface in interfaces], mode)))
     after_boot = boot_model.boot_conf(conf, model)
 
     hazards = netstack_hazards(networkd, networkd_dropins, netplan, nm, ifupdown, report["vips"], systemd_version,
@@ -116,7 +115,7 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
         warnings=warnings,
         boot=boot,
         boot_tool="systemd-sysctl",
-        boot_prediction=[boot_model.as_fact(p) for p in predictions],
+        boot_prediction=[boot_model.as_fact(p) for p in model.predictions],
         drift=boot_model.drift(conf, model, names),
         at_boot=verdict_at_boot,
         hazards=hazards,

@@ -72,7 +72,7 @@ def tun_hazards(conf, interfaces, boot, model):
     tunl0 = _tunl0_stand_in(interfaces)
     found = []
     live_all = conf.get("all", {}).get("rp_filter")
-    boot_all = model["all"]["rp_filter"].expected.value
+    boot_all = model.expected("all", "rp_filter").value
     all_entry = boot[sysctl_d.conf_name("all", "rp_filter")]
     if _breaks_tun(live_all, 0, tunl0) or _breaks_tun(boot_all, 0, tunl0):
         where = ("%s:%s sets it to %s for the next boot" % (all_entry["file"], all_entry["line"], boot_all)
@@ -83,7 +83,7 @@ def tun_hazards(conf, interfaces, boot, model):
             "value cannot undo it and decapsulated packets are dropped" % (live_all, where),
             "set net.ipv4.conf.all.rp_filter = 0 in a sysctl.d file that sorts last (lvs.realserver.arp_sysctl)",
             severity="error", file=all_entry["file"], line=all_entry["line"], interface=rules.TUN_DEVICE))
-    source = model[rules.TUN_DEVICE]["rp_filter"].expected
+    source = model.expected(rules.TUN_DEVICE, "rp_filter")
     tun_value, file, line = source.value, source.file, source.line
     if _breaks_tun(0, tun_value, tunl0):
         if source.basis == boot_model.DEFAULT:
@@ -135,7 +135,7 @@ def dr_rp_filter_hazards(report, interfaces, default_routes, conf, model, after_
         file, line = None, None
         if drops_at_boot:
             blamed = "all" if after_boot["all"].get("rp_filter", 0) >= after_boot[name].get("rp_filter", 0) else name
-            source = model[blamed]["rp_filter"].expected
+            source = model.expected(blamed, "rp_filter")
             file, line = source.file, source.line
         filtering = "strict reverse-path filtering on %s" % name if numbered else (
             "reverse-path filtering on %s, which has no IPv4 address (so even loose mode drops)" % name)
