@@ -333,16 +333,17 @@ def test_unreadable_proc_fails(root, monkeypatch):
 
 
 def test_run_command_gets_the_c_locale(root, monkeypatch):
-    captured = {}
-    real_build = arp_facts.build_module
+    seen = []
 
-    def build():
-        module = real_build()
-        captured["module"] = module
-        return module
-    monkeypatch.setattr(arp_facts, "build_module", build)
-    run_module(monkeypatch=monkeypatch, root=root)
-    assert captured["module"].run_command_environ_update["LC_ALL"] == "C"
+    def run_command(module, args, **kwargs):
+        seen.append((list(args), dict(module.run_command_environ_update)))
+        return 0, ip_json(), ""
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    with set_module_args({}):
+        with pytest.raises(AnsibleExitJson):
+            arp_facts.main(root=str(root))
+    assert [argv for argv, _env in seen] == [SHOW]
+    assert seen[0][1] == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
 
 def test_documentation_is_valid_yaml_with_the_facts_attributes():
