@@ -563,4 +563,3 @@ def test_a_clean_host_has_no_hazards():
                  netplan=[cand("/etc/netplan", "01-netcfg.yaml", NETPLAN_ETH)])
     assert report["hazards"] == [] and report["hazard_count"] == 0
     assert report["compliant"] and report["at_boot"]["compliant"] and report["drift"] == []
-
