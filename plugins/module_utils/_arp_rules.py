@@ -181,6 +181,7 @@ def _key_report(rule, conf, name, key):
     iface_value = conf.get(name, {}).get(key)
     return {
         "all": all_value,
+        "default": conf.get("default", {}).get(key),
         "interface": iface_value,
         "effective": combine(rule, all_value, iface_value),
         "rule": rule,
@@ -318,7 +319,7 @@ def _vip_violations(vips, interfaces, facing, expected_vips, mode):
     violations = []
     allowed_devices = ("lo", TUN_DEVICE) if mode == "tun" else ("lo",)
     for vip in vips:
-        host_bits = 32 if ipaddress.ip_address(vip["local"]).version == 4 else 128
+        host_bits = ipaddress.ip_address(vip["local"]).max_prefixlen
         if vip["prefixlen"] != host_bits:
             violations.append(_violation(
                 "vip_prefix", vip["device"], None, "/%d" % host_bits, "/%d" % vip["prefixlen"],

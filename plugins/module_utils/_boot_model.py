@@ -8,11 +8,12 @@
 
 """The boot model: the value ``net.ipv4.conf.<interface>.<key>`` has after the next boot.
 
-The one place that answers it. ``arp_sysctl state=absent`` restores it,
-``arp_facts`` reports it (``boot_prediction``), compares the running values
-with it (``drift``) and judges it (``at_boot``). Pure functions over the
-resolver's answer (``_sysctl_d.resolve``: which file and line decide a key);
-no I/O.
+The one place that answers it. ``arp_sysctl state=absent`` restores it
+(``restore_value``), ``arp_facts`` reports it (``boot_prediction``, ``boot``),
+compares the running values with it (``drift``) and judges it (``at_boot``,
+``order_warnings``); the metrics controller judges it too (``boot_conf``).
+Pure functions over the resolver's answer (``_sysctl_d.resolve``: which file
+and line decide a key); no I/O.
 
 What happens at boot, and where it was checked:
 
@@ -71,9 +72,10 @@ else:  # installed on a real server beside the metrics controller (lvs.realserve
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _sysctl_d as sysctl_d  # noqa: E402 pylint: disable=import-error
 
+# The keys ``arp_facts`` reports file and line for (``boot``), compares (``drift``) and checks for hazards.
+BOOT_KEYS = ("arp_ignore", "arp_announce", "rp_filter")
 # The keys ``arp_facts`` predicts (``boot_prediction``): every ARP key plus rp_filter.
 PREDICTION_KEYS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")
-SPECIAL = ("all", "default")
 LOOPBACK = "lo"
 
 FILE = "file"
@@ -150,7 +152,7 @@ def predict(resolution, interface, key):
     own = file_source(resolution, interface, key)
     if own is not None:
         return Prediction(interface, key, own, own)
-    if interface in SPECIAL or interface == LOOPBACK:
+    if interface in sysctl_d.SPECIAL or interface == LOOPBACK:
         return Prediction(interface, key, kernel, kernel)
     inherited = file_source(resolution, "default", key)
     if inherited is None:
@@ -164,12 +166,29 @@ def predictions(resolution, interfaces, keys=PREDICTION_KEYS):
     return [predict(resolution, interface, key) for interface in interfaces for key in keys]
 
 
+class BootModel(object):
+    """Every ``Prediction`` of a host (``predictions``, in order), looked up by interface and key."""
+
+    __slots__ = ("predictions", "_table")
+
+    def __init__(self, found):
+        self.predictions = list(found)
+        self._table = {}
+        for prediction in self.predictions:
+            self._table.setdefault(prediction.interface, {})[prediction.key] = prediction
+
+    def prediction(self, interface, key):
+        """The ``Prediction`` of ``interface``'s ``key``, or None when it was not predicted."""
+        return self._table.get(interface, {}).get(key)
+
+    def expected(self, interface, key):
+        """The ``Source`` to expect for ``interface``'s ``key`` (``Prediction.expected``); it must be predicted."""
+        return self._table[interface][key].expected
+
+
 def by_interface(found):
-    """``{interface: {key: Prediction}}`` of a list of predictions."""
-    table = {}
-    for prediction in found:
-        table.setdefault(prediction.interface, {})[prediction.key] = prediction
-    return table
+    """The ``BootModel`` of a list of predictions."""
+    return BootModel(found)
 
 
 def restore_value(resolution, interface, key):
@@ -179,7 +198,7 @@ def restore_value(resolution, interface, key):
 
 def prediction_names(arp_facing, present, mode):
     """Interfaces ``boot_prediction`` covers: all, default, lo, the ARP-facing ones, tunl0 when present or in TUN mode."""
-    names = list(SPECIAL) + [LOOPBACK]
+    names = list(sysctl_d.SPECIAL) + [LOOPBACK]
     names.extend(n for n in arp_facing if n not in names)
     if rules.TUN_DEVICE not in names and (rules.TUN_DEVICE in present or mode == "tun"):
         names.append(rules.TUN_DEVICE)
@@ -206,13 +225,83 @@ def boot_conf(conf, model, early=False):
     """The ``/proc`` picture after a reboot: live values with the predicted keys replaced.
 
     By their expected value, or with ``early``, by the value they keep when
-    the interface is set up before systemd-sysctl runs. ``model``:
-    ``by_interface(predictions(...))``.
+    the interface is set up before systemd-sysctl runs. ``model``: a ``BootModel``.
     """
     result = dict((name, dict(values)) for name, values in conf.items())
-    for name, keys in model.items():
-        if name not in result and name not in SPECIAL:
+    for prediction in model.predictions:
+        if prediction.interface not in result and prediction.interface not in sysctl_d.SPECIAL:
             continue  # an interface that does not exist now (tunl0 before ipip) stays absent
-        for key, prediction in keys.items():
-            result.setdefault(name, {})[key] = (prediction.early if early else prediction.expected).value
+        source = prediction.early if early else prediction.expected
+        result.setdefault(prediction.interface, {})[prediction.key] = source.value
     return result
+
+
+def boot_names(arp_facing, mode):
+    """Interfaces whose keys the ``boot`` report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
+    names = list(sysctl_d.SPECIAL) + [n for n in arp_facing if n not in sysctl_d.SPECIAL]
+    if mode == "tun" and rules.TUN_DEVICE not in names:
+        names.append(rules.TUN_DEVICE)
+    return names
+
+
+def boot_report(resolution, names, keys=BOOT_KEYS):
+    """``{dotted name: {value, file, line}}`` of ``names`` x ``keys`` (``_sysctl_d.boot_report``)."""
+    return sysctl_d.boot_report(resolution, [sysctl_d.conf_key(name, key) for name in names for key in keys])
+
+
+def drift(conf, model, names):
+    """Keys whose running value is none of the values they can get at the next boot (in ``names`` order).
+
+    An order-dependent key (``Prediction.order_dependent``) drifts only when
+    the running value is neither its ``early`` nor its ``late`` value;
+    ``boot``, ``basis``, ``file`` and ``line`` describe the expected (``late``) value.
+    """
+    found = []
+    for name in names:
+        for key in BOOT_KEYS:
+            live = conf.get(name, {}).get(key)
+            prediction = model.prediction(name, key)
+            if not prediction.drifts(live):
+                continue
+            source = prediction.expected
+            found.append({
+                "name": sysctl_d.conf_name(name, key),
+                "interface": name,
+                "key": key,
+                "live": live,
+                "boot": source.value,
+                "basis": source.basis,
+                "file": source.file,
+                "line": source.line,
+            })
+    return found
+
+
+def at_boot(after_boot, interfaces, mode, expected_vips, judge):
+    """The evaluator's verdict over the boot values ``after_boot`` (``boot_conf``), same interfaces and VIPs as now."""
+    report = rules.evaluate(after_boot, interfaces, mode, expected_vips, judge)
+    return dict((k, report[k]) for k in ("compliant", "state", "violations", "future_interfaces"))
+
+
+def order_warnings(conf, interfaces, mode, expected_vips, judge, model, verdict):
+    """Violations the boot values would have only if interfaces already had an address when systemd-sysctl ran.
+
+    ``verdict`` is the ``at_boot`` report (expected values). One warning per
+    violation that the early picture adds, naming the order-dependent keys.
+    """
+    early = rules.evaluate(boot_conf(conf, model, early=True), interfaces, mode, expected_vips, judge)
+    seen = set((v["code"], v["interface"], v["key"]) for v in verdict["violations"])
+    found = []
+    for v in early["violations"]:
+        if (v["code"], v["interface"], v["key"]) in seen:
+            continue
+        prediction = model.prediction(v["interface"], v["key"])
+        if prediction is None or not prediction.order_dependent:
+            continue
+        found.append(
+            "at_boot: %s %s is %s only by inheriting net.ipv4.conf.default.%s; if %s has an IPv4 address before "
+            "systemd-sysctl runs (set up by the initramfs) it keeps %s and %s (%s); set net.ipv4.conf.all.%s or "
+            "net.ipv4.conf.%s.%s in sysctl.d" % (
+                v["interface"], v["key"], prediction.late.value, v["key"], v["interface"], prediction.early.value,
+                v["code"], v["message"], v["key"], sysctl_d.dotted_key(v["interface"]), v["key"]))
+    return found

@@ -26,12 +26,12 @@ import shutil
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
-from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _files as files
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
@@ -124,13 +124,13 @@ def netstack_files(netstack, python, device, root="/"):
         return os.path.lexists(os.path.join(root, path.lstrip("/")))
 
     unreadable = []
-    netplan = _host_state.read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable)
+    netplan = _sysctl_d.read_config_files(root, _netstack_paths.NETPLAN_DIRS, ".yaml", unreadable)
     detected = _netstack.detect(exists, netplan)
     stacks = _netstack.chosen(netstack or "none", detected)
     wanted = {}
     if stacks:
-        networks = _host_state.read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable,
-                                                 empty_masks=True)
+        networks = _sysctl_d.read_config_files(root, _netstack_paths.NETWORKD_DIRS, ".network", unreadable,
+                                               empty_masks=True)
         dropins = _host_state.read_networkd_dropins(root, [f.name for f in networks], unreadable)
         wanted = _netstack.desired_files(stacks, python, boot.CLI_PATH, device,
                                          _netstack.lo_networks(networks, dropins),

@@ -28,6 +28,8 @@ from collections import namedtuple
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
+from ansible_collections.lvs.realserver.plugins.module_utils import _routes
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
@@ -39,10 +41,6 @@ def under(root, path):
 def read_text(path):
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8", "replace")
-
-
-def is_null_link(path):
-    return os.path.islink(path) and os.path.realpath(path) == "/dev/null"
 
 
 def utc_now():
@@ -84,44 +82,20 @@ def read_arp_conf(module, root="/"):
         module.fail_json(msg="cannot read the running ARP settings under %s: %s" % (_runtime.PROC_CONF, exc))
 
 
-def read_config_files(root, directories, suffix, unreadable, empty_masks=False, reader=None):
-    """``ConfigFile`` tuples for ``*suffix`` in ``directories``; unreadable paths are collected, not fatal."""
+def read_config_files(root, directories, suffix, unreadable, reader=None, empty_masks=False):
+    """``sysctl_d.read_config_files`` (the one directory reader) through ``reader`` (None: ``host_reader()``)."""
     reader = reader or host_reader()
-    found = []
-    for directory in directories:
-        real = under(root, directory)
-        if not os.path.isdir(real):
-            continue
-        try:
-            names = sorted(reader.listdir(real))
-        except (IOError, OSError):
-            unreadable.append(directory)
-            continue
-        for name in names:
-            full = os.path.join(real, name)
-            if not name.endswith(suffix):
-                continue
-            if is_null_link(full):
-                found.append(_facts.ConfigFile(directory, name, True, ""))
-                continue
-            if not os.path.isfile(full):
-                continue
-            try:
-                text = reader.read_text(full)
-            except (IOError, OSError):
-                unreadable.append(os.path.join(directory, name))
-                continue
-            found.append(_facts.ConfigFile(directory, name, empty_masks and text == "", text))
-    return found
+    return sysctl_d.read_config_files(root, directories, suffix, unreadable, empty_masks=empty_masks,
+                                      listdir=reader.listdir, read_text=reader.read_text)
 
 
 def read_networkd_dropins(root, units, unreadable, reader=None):
     """The ``<unit>.d/*.conf`` drop-ins of every networkd unit name in ``units``."""
     dropins = []
     for unit in sorted(set(units)):
-        directories = [os.path.join(d, unit + ".d") for d in _facts.NETWORKD_DIRS]
-        for f in read_config_files(root, directories, ".conf", unreadable, empty_masks=True, reader=reader):
-            dropins.append(_facts.DropIn(unit, f.directory, f.name, f.masked, f.text))
+        directories = [os.path.join(d, unit + ".d") for d in _netstack_paths.NETWORKD_DIRS]
+        for f in read_config_files(root, directories, ".conf", unreadable, reader, empty_masks=True):
+            dropins.append(_netstack_paths.DropIn(unit, f.directory, f.name, f.masked, f.text))
     return dropins
 
 
@@ -132,12 +106,12 @@ def read_default_routes(root, unreadable, reader=None):
     reported; an unreadable one is collected in ``unreadable``.
     """
     try:
-        text = (reader or host_reader()).read_text(under(root, _facts.PROC_NET_ROUTE))
+        text = (reader or host_reader()).read_text(under(root, _routes.PROC_NET_ROUTE))
     except (IOError, OSError) as exc:
         if getattr(exc, "errno", None) != errno.ENOENT:
-            unreadable.append(_facts.PROC_NET_ROUTE)
+            unreadable.append(_routes.PROC_NET_ROUTE)
         return None
-    return _facts.parse_default_routes(text)
+    return _routes.parse_default_routes(text)
 
 
 def read_fact_sources(root="/", reader=None):
@@ -147,14 +121,15 @@ def read_fact_sources(root="/", reader=None):
     """
     reader = reader or host_reader()
     unreadable = []
-    networkd = read_config_files(root, _facts.NETWORKD_DIRS, ".network", unreadable, empty_masks=True, reader=reader)
+    networkd = read_config_files(root, _netstack_paths.NETWORKD_DIRS, ".network", unreadable, reader,
+                                 empty_masks=True)
     return dict(
-        candidates=sysctl_d.read_candidates(root),
+        candidates=sysctl_d.read_candidates(root, unreadable=unreadable),
         sysctl_conf_text=sysctl_d.read_sysctl_conf(root),
         networkd=networkd,
         networkd_dropins=read_networkd_dropins(root, [f.name for f in networkd], unreadable, reader),
-        netplan=read_config_files(root, _facts.NETPLAN_DIRS, ".yaml", unreadable, reader=reader),
-        nm=read_config_files(root, _facts.NM_DIRS, ".nmconnection", unreadable, reader=reader),
+        netplan=read_config_files(root, _netstack_paths.NETPLAN_DIRS, ".yaml", unreadable, reader),
+        nm=read_config_files(root, _netstack_paths.NM_DIRS, ".nmconnection", unreadable, reader),
         ifupdown=read_ifupdown(root, unreadable, reader),
         default_routes=read_default_routes(root, unreadable, reader),
         unreadable=unreadable,
@@ -189,15 +164,15 @@ def read_ifupdown(root, unreadable, reader=None):
     """/etc/network/interfaces and the files of /etc/network/interfaces.d (what Debian's default sources)."""
     reader = reader or host_reader()
     found = []
-    for path in _facts.IFUPDOWN_FILES:
+    for path in _netstack_paths.IFUPDOWN_FILES:
         try:
-            found.append(_facts.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
-                                           reader.read_text(under(root, path))))
+            found.append(sysctl_d.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
+                                             reader.read_text(under(root, path))))
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.ENOENT:
                 unreadable.append(path)
-    for directory in _facts.IFUPDOWN_DIRS:
-        found.extend(read_config_files(root, (directory,), "", unreadable, reader=reader))
+    for directory in _netstack_paths.IFUPDOWN_DIRS:
+        found.extend(read_config_files(root, (directory,), "", unreadable, reader))
     return found
 
 

@@ -120,7 +120,7 @@ def parse_vip(text):
     except ValueError:
         raise ValueError("is not an IPv4 or IPv6 address")
     ip = iface.ip
-    host_bits = 32 if ip.version == 4 else 128
+    host_bits = ip.max_prefixlen
     if "/" in text and iface.network.prefixlen != host_bits:
         raise ValueError(
             "has prefix length /%d; a VIP must be /%d: on lo any shorter prefix turns the whole "

@@ -31,8 +31,10 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
+from ansible_collections.lvs.realserver.plugins.module_utils import _unit_files
 
 STACKS = ("networkmanager", "networkd", "netplan", "ifupdown")
 CHOICES = ("auto",) + STACKS + ("none",)
@@ -56,12 +58,12 @@ NETPLAN_BINARIES = ("/usr/sbin/netplan", "/sbin/netplan")
 
 def detect(exists, netplan_files):
     """The stacks in use, in ``STACKS`` order: ``exists(path)`` answers for the evidence paths,
-    ``netplan_files``: the effective netplan YAML files (``_facts.ConfigFile``)."""
+    ``netplan_files``: the effective netplan YAML files (``_sysctl_d.ConfigFile``)."""
     found = []
     for stack in STACKS:
         if stack == "netplan":
-            if any(exists(b) for b in NETPLAN_BINARIES) and _facts.effective_files(
-                    netplan_files, _facts.NETPLAN_DIRS, ".yaml"):
+            if any(exists(b) for b in NETPLAN_BINARIES) and _sysctl_d.effective_files(
+                    netplan_files, _netstack_paths.NETPLAN_DIRS, ".yaml"):
                 found.append(stack)
         elif any(exists(path) for path in EVIDENCE[stack]):
             found.append(stack)
@@ -82,19 +84,8 @@ def lo_networks(networks, dropins):
 
     Our own drop-in is left out of the merge, so the answer does not depend on whether it is installed.
     """
-    found = []
-    for unit in _facts.effective_files(networks, _facts.NETWORKD_DIRS, ".network"):
-        entries = _facts.parse_unit(unit.text)
-        extra = _facts.effective_files(
-            [_facts.ConfigFile(d.directory, d.name, d.masked, d.text) for d in dropins
-             if d.unit == unit.name and d.name != NETWORKD_DROPIN],
-            tuple(os.path.join(x, unit.name + ".d") for x in _facts.NETWORKD_DIRS), ".conf")
-        for d in extra:
-            entries.extend(_facts.parse_unit(d.text))
-        if _facts._network_matches_lo(entries)[0]:  # pylint: disable=protected-access
-            found.append((unit.directory, unit.name))
-            break  # networkd applies the first matching file only
-    return found
+    found = _unit_files.networkd_lo_unit(networks, dropins, skip_dropin=NETWORKD_DROPIN)
+    return [] if found is None else [(found.unit.directory, found.unit.name)]
 
 
 def dropin_path(network_name):

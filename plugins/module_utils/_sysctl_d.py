@@ -23,7 +23,7 @@ which file and line set it?" following systemd-sysctl's rules (sysctl.d(5)):
   in as ``/etc/sysctl.d/99-sysctl.conf``); procps ``sysctl --system`` reads it
   last, which ``resolve(..., procps=True)`` models.
 
-Only ``read_tree`` touches the file system.
+Only ``read_config_files`` and ``read_sysctl_conf`` touch the file system.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,6 +42,8 @@ SEARCH_DIRS = (
     "/lib/sysctl.d",
 )
 SYSCTL_CONF = "/etc/sysctl.conf"
+# The two entries of net/ipv4/conf that are not interfaces.
+SPECIAL = ("all", "default")
 CONF_PREFIX = "net/ipv4/conf/"
 MANAGED_MARKER = "# Managed by lvs.realserver.arp_sysctl."
 GLOB_CHARS = "*?["
@@ -79,6 +81,11 @@ def dotted_key(slash_key):
 def conf_key(interface, key):
     """Slash key of ``net.ipv4.conf.<interface>.<key>``; the interface name is kept literally."""
     return CONF_PREFIX + interface + "/" + key
+
+
+def conf_name(interface, key):
+    """The dotted display name of ``net.ipv4.conf.<interface>.<key>`` (dots in the interface name become slashes)."""
+    return dotted_key(conf_key(interface, key))
 
 
 def split_conf_key(slash_key):
@@ -125,29 +132,30 @@ def parse_text(text, path):
     return assignments, problems
 
 
-Candidate = namedtuple("Candidate", "directory name masked text")
-"""A ``*.conf`` entry found in a search directory; ``masked`` for a symlink to /dev/null."""
+ConfigFile = namedtuple("ConfigFile", "directory name masked text")
+"""A file found in a configuration directory (sysctl.d, or a network stack's); ``masked``: a symlink to /dev/null
+(or, where the reader was told so, an empty file: systemd-networkd's rule)."""
 
 
-def effective_files(candidates, search_dirs=SEARCH_DIRS):
-    """The files systemd-sysctl reads, as ``[(path, text), ...]`` in reading order.
+def path_of(config_file):
+    return os.path.join(config_file.directory, config_file.name)
 
-    One entry per name (the one of the earliest directory in ``search_dirs``),
-    sorted by name; masked names contribute nothing.
+
+def effective_files(files, directories=SEARCH_DIRS, suffix=".conf"):
+    """The ``ConfigFile`` entries that count, in reading order (systemd's drop-in directory rule).
+
+    One entry per name ending in ``suffix``: the one of the earliest directory
+    in ``directories``; sorted by name; masked names contribute nothing.
     """
-    rank = dict((directory, index) for index, directory in enumerate(search_dirs))
+    rank = dict((directory, index) for index, directory in enumerate(directories))
     chosen = {}
-    for candidate in candidates:
-        if not candidate.name.endswith(".conf"):
+    for f in files:
+        if not f.name.endswith(suffix):
             continue
-        current = chosen.get(candidate.name)
-        if current is None or rank.get(candidate.directory, len(rank)) < rank.get(current.directory, len(rank)):
-            chosen[candidate.name] = candidate
-    return [
-        (os.path.join(c.directory, name), c.text)
-        for name, c in sorted(chosen.items())
-        if not c.masked
-    ]
+        current = chosen.get(f.name)
+        if current is None or rank.get(f.directory, len(rank)) < rank.get(current.directory, len(rank)):
+            chosen[f.name] = f
+    return [chosen[name] for name in sorted(chosen) if not chosen[name].masked]
 
 
 def with_file(candidates, path, text):
@@ -156,7 +164,7 @@ def with_file(candidates, path, text):
     kept = [c for c in candidates if (c.directory, c.name) != (directory, name)]
     if text is None:
         return kept
-    return kept + [Candidate(directory, name, False, text)]
+    return kept + [ConfigFile(directory, name, False, text)]
 
 
 def masking_file(candidates, path, search_dirs=SEARCH_DIRS):
@@ -234,6 +242,11 @@ def int_value(text):
     return int(text) if digits.isdigit() else None
 
 
+def boot_report(resolution, keys):
+    """``{dotted key: boot_entry}`` for the slash ``keys``."""
+    return dict((dotted_key(key), boot_entry(resolution, key)) for key in keys)
+
+
 def boot_entry(resolution, slash_key):
     """``{value, file, line}`` of the assignment that decides ``slash_key`` at boot; all None when nothing sets it.
 
@@ -245,28 +258,55 @@ def boot_entry(resolution, slash_key):
     return {"value": int_value(winner.value), "file": winner.path, "line": winner.line}
 
 
-def read_candidates(root="/", search_dirs=SEARCH_DIRS):
-    """I/O edge: every ``*.conf`` entry of the search directories under ``root``, read.
+def read_config_files(root, directories, suffix, unreadable=None, empty_masks=False, listdir=os.listdir,
+                      read_text=None):
+    """I/O edge, the one directory reader: a ``ConfigFile`` for each ``*suffix`` entry of ``directories`` under ``root``.
 
     Paths are as seen from ``root``. Directories that resolve to the same
     place (``/lib`` -> ``/usr/lib`` on merged-usr systems) are listed once.
+    A directory or file that cannot be read is appended to ``unreadable`` (its
+    path as seen from ``root``) and skipped; with ``unreadable`` None it raises
+    an ``IOError`` naming that path. ``empty_masks``: an empty file masks too.
+    ``listdir`` and ``read_text`` are the readers (tests pass fakes).
     """
-    candidates = []
+    read_text = read_text or _read_text
+    found = []
     seen_dirs = set()
-    for directory in search_dirs:
+    for directory in directories:
         real = os.path.realpath(_under(root, directory))
         if real in seen_dirs or not os.path.isdir(real):
             continue
         seen_dirs.add(real)
-        for name in sorted(os.listdir(real)):
+        try:
+            names = sorted(listdir(real))
+        except (IOError, OSError) as exc:
+            _not_readable(unreadable, directory, exc)
+            continue
+        for name in names:
             full = os.path.join(real, name)
-            if not name.endswith(".conf"):
+            if not name.endswith(suffix):
                 continue
             if os.path.islink(full) and os.path.realpath(full) == "/dev/null":
-                candidates.append(Candidate(directory, name, True, ""))
+                found.append(ConfigFile(directory, name, True, ""))
             elif os.path.isfile(full):
-                candidates.append(Candidate(directory, name, False, _read_text(full)))
-    return candidates
+                try:
+                    text = read_text(full)
+                except (IOError, OSError) as exc:
+                    _not_readable(unreadable, os.path.join(directory, name), exc)
+                    continue
+                found.append(ConfigFile(directory, name, empty_masks and text == "", text))
+    return found
+
+
+def _not_readable(unreadable, path, exc):
+    if unreadable is None:
+        raise IOError(getattr(exc, "errno", None), "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
+    unreadable.append(path)
+
+
+def read_candidates(root="/", search_dirs=SEARCH_DIRS, unreadable=None):
+    """I/O edge: every ``*.conf`` entry of the sysctl.d directories under ``root`` (``read_config_files``)."""
+    return read_config_files(root, search_dirs, ".conf", unreadable)
 
 
 def read_sysctl_conf(root="/"):
@@ -277,7 +317,7 @@ def read_sysctl_conf(root="/"):
 
 def boot_files(candidates, sysctl_conf_text=None):
     """Reading order at boot: systemd-sysctl's, plus /etc/sysctl.conf last for procps ``sysctl --system``."""
-    files = effective_files(candidates)
+    files = [(path_of(f), f.text) for f in effective_files(candidates)]
     if sysctl_conf_text is not None:
         files.append((SYSCTL_CONF, sysctl_conf_text))
     return files
@@ -303,16 +343,17 @@ def render_dropin(conf, key_order, source="lvs.realserver.arp_sysctl"):
         MANAGED_MARKER + " Do not edit: changes are overwritten.",
         "# LVS-DR/TUN real-server ARP protection (%s; see arp_ignore in ip-sysctl.rst)." % source,
     ]
-    for interface in sorted(conf, key=_interface_sort_key):
+    for interface in sorted(conf, key=interface_order):
         keys = conf[interface]
         for key in key_order:
             if key in keys:
-                lines.append("%s = %d" % (dotted_key(conf_key(interface, key)), keys[key]))
+                lines.append("%s = %d" % (conf_name(interface, key), keys[key]))
     return "\n".join(lines) + "\n"
 
 
-def _interface_sort_key(interface):
-    return ({"all": 0, "default": 1}.get(interface, 2), interface)
+def interface_order(interface):
+    """Sort key: ``all``, then ``default``, then interfaces by name."""
+    return (SPECIAL.index(interface) if interface in SPECIAL else len(SPECIAL), interface)
 
 
 def is_managed_text(text):

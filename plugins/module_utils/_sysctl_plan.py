@@ -23,7 +23,6 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 DEFAULT_PATH = "/etc/sysctl.d/99-zz-lvs-realserver.conf"
-SPECIAL_INTERFACES = ("all", "default")
 # ``all`` values that protect every interface; a higher interface value undoes them through max().
 # (rp_filter on ``all`` protects nothing: a higher value on a NIC is often intended.)
 MAX_PROTECTED_KEYS = ("arp_ignore", "arp_announce")
@@ -35,7 +34,7 @@ def conf_errors(conf):
         return ["conf must be a non-empty mapping of interface -> {key: value}, got %r" % (conf,)]
     errors = []
     for interface, keys in sorted(conf.items(), key=lambda item: str(item[0])):
-        if interface not in SPECIAL_INTERFACES:
+        if interface not in sysctl_d.SPECIAL:
             reason = _iproute.interface_name_error(interface)
             if reason:
                 errors.append("conf: interface name %r %s" % (interface, reason))
@@ -78,7 +77,7 @@ def path_error(path):
 
 def entries(conf):
     """``[(interface, key, value)]`` in the drop-in's order."""
-    ordered = sorted(conf, key=lambda i: ({"all": 0, "default": 1}.get(i, 2), i))
+    ordered = sorted(conf, key=sysctl_d.interface_order)
     return [(i, k, conf[i][k]) for i in ordered for k in rules.KEY_ORDER if k in conf[i]]
 
 
@@ -91,11 +90,6 @@ def managed_conf(text):
         if split and split[1] in rules.KEY_RULES and isinstance(_as_int(a.value), int):
             conf.setdefault(split[0], {})[split[1]] = _as_int(a.value)
     return conf
-
-
-def boot_report(resolution, keys):
-    """``{dotted key: {value, file, line}}`` for slash ``keys``; value and file are None when nothing sets a key."""
-    return dict((sysctl_d.dotted_key(key), sysctl_d.boot_entry(resolution, key)) for key in keys)
 
 
 def conflicts(resolution, path, wanted, boot_tool):
@@ -132,7 +126,7 @@ def _assignments_for_key(resolution, key):
     winners = []
     for slash in resolution.explicit_keys():
         split = sysctl_d.split_conf_key(slash)
-        if split and split[1] == key and split[0] not in SPECIAL_INTERFACES:
+        if split and split[1] == key and split[0] not in sysctl_d.SPECIAL:
             winners.append(resolution.winner(slash))
     for glob in resolution.glob_assignments():
         split = sysctl_d.split_conf_key(glob.key)
@@ -169,12 +163,12 @@ def runtime_changes(wanted, running):
     for interface, key, value in wanted:
         current = running.get(interface, {}).get(key)
         if interface not in running:
-            pending.append(sysctl_d.dotted_key(sysctl_d.conf_key(interface, key)))
+            pending.append(sysctl_d.conf_name(interface, key))
         elif current != value:
             changes.append({
                 "interface": interface,
                 "key": key,
-                "name": sysctl_d.dotted_key(sysctl_d.conf_key(interface, key)),
+                "name": sysctl_d.conf_name(interface, key),
                 "before": current,
                 "after": value,
             })
@@ -211,7 +205,7 @@ def plan(state, conf, path, current_text, candidates, sysctl_conf_text, running,
 
     systemd = sysctl_d.resolve(sysctl_d.boot_files(after))
     keys = [sysctl_d.conf_key(i, k) for i, k, _value in wanted]
-    result["boot"] = boot_report(systemd, keys)
+    result["boot"] = sysctl_d.boot_report(systemd, keys)
     if state == "present":
         result["conflicts"] = conflicts(systemd, path, wanted, "systemd-sysctl")
         if sysctl_conf_text is not None:

@@ -117,10 +117,6 @@ def ip_of(local):
     return ipaddress.ip_address(local)
 
 
-def host_bits(ip):
-    return 32 if ip.version == 4 else 128
-
-
 def is_protected(address):
     """Loopback (127/8, ::1) and link-local addresses: never removed, never listed as VIPs."""
     ip = ip_of(address.local)
@@ -156,7 +152,7 @@ def desired_address(vip, device, label, scope):
 
 def _satisfies(address, vip, label, scope):
     """Is ``address`` (same local as ``vip``) already exactly what the module would add?"""
-    if address.prefixlen != host_bits(vip):
+    if address.prefixlen != vip.max_prefixlen:
         return False
     if vip.version == 4:
         return address.scope == scope and address.label == label
@@ -333,9 +329,9 @@ def plan(desired, interfaces, conf, ip_bin, require_arp_protection=True):
         result["removed"].append("%s/%d" % (a.local, a.prefixlen))
     for vip in to_add:
         result["operations"].append(dict(
-            action="add", address="%s/%d" % (vip, host_bits(vip)),
+            action="add", address="%s/%d" % (vip, vip.max_prefixlen),
             argv=_iproute.addr_replace_argv(ip_bin, vip, device, scope, label if vip.version == 4 else None)))
-        result["added"].append("%s/%d" % (vip, host_bits(vip)))
+        result["added"].append("%s/%d" % (vip, vip.max_prefixlen))
 
     elsewhere = sorted(
         "%s is also on %s, where the kernel answers ARP/NDP for it" % (a.local, other.name)

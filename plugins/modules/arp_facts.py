@@ -440,9 +440,6 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 
-# Everything is read below this directory (tests point it at a fake tree).
-ROOT = "/"
-
 DETAILS = ("full", "verdict")
 # The per-key tables detail=verdict leaves out: the verdicts, violations, drift and hazards already say what they
 # found wrong and where.
@@ -497,7 +494,9 @@ def select_detail(facts, detail):
     return kept
 
 
-def main():
+def main(root="/", detect=None):
+    """Run the module. ``root``: the directory everything is read below; ``detect``: the runtime-capability probe
+    (``_runtime_mode.detect``). Tests pass a fake tree and a fake probe."""
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
     params = module.params
@@ -506,13 +505,13 @@ def main():
         module.fail_json(msg="; ".join(errors), errors=errors)
 
     interfaces = _host_state.read_interfaces(module, module.get_bin_path("ip", required=True))
-    conf = _host_state.read_arp_conf(module, ROOT)
-    runtime, reasons, _warn = _runtime_mode.resolve(params["runtime"])
+    conf = _host_state.read_arp_conf(module, root)
+    runtime, reasons, _warn = _runtime_mode.resolve(params["runtime"], detector=detect)
     boot = None
     if runtime == _runtime_mode.SKIPPED:
-        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(ROOT, _vipctl().DATA_FILE)))
+        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(root, _vipctl().DATA_FILE)))
     facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
-                                     judge=params["interfaces"], root=ROOT, boot_interfaces=boot)
+                                     judge=params["interfaces"], root=root, boot_interfaces=boot)
     facts.update(_runtime_mode.report(runtime, reasons))
     module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: select_detail(facts, params["detail"])})
 

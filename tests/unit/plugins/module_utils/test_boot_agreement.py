@@ -28,7 +28,7 @@ PATH = planner.DEFAULT_PATH
 
 def cand(path, text):
     directory, name = os.path.split(path)
-    return sysctl_d.Candidate(directory, name, False, text)
+    return sysctl_d.ConfigFile(directory, name, False, text)
 
 
 def host_interfaces():

@@ -108,7 +108,7 @@ CASES = {
 
 
 def resolution_of(tree):
-    candidates = [sysctl_d.Candidate(d, n, text is None, text or "") for d, n, text in tree]
+    candidates = [sysctl_d.ConfigFile(d, n, text is None, text or "") for d, n, text in tree]
     return sysctl_d.resolve(sysctl_d.boot_files(candidates))
 
 
@@ -185,4 +185,7 @@ def test_predictions_cover_every_interface_and_key_in_order():
     found = model.predictions(resolution_of([]), ["all", "eth0"])
     assert [(p.interface, p.key) for p in found] == [
         (i, k) for i in ("all", "eth0") for k in ("arp_ignore", "arp_announce", "arp_filter", "rp_filter", "arp_notify")]
-    assert set(model.by_interface(found)["eth0"]) == set(model.PREDICTION_KEYS)
+    table = model.by_interface(found)
+    assert [k for k in model.PREDICTION_KEYS if table.prediction("eth0", k) is not None] == list(model.PREDICTION_KEYS)
+    assert table.prediction("eth9", "arp_ignore") is None
+    assert table.expected("eth0", "arp_ignore") == table.prediction("eth0", "arp_ignore").late

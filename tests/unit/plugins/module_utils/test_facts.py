@@ -14,15 +14,15 @@ import pytest
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
 from ansible_collections.lvs.realserver.plugins.module_utils import _facts as facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _routes
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._iproute import Interface, address
+from ansible_collections.lvs.realserver.tests.unit.plugins.module_utils.test_facts_netstack_config import NETPLAN_ETH
 
 VIP = "198.51.100.100"
 RIP = "198.51.100.21"
 ETC = "/etc/sysctl.d"
 USR = "/usr/lib/sysctl.d"
-NWD_ETC = "/etc/systemd/network"
-NWD_USR = "/usr/lib/systemd/network"
 
 SYSTEMD_50_DEFAULT = """\
 # systemd 252 50-default.conf (excerpt)
@@ -71,7 +71,7 @@ def conf_of(all_values=None, default=None, **ifaces):
 
 
 def cand(directory, name, text, masked=False):
-    return sysctl_d.Candidate(directory, name, masked, text)
+    return sysctl_d.ConfigFile(directory, name, masked, text)
 
 
 def protected_conf(**ifaces):
@@ -329,237 +329,8 @@ def test_boot_verdict_uses_an_interface_value_higher_than_all():
 def test_boot_conf_does_not_invent_absent_interfaces():
     resolution = sysctl_d.resolve([(ETC + "/x.conf", "net.ipv4.conf.tunl0.rp_filter = 2\n")])
     model = boot_model.by_interface(boot_model.predictions(resolution, ["all", "tunl0"], ["rp_filter"]))
-    after = facts.boot_conf({"all": {"rp_filter": 1}}, model)
+    after = boot_model.boot_conf({"all": {"rp_filter": 1}}, model)
     assert "tunl0" not in after and after["all"]["rp_filter"] == 0
-
-
-# --------------------------------------------------------------------------
-# hazards: systemd-networkd
-# --------------------------------------------------------------------------
-
-def nwd(name, text, directory=NWD_ETC, masked=False):
-    return facts.ConfigFile(directory, name, masked, text)
-
-
-@pytest.mark.parametrize("text, matches", [
-    ("[Network]\nDHCP=yes\n", True),
-    ("[Match]\n[Network]\nDHCP=yes\n", True),
-    ("[Match]\nName=*\n", True),
-    ("[Match]\nName=lo\n", True),
-    ("[Match]\nName=en* lo\n", True),
-    ("[Match]\nName=l?\n", True),
-    ("[Match]\nName=!eth0\n", True),
-    ("[Match]\nName=!lo\n", False),
-    ("[Match]\nName=* !lo\n", False),
-    ("[Match]\nName=en* eth*\n", False),
-    ("[Match]\nName=eth0\nName=\n", True),  # an empty assignment resets the list
-    ("[Match]\nType=loopback\n", True),
-    ("[Match]\nType=ether\n", False),
-    ("[Match]\nName=*\nType=!loopback\n", False),
-    ("[Match]\nName=*\nDriver=e1000e\n", False),
-    ("[Match]\nName=*\nDriver=!e1000e\n", True),
-    ("[Match]\nName=*\nKind=vlan\n", False),
-    ("[Match]\nMACAddress=52:54:00:12:34:56\n", False),
-    ("[Match]\nMACAddress=00:00:00:00:00:00\n", True),
-    ("[Match]\nPermanentMACAddress=52:54:00:12:34:56\n", False),
-    ("[Match]\nVirtualization=container\n", True),  # host conditions are assumed to hold
-    ("[Match]\nName=*\nPath=pci-0000:00:03.0\n", False),
-    ("# comment\n; comment\n[Match]\nName=eth0 \\\n  lo\n", True),  # continuation line
-])
-def test_networkd_match_rules_for_lo(text, matches):
-    found = facts.networkd_hazards([nwd("80-x.network", text)], [], [])
-    assert bool(found) is matches
-    if matches:
-        assert found[0]["code"] == "networkd_manages_lo"
-        assert found[0]["severity"] == "warning"
-        assert found[0]["file"] == NWD_ETC + "/80-x.network"
-        assert found[0]["interface"] == "lo"
-        assert "Name=!lo" in found[0]["fix"]
-
-
-def test_networkd_reports_the_line_of_the_matching_name():
-    found = facts.networkd_hazards([nwd("99-all.network", "# catch-all\n[Match]\nName=*\n\n[Network]\nDHCP=yes\n")], [], [])
-    assert (found[0]["file"], found[0]["line"]) == (NWD_ETC + "/99-all.network", 3)
-    empty = facts.networkd_hazards([nwd("99-all.network", "\n[Match]\n[Network]\nDHCP=yes\n")], [], [])
-    assert empty[0]["line"] == 2 and "empty" in empty[0]["message"]
-
-
-def test_networkd_only_the_first_matching_file_applies():
-    files = [
-        nwd("10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=static\n"),
-        nwd("99-all.network", "[Match]\nName=*\n", NWD_USR),
-    ]
-    found = facts.networkd_hazards(files, [], [])
-    assert len(found) == 1 and found[0]["severity"] == "info"
-    assert found[0]["file"] == NWD_ETC + "/10-lo.network"
-    assert "KeepConfiguration=static" in found[0]["message"]
-    # files sort by name across directories
-    files = [nwd("50-eth.network", "[Match]\nName=eth0\n"), nwd("20-any.network", "[Match]\nName=*\n", NWD_USR)]
-    assert facts.networkd_hazards(files, [], [])[0]["file"] == NWD_USR + "/20-any.network"
-
-
-def test_networkd_vips_declared_with_address_are_kept():
-    vips = [{"local": VIP}]
-    text = "[Match]\nName=lo\n[Network]\nAddress=%s/32\n" % VIP
-    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "info"
-    text = "[Match]\nName=lo\n[Address]\nAddress=192.0.2.1/32\n"
-    assert facts.networkd_hazards([nwd("10-lo.network", text)], [], vips)[0]["severity"] == "warning"
-
-
-def test_networkd_masking():
-    vendor = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
-    assert facts.networkd_hazards([vendor], [], [])
-    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "", masked=True)], [], [])
-    # /etc with different content replaces the vendor file
-    assert not facts.networkd_hazards([vendor, nwd("99-all.network", "[Match]\nName=eth0\n")], [], [])
-    # only *.network files count
-    assert not facts.networkd_hazards([nwd("99-all.link", "[Match]\nOriginalName=*\n")], [], [])
-
-
-def test_networkd_dropins_extend_the_match_section():
-    unit = nwd("99-all.network", "[Network]\nDHCP=yes\n", NWD_USR)
-    narrow = facts.DropIn("99-all.network", NWD_ETC + "/99-all.network.d", "10-eth.conf", False, "[Match]\nName=eth*\n")
-    assert facts.networkd_hazards([unit], [], [])
-    assert not facts.networkd_hazards([unit], [narrow], [])
-    masked = narrow._replace(directory=NWD_ETC + "/99-all.network.d", masked=True)
-    assert facts.networkd_hazards([unit], [masked], [])
-    other_unit = narrow._replace(unit="50-other.network")
-    assert facts.networkd_hazards([unit], [other_unit], [])
-    # Name= lines accumulate: a drop-in cannot narrow Name=* without an empty Name= first
-    catch_all = nwd("99-all.network", "[Match]\nName=*\n", NWD_USR)
-    assert facts.networkd_hazards([catch_all], [narrow], [])
-    reset = narrow._replace(text="[Match]\nName=\nName=eth*\n")
-    assert not facts.networkd_hazards([catch_all], [reset], [])
-
-
-def test_parse_unit_keeps_line_numbers():
-    entries = facts.parse_unit("[Match]\n# x\nName=a \\\n b\n[Network]\nAddress=1\n")
-    assert entries == [("Match", None, None, 1), ("Match", "Name", "a b", 3),
-                       ("Network", None, None, 5), ("Network", "Address", "1", 6)]
-
-
-# --------------------------------------------------------------------------
-# hazards: netplan and NetworkManager
-# --------------------------------------------------------------------------
-
-NETPLAN_LO = """\
-network:
-  version: 2
-  renderer: networkd
-  ethernets:
-    eth0:
-      dhcp4: true
-    lo:
-      addresses: [127.0.0.1/8, ::1/128, 7.7.7.7/32]
-"""
-
-NETPLAN_MATCH = """\
-network:
-  version: 2
-  ethernets:
-    loopback0:
-      match:
-        name: lo
-      addresses: [7.7.7.7/32]
-"""
-
-NETPLAN_GLOB = """\
-network:
-  ethernets:
-    all-en:
-      match:
-        name: "l*"
-      dhcp4: true
-"""
-
-NETPLAN_ETH = """\
-network:
-  version: 2
-  ethernets:
-    eth0:
-      match:
-        name: "en*"
-      dhcp4: true
-    bond-lo-ish:
-      match:
-        macaddress: "52:54:00:12:34:56"
-"""
-
-
-def npl(name, text, directory="/etc/netplan"):
-    return facts.ConfigFile(directory, name, False, text)
-
-
-@pytest.mark.parametrize("use_yaml", [True, False])
-@pytest.mark.parametrize("text, line", [(NETPLAN_LO, 7), (NETPLAN_MATCH, 6), (NETPLAN_GLOB, 5), (NETPLAN_ETH, None)])
-def test_netplan_listing_lo(monkeypatch, use_yaml, text, line):
-    if not use_yaml:
-        monkeypatch.setattr(facts, "_load_yaml", lambda text: None)
-    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
-    if line is None:
-        assert found == []
-        return
-    assert len(found) == 1
-    assert found[0]["code"] == "netplan_lists_lo"
-    assert (found[0]["file"], found[0]["line"]) == ("/etc/netplan/01-netcfg.yaml", line)
-
-
-def test_netplan_run_masks_etc_and_other_suffixes_are_ignored():
-    files = [npl("01-netcfg.yaml", NETPLAN_LO), npl("01-netcfg.yaml", NETPLAN_ETH, "/run/netplan")]
-    assert facts.netplan_hazards(files) == []
-    assert facts.netplan_hazards([npl("01-netcfg.yaml.bak", NETPLAN_LO)]) == []
-
-
-def test_netplan_broken_yaml_falls_back_to_line_heuristics():
-    text = NETPLAN_LO + "  : [unbalanced\n"
-    found = facts.netplan_hazards([npl("01-netcfg.yaml", text)])
-    assert [h["line"] for h in found] == [7]
-
-
-NM_LOOPBACK = """\
-[connection]
-id=lo
-uuid=3e1d2c4b-0000-4000-8000-000000000001
-type=loopback
-interface-name=lo
-
-[ipv4]
-address1=127.0.0.1/8
-method=manual
-"""
-
-
-def test_networkmanager_loopback_profile():
-    found = facts.nm_hazards([facts.ConfigFile("/etc/NetworkManager/system-connections", "lo.nmconnection", False, NM_LOOPBACK)])
-    assert len(found) == 1
-    assert found[0]["code"] == "networkmanager_loopback_profile"
-    assert (found[0]["file"], found[0]["line"]) == ("/etc/NetworkManager/system-connections/lo.nmconnection", 4)
-    off = NM_LOOPBACK.replace("interface-name=lo", "autoconnect=false")
-    found = facts.nm_hazards([facts.ConfigFile("/run/NetworkManager/system-connections", "lo.nmconnection", False, off)])
-    assert "autoconnect=false" in found[0]["message"]
-
-
-def nm_profile(name, text):
-    return [facts.ConfigFile("/run/NetworkManager/system-connections", name, False, text)]
-
-
-def test_networkmanager_ethernet_profile_is_no_hazard_unless_bound_to_lo():
-    text = NM_LOOPBACK.replace("type=loopback", "type=ethernet")
-    assert facts.nm_hazards(nm_profile("e.nmconnection", text.replace("interface-name=lo", "interface-name=eth0"))) == []
-    # netplan (0.106) renders its lo entry for NetworkManager as an ethernet profile bound to lo (real-boot tier)
-    netplan_lo = "[connection]\nid=netplan-lo\ntype=ethernet\ninterface-name=lo\n\n[ipv4]\nmethod=manual\n"
-    found = facts.nm_hazards(nm_profile("netplan-lo.nmconnection", netplan_lo))
-    assert [(h["code"], h["line"]) for h in found] == [("networkmanager_loopback_profile", 4)]
-    assert "is bound to lo" in found[0]["message"]
-
-
-def test_networkmanagers_own_snapshot_of_an_external_lo_is_no_hazard():
-    """NetworkManager 1.42 writes its view of a lo it does not manage to /run, type=loopback, external=true."""
-    snapshot = ("[connection]\nid=lo\ntype=loopback\nautoconnect=false\ninterface-name=lo\n\n[ipv4]\n"
-                "address1=192.0.2.100/32\nmethod=manual\n\n[.nmmeta]\nnm-generated=true\nvolatile=true\n"
-                "external=true\n")
-    assert facts.nm_hazards(nm_profile("lo-38acdbf7.nmconnection", snapshot)) == []
-    assert facts.nm_hazards(nm_profile("lo.nmconnection", snapshot.replace("external=true", "external=false")))
 
 
 # --------------------------------------------------------------------------
@@ -660,7 +431,7 @@ def route_line(iface, destination="00000000", mask="00000000", metric=0, gateway
      + "eth0\t00000000\t0\t0003\t0\t0\tx\t00000000\n" + route_line("eth1"), [("eth1", 0)]),
 ])
 def test_parse_default_routes(text, routes):
-    assert facts.parse_default_routes(text) == [facts.DefaultRoute(*r) for r in routes]
+    assert _routes.parse_default_routes(text) == [_routes.DefaultRoute(*r) for r in routes]
 
 
 @pytest.mark.parametrize("routes, preferred", [
@@ -670,7 +441,7 @@ def test_parse_default_routes(text, routes):
     ([("eth1", 100), ("eth0", 100), ("eth1", 100)], ["eth0", "eth1"]),
 ])
 def test_preferred_default_interfaces(routes, preferred):
-    assert facts.preferred_default_interfaces([facts.DefaultRoute(*r) for r in routes]) == preferred
+    assert _routes.preferred_default_interfaces([_routes.DefaultRoute(*r) for r in routes]) == preferred
 
 
 def two_nics(numbered=True, **values):
@@ -681,7 +452,7 @@ def two_nics(numbered=True, **values):
 
 
 def defaults(*routes):
-    return [facts.DefaultRoute(*r) if isinstance(r, tuple) else facts.DefaultRoute(r, 0) for r in routes]
+    return [_routes.DefaultRoute(*r) if isinstance(r, tuple) else _routes.DefaultRoute(r, 0) for r in routes]
 
 
 def rp_hazards(report):
@@ -773,7 +544,7 @@ def test_etc_sysctl_conf_read_last_by_procps_is_a_hazard():
 
 
 def test_hazard_count_ignores_info_and_warnings_list_unreadable_paths():
-    info = nwd("10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=yes\n")
+    info = cand("/etc/systemd/network", "10-lo.network", "[Match]\nName=lo\n[Network]\nKeepConfiguration=yes\n")
     report = run(networkd=[info], unreadable=["/etc/NetworkManager/system-connections/x.nmconnection"])
     assert codes(report["hazards"]) == ["networkd_manages_lo"]
     assert report["hazard_count"] == 0
@@ -788,7 +559,7 @@ def test_judged_interfaces_that_are_not_arp_facing_are_warned_about():
 
 def test_a_clean_host_has_no_hazards():
     report = run(candidates=[cand(ETC, "99-zz-lvs.conf", LVS_DROPIN)],
-                 networkd=[nwd("50-eth.network", "[Match]\nName=eth0\n")],
-                 netplan=[npl("01-netcfg.yaml", NETPLAN_ETH)])
+                 networkd=[cand("/etc/systemd/network", "50-eth.network", "[Match]\nName=eth0\n")],
+                 netplan=[cand("/etc/netplan", "01-netcfg.yaml", NETPLAN_ETH)])
     assert report["hazards"] == [] and report["hazard_count"] == 0
     assert report["compliant"] and report["at_boot"]["compliant"] and report["drift"] == []

@@ -24,9 +24,9 @@ from ansible_collections.lvs.realserver.tests.unit.plugins.module_utils.utils im
 DATA = vipctl.load_data(vipctl.render_data(["192.0.2.10", "2001:db8::10"], "lo", "host", "lo:lvs", "dr"))
 PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}}
 LEAKING = {"all": {"arp_ignore": 0, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}}
-DROPIN = sysctl_d.Candidate("/etc/sysctl.d", "99-zz-lvs-realserver.conf", False,
-                            "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n")
-UNDO = sysctl_d.Candidate("/etc/sysctl.d", "zzz-undo.conf", False, "net.ipv4.conf.all.arp_ignore = 0\n")
+DROPIN = sysctl_d.ConfigFile("/etc/sysctl.d", "99-zz-lvs-realserver.conf", False,
+                             "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n")
+UNDO = sysctl_d.ConfigFile("/etc/sysctl.d", "zzz-undo.conf", False, "net.ipv4.conf.all.arp_ignore = 0\n")
 
 
 def lo(*vips):

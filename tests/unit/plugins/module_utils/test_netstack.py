@@ -15,12 +15,15 @@ import sys
 
 import pytest
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _hazards as hazards
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack as ns
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_config as netstack_config
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths as netstack_paths
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 PY, CLI = "/usr/bin/python3", "/usr/libexec/lvs-realserver/lvs-realserver-vips"
-NETPLAN_LO = _facts.ConfigFile("/etc/netplan", "01-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")
+NETPLAN_LO = sysctl_d.ConfigFile("/etc/netplan", "01-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")
 
 
 def exists_of(*paths):
@@ -46,15 +49,15 @@ def test_chosen_follows_the_override():
 
 
 def net(name, text, directory="/etc/systemd/network"):
-    return _facts.ConfigFile(directory, name, False, text)
+    return sysctl_d.ConfigFile(directory, name, False, text)
 
 
 def test_lo_networks_takes_the_first_matching_file_only_and_ignores_our_dropin():
     files = [net("10-rs.network", "[Match]\nName=rs\n"), net("20-lo.network", "[Match]\nName=lo\n"),
              net("99-all.network", "[Match]\nName=*\n[Network]\nDHCP=yes\n"),
              net("10-netplan-lo.network", "[Match]\nName=lo\n", "/run/systemd/network")]
-    ours = _facts.DropIn("10-netplan-lo.network", "/etc/systemd/network/10-netplan-lo.network.d", ns.NETWORKD_DROPIN,
-                         False, "[Match]\nName=rs\n")
+    ours = netstack_paths.DropIn("10-netplan-lo.network", "/etc/systemd/network/10-netplan-lo.network.d",
+                                 ns.NETWORKD_DROPIN, False, "[Match]\nName=rs\n")
     assert ns.lo_networks(files, [ours]) == [("/run/systemd/network", "10-netplan-lo.network")]
     assert ns.lo_networks([files[0]], []) == []
     assert ns.lo_networks([files[0], files[2]], []) == [("/etc/systemd/network", "99-all.network")]
@@ -111,9 +114,9 @@ def test_watch_plan(args, verbs):
 
 
 def test_a_lo_hazard_is_info_while_the_watch_runs():
-    found = [_facts.hazard("networkmanager_loopback_profile", "NM owns lo", "delete it")]
-    assert _facts.watched_hazard(found, False) == found
-    downgraded = _facts.watched_hazard(found, True)
+    found = [hazards.hazard("networkmanager_loopback_profile", "NM owns lo", "delete it")]
+    assert netstack_config.watched_hazard(found, False) == found
+    downgraded = netstack_config.watched_hazard(found, True)
     assert downgraded[0]["severity"] == "info" and "lvs-realserver-watch.service is running" in downgraded[0]["message"]
     assert found[0]["severity"] == "warning"  # not changed in place
 
@@ -133,11 +136,11 @@ def test_watch_running_needs_a_live_watch_process(tmp_path):
 
 
 def test_networkd_on_lo_is_a_hazard_only_before_systemd_229():
-    lo_net = [_facts.ConfigFile("/etc/systemd/network", "05-lo.network", False, "[Match]\nName=lo\n")]
+    lo_net = [sysctl_d.ConfigFile("/etc/systemd/network", "05-lo.network", False, "[Match]\nName=lo\n")]
     vips = [{"local": "192.0.2.10"}]
-    assert _facts.networkd_hazards(lo_net, [], vips)[0]["severity"] == "warning"  # version unknown
-    assert _facts.networkd_hazards(lo_net, [], vips, 228)[0]["severity"] == "warning"  # the v228 regression
-    kept = _facts.networkd_hazards(lo_net, [], vips, 252)[0]
+    assert netstack_config.networkd_hazards(lo_net, [], vips)[0]["severity"] == "warning"  # version unknown
+    assert netstack_config.networkd_hazards(lo_net, [], vips, 228)[0]["severity"] == "warning"  # the v228 regression
+    kept = netstack_config.networkd_hazards(lo_net, [], vips, 252)[0]
     assert kept["severity"] == "info" and "systemd 252 never drops foreign addresses on loopback" in kept["message"]
 
 
@@ -153,12 +156,12 @@ def test_systemd_version_from_the_shared_library(tmp_path):
 
 
 def test_ifupdown_lo_stanza_is_a_hazard():
-    interfaces = _facts.ConfigFile("/etc/network", "interfaces", False,
-                                   "source /etc/network/interfaces.d/*\n# iface lo inet loopback\nauto lo\n"
-                                   "iface lo inet loopback\n")
-    found = _facts.ifupdown_hazards([interfaces])
+    interfaces = sysctl_d.ConfigFile("/etc/network", "interfaces", False,
+                                     "source /etc/network/interfaces.d/*\n# iface lo inet loopback\nauto lo\n"
+                                     "iface lo inet loopback\n")
+    found = netstack_config.ifupdown_hazards([interfaces])
     assert [(h["code"], h["line"], h["severity"]) for h in found] == [("ifupdown_manages_lo", 4, "warning")]
-    assert _facts.ifupdown_hazards([_facts.ConfigFile("/etc/network", "interfaces", False, "auto eth0\n")]) == []
+    assert netstack_config.ifupdown_hazards([sysctl_d.ConfigFile("/etc/network", "interfaces", False, "auto eth0\n")]) == []
 
 
 @pytest.mark.parametrize("text, version, severity", [
@@ -169,14 +172,14 @@ def test_ifupdown_lo_stanza_is_a_hazard():
     ("network:\n  ethernets:\n    lo:\n      renderer: NetworkManager\n", 252, "warning"),
 ])
 def test_netplan_lo_is_a_hazard_where_the_renderer_drops_the_vips(text, version, severity):
-    found = _facts.netplan_hazards([_facts.ConfigFile("/etc/netplan", "60-lo.yaml", False, text)], version)
+    found = netstack_config.netplan_hazards([sysctl_d.ConfigFile("/etc/netplan", "60-lo.yaml", False, text)], version)
     assert [(h["code"], h["severity"]) for h in found] == [("netplan_lists_lo", severity)]
 
 
 def test_netplan_renderer_is_global_across_files():
-    files = [_facts.ConfigFile("/etc/netplan", "50-main.yaml", False, "network:\n  renderer: NetworkManager\n"),
-             _facts.ConfigFile("/etc/netplan", "60-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")]
-    assert _facts.netplan_hazards(files, 252)[0]["severity"] == "warning"
+    files = [sysctl_d.ConfigFile("/etc/netplan", "50-main.yaml", False, "network:\n  renderer: NetworkManager\n"),
+             sysctl_d.ConfigFile("/etc/netplan", "60-lo.yaml", False, "network:\n  ethernets:\n    lo: {}\n")]
+    assert netstack_config.netplan_hazards(files, 252)[0]["severity"] == "warning"
 
 
 @pytest.mark.parametrize("argv, steps_aside", [(["watch"], True), (["start"], False), (None, False)])

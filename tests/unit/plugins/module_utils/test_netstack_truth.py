@@ -22,7 +22,8 @@ import os
 
 import pytest
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _facts
+from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_config as netstack_config
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "fixtures", "netstack_truth.json")) as _handle:
@@ -31,18 +32,18 @@ LO_CODES = ("networkd_manages_lo", "netplan_lists_lo", "networkmanager_loopback_
 
 
 def files(rows, kind):
-    return [_facts.ConfigFile(os.path.dirname(r["path"]), os.path.basename(r["path"]), False, r["text"])
+    return [sysctl_d.ConfigFile(os.path.dirname(r["path"]), os.path.basename(r["path"]), False, r["text"])
             for r in rows.get(kind, [])]
 
 
 def flagged(row):
     config, version, watched = row["files"], row["systemd_version"], row["watched"]
     found = []
-    found += _facts.watched_hazard(_facts.networkd_hazards(files(config, "networkd"), [], [{"local": "192.0.2.100"}],
-                                                           version), watched)
-    found += _facts.watched_hazard(_facts.netplan_hazards(files(config, "netplan"), version), watched)
-    found += _facts.watched_hazard(_facts.nm_hazards(files(config, "nm")), watched)
-    found += _facts.watched_hazard(_facts.ifupdown_hazards(files(config, "ifupdown")), watched)
+    found += netstack_config.watched_hazard(netstack_config.networkd_hazards(
+        files(config, "networkd"), [], [{"local": "192.0.2.100"}], version), watched)
+    found += netstack_config.watched_hazard(netstack_config.netplan_hazards(files(config, "netplan"), version), watched)
+    found += netstack_config.watched_hazard(netstack_config.nm_hazards(files(config, "nm")), watched)
+    found += netstack_config.watched_hazard(netstack_config.ifupdown_hazards(files(config, "ifupdown")), watched)
     return sorted(h["code"] for h in found if h["code"] in LO_CODES and h["severity"] != "info")
 
 

@@ -12,12 +12,12 @@ import os
 import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
-from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import Candidate
+from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import ConfigFile
 
 
 def cand(path, text="", masked=False):
     directory, name = os.path.split(path)
-    return Candidate(directory, name, masked, text)
+    return ConfigFile(directory, name, masked, text)
 
 
 def winner_of(candidates, key, sysctl_conf=None):
@@ -171,9 +171,9 @@ def test_with_file_and_masking_file():
     assert sysctl_d.masking_file(tree, "/usr/lib/sysctl.d/90-x.conf") == "/etc/sysctl.d/90-x.conf"
     assert sysctl_d.masking_file(tree, "/etc/sysctl.d/90-x.conf") is None
     removed = sysctl_d.with_file(tree, "/etc/sysctl.d/90-x.conf", None)
-    assert sysctl_d.effective_files(removed) == [("/usr/lib/sysctl.d/90-x.conf", "a = 1\n")]
+    assert sysctl_d.effective_files(removed) == [ConfigFile("/usr/lib/sysctl.d", "90-x.conf", False, "a = 1\n")]
     replaced = sysctl_d.with_file(tree, "/etc/sysctl.d/90-x.conf", "a = 3\n")
-    assert sysctl_d.effective_files(replaced) == [("/etc/sysctl.d/90-x.conf", "a = 3\n")]
+    assert sysctl_d.effective_files(replaced) == [ConfigFile("/etc/sysctl.d", "90-x.conf", False, "a = 3\n")]
 
 
 def test_read_candidates_reads_a_real_tree(tmp_path):
@@ -196,6 +196,67 @@ def test_read_candidates_reads_a_real_tree(tmp_path):
     assert [path for path, _text in sysctl_d.boot_files(candidates, sysctl_d.read_sysctl_conf(str(tmp_path)))] == [
         "/usr/lib/sysctl.d/60-other.conf", "/etc/sysctl.conf"]
     assert sysctl_d.read_sysctl_conf(str(tmp_path / "nowhere")) is None
+
+
+def _tree(tmp_path):
+    for directory in ("etc/sysctl.d", "run/sysctl.d", "usr/lib/sysctl.d"):
+        (tmp_path / directory).mkdir(parents=True)
+    (tmp_path / "etc" / "sysctl.d" / "10-a.conf").write_text("net.ipv4.conf.all.arp_ignore = 1\n")
+    (tmp_path / "etc" / "sysctl.d" / "20-b.conf").write_text("net.ipv4.conf.all.arp_announce = 2\n")
+    (tmp_path / "usr" / "lib" / "sysctl.d" / "30-c.conf").write_text("net.ipv4.conf.all.rp_filter = 1\n")
+
+
+def _denying(tmp_path, name):
+    """A ``listdir`` and ``read_text`` pair that fail (EACCES) for the path below ``tmp_path`` ending in ``name``."""
+    def listdir(path):
+        if path.endswith(name):
+            raise OSError(13, "Permission denied", path)
+        return os.listdir(path)
+
+    def read_text(path):
+        if path.endswith(name):
+            raise IOError(13, "Permission denied", path)
+        with open(path) as handle:
+            return handle.read()
+    return listdir, read_text
+
+
+@pytest.mark.parametrize("denied, reported, kept", [
+    ("run/sysctl.d", "/run/sysctl.d", ["10-a.conf", "20-b.conf", "30-c.conf"]),
+    ("usr/lib/sysctl.d", "/usr/lib/sysctl.d", ["10-a.conf", "20-b.conf"]),
+    ("20-b.conf", "/etc/sysctl.d/20-b.conf", ["10-a.conf", "30-c.conf"]),
+])
+def test_read_config_files_collects_what_it_cannot_read(tmp_path, denied, reported, kept):
+    _tree(tmp_path)
+    listdir, read_text = _denying(tmp_path, denied)
+    unreadable = []
+    found = sysctl_d.read_config_files(str(tmp_path), sysctl_d.SEARCH_DIRS, ".conf", unreadable,
+                                       listdir=listdir, read_text=read_text)
+    assert unreadable == [reported]
+    assert sorted(f.name for f in found) == kept
+    # negative control: with the real readers nothing is left out
+    unreadable = []
+    assert len(sysctl_d.read_config_files(str(tmp_path), sysctl_d.SEARCH_DIRS, ".conf", unreadable)) == 3
+    assert unreadable == []
+
+
+def test_read_config_files_without_a_list_raises_an_error_naming_the_path(tmp_path):
+    _tree(tmp_path)
+    listdir, read_text = _denying(tmp_path, "20-b.conf")
+    with pytest.raises(IOError) as caught:
+        sysctl_d.read_config_files(str(tmp_path), sysctl_d.SEARCH_DIRS, ".conf", listdir=listdir, read_text=read_text)
+    assert str(caught.value) == "[Errno 13] cannot read /etc/sysctl.d/20-b.conf: Permission denied"
+
+
+def test_read_config_files_empty_masks_for_networkd(tmp_path):
+    (tmp_path / "etc" / "systemd" / "network").mkdir(parents=True)
+    (tmp_path / "etc" / "systemd" / "network" / "10-lo.network").write_text("")
+    (tmp_path / "etc" / "systemd" / "network" / "20-eth.network").write_text("[Match]\nName=eth0\n")
+    dirs = ("/etc/systemd/network",)
+    masked = sysctl_d.read_config_files(str(tmp_path), dirs, ".network", [], empty_masks=True)
+    assert [(f.name, f.masked) for f in masked] == [("10-lo.network", True), ("20-eth.network", False)]
+    plain = sysctl_d.read_config_files(str(tmp_path), dirs, ".network", [])
+    assert [(f.name, f.masked) for f in plain] == [("10-lo.network", False), ("20-eth.network", False)]
 
 
 def test_render_dropin_is_deterministic_and_managed():

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
-from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import Candidate
+from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import ConfigFile
 
 PATH = planner.DEFAULT_PATH
 PROTECT = {"all": {"arp_ignore": 1, "arp_announce": 2}}
@@ -22,7 +22,7 @@ RUNNING = {"all": {"arp_ignore": 0, "arp_announce": 0}, "default": {}, "lo": {},
 
 def cand(path, text):
     directory, name = os.path.split(path)
-    return Candidate(directory, name, False, text)
+    return ConfigFile(directory, name, False, text)
 
 
 def plan(state="present", conf=None, current=None, tree=(), sysctl_conf=None, running=None, force=False):

@@ -17,8 +17,6 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.modules import arp_facts
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -84,14 +82,13 @@ PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {
 @pytest.fixture
 def root(tmp_path, monkeypatch, get_bin_path):
     """A fake host below tmp_path: protected /proc values, an empty sysctl.d tree."""
-    monkeypatch.setattr(arp_facts, "ROOT", str(tmp_path))
     monkeypatch.setattr(_host_state, "utc_now", lambda: "2026-01-01T00:00:00Z")
     write_proc(tmp_path, PROTECTED)
     os.makedirs(str(tmp_path / "etc" / "sysctl.d"))
     return tmp_path
 
 
-def run_module(args=None, calls=None, check=False, monkeypatch=None):
+def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, detect=None):
     mock = RunCommandMock(calls if calls is not None else [(SHOW, (0, ip_json(), ""))])
     monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
     args = dict(args or {})
@@ -99,7 +96,7 @@ def run_module(args=None, calls=None, check=False, monkeypatch=None):
         args["_ansible_check_mode"] = True
     with set_module_args(args):
         with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as caught:
-            arp_facts.main()
+            arp_facts.main(root=str(root), detect=detect)
     mock.assert_done()
     return caught.value.result, mock
 
@@ -110,7 +107,7 @@ def facts_of(result):
 
 
 def test_param_less_run_returns_only_lvs_realserver_facts(root, monkeypatch):
-    result, mock = run_module(monkeypatch=monkeypatch)
+    result, mock = run_module(monkeypatch=monkeypatch, root=root)
     assert result["changed"] is False
     assert "failed" not in result
     assert mock.calls == [SHOW]  # one ip process for the whole topology
@@ -133,8 +130,8 @@ def test_param_less_run_returns_only_lvs_realserver_facts(root, monkeypatch):
 
 
 def test_check_mode_gives_identical_facts(root, monkeypatch):
-    normal, _unused = run_module(monkeypatch=monkeypatch)
-    checked, _unused = run_module(check=True, monkeypatch=monkeypatch)
+    normal, _unused = run_module(monkeypatch=monkeypatch, root=root)
+    checked, _unused = run_module(check=True, monkeypatch=monkeypatch, root=root)
     assert checked == normal
 
 
@@ -143,8 +140,8 @@ def test_detail_verdict_is_full_without_the_per_key_tables(root, monkeypatch):
     write_proc(root, {"all": {"arp_ignore": 1, "arp_announce": 2, "rp_filter": 1}})
     write(root, "/etc/NetworkManager/system-connections/lo.nmconnection",
           "[connection]\ntype=loopback\ninterface-name=lo\n")
-    full = facts_of(run_module(monkeypatch=monkeypatch)[0])
-    verdict = facts_of(run_module({"detail": "verdict"}, monkeypatch=monkeypatch)[0])
+    full = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
+    verdict = facts_of(run_module({"detail": "verdict"}, monkeypatch=monkeypatch, root=root)[0])
     assert full["detail"] == "full" and verdict["detail"] == "verdict"
     assert set(full) - set(verdict) == set(arp_facts.TABLES)
     assert dict((k, v) for k, v in full.items() if k not in arp_facts.TABLES and k != "detail") == \
@@ -154,13 +151,13 @@ def test_detail_verdict_is_full_without_the_per_key_tables(root, monkeypatch):
 
 
 def test_bad_detail_is_rejected_by_the_argument_spec(root, monkeypatch):
-    result, _unused = run_module({"detail": "some"}, calls=[], monkeypatch=monkeypatch)
+    result, _unused = run_module({"detail": "some"}, calls=[], monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True and "detail" in result["msg"] and "some" in result["msg"]
 
 
 def test_reads_proc_values_as_signed_ints_with_literal_names(root, monkeypatch):
     write_proc(root, {"all": {"arp_ignore": -1, "arp_announce": 2}, "eth0": {"arp_ignore": 1}})
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["interfaces"]["eth0"]["arp_ignore"]["all"] == -1
     assert facts["interfaces"]["eth0"]["arp_ignore"]["effective"] == 1
     assert "arp_ignore_leak" in [v["code"] for v in facts["violations"]]  # br0 is at max(-1, 0) = -1
@@ -173,7 +170,7 @@ def test_boot_values_from_the_sysctl_d_tree(root, monkeypatch):
           "# Managed by lvs.realserver.arp_sysctl.\nnet.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n")
     os.symlink("/dev/null", str(root / "etc" / "sysctl.d" / "60-masked.conf"))
     write(root, "/usr/lib/sysctl.d/60-masked.conf", "net.ipv4.conf.all.arp_ignore = 0\n")
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     boot = facts["boot"]
     assert boot["net.ipv4.conf.all.arp_ignore"] == {
         "value": 1, "file": "/etc/sysctl.d/99-zz-lvs-realserver.conf", "line": 2}
@@ -187,7 +184,7 @@ def test_boot_values_from_the_sysctl_d_tree(root, monkeypatch):
 def test_etc_sysctl_conf_is_checked_for_procps(root, monkeypatch):
     write(root, "/etc/sysctl.d/99-zz-lvs-realserver.conf", "net.ipv4.conf.all.arp_ignore = 1\n")
     write(root, "/etc/sysctl.conf", "net.ipv4.conf.all.arp_ignore = 0\n")
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert [(h["code"], h["file"], h["line"]) for h in facts["hazards"]] == [
         ("sysctl_conf_overrides", "/etc/sysctl.conf", 1)]
 
@@ -199,14 +196,14 @@ def test_network_manager_hazards_from_files(root, monkeypatch):
     write(root, "/etc/systemd/network/80-lo.network", "")  # an empty file masks the /run one
     write(root, "/etc/netplan/01-netcfg.yaml", "network:\n  ethernets:\n    lo:\n      addresses: [192.0.2.7/32]\n")
     write(root, "/etc/NetworkManager/system-connections/lo.nmconnection", "[connection]\nid=lo\ntype=loopback\n")
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert [(h["code"], h["file"], h["line"]) for h in facts["hazards"]] == [
         ("netplan_lists_lo", "/etc/netplan/01-netcfg.yaml", 3),
         ("networkmanager_loopback_profile", "/etc/NetworkManager/system-connections/lo.nmconnection", 3)]
     assert facts["hazard_count"] == 2
     # without the drop-in, the vendor catch-all takes lo
     os.unlink(str(root / "etc" / "systemd" / "network" / "99-all.network.d" / "10-narrow.conf"))
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert ("networkd_manages_lo", "/usr/lib/systemd/network/99-all.network", 2) in [
         (h["code"], h["file"], h["line"]) for h in facts["hazards"]]
 
@@ -215,41 +212,36 @@ def test_dev_null_link_masks_a_network_file(root, monkeypatch):
     write(root, "/usr/lib/systemd/network/99-all.network", "[Match]\nName=*\n")
     os.makedirs(str(root / "etc" / "systemd" / "network"))
     os.symlink("/dev/null", str(root / "etc" / "systemd" / "network" / "99-all.network"))
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["hazards"] == []
 
 
-def deny_reading(monkeypatch, path):
-    """``_host_state.read_text`` fails with EACCES for ``path``; returns the real one."""
-    real = _host_state.read_text
-
-    def deny(full):
-        if full == path:
-            raise IOError(13, "Permission denied")
-        return real(full)
-    monkeypatch.setattr(_host_state, "read_text", deny)
-    return real
+def unreadable(root, path):
+    """``path`` below ``root`` becomes a regular file whose read fails (EIO), even for root: /proc/self/mem."""
+    full = os.path.join(str(root), path.lstrip("/"))
+    if not os.path.isdir(os.path.dirname(full)):
+        os.makedirs(os.path.dirname(full))
+    if os.path.lexists(full):
+        os.unlink(full)
+    os.symlink("/proc/self/mem", full)
+    return full
 
 
 def test_unreadable_files_are_warnings_not_failures(root, monkeypatch):
-    deny_reading(monkeypatch, write(root, "/etc/NetworkManager/system-connections/lo.nmconnection",
-                                    "[connection]\ntype=loopback\n"))
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    unreadable(root, "/etc/NetworkManager/system-connections/lo.nmconnection")
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["hazards"] == []
     assert "/etc/NetworkManager/system-connections/lo.nmconnection: not readable, hazards there are not checked" in facts["warnings"]
 
 
-def test_unlistable_directory_is_a_warning(root, monkeypatch):
-    write(root, "/etc/NetworkManager/system-connections/x.nmconnection", "")
-    real = os.listdir
-
-    def deny(path):
-        if path.endswith("system-connections"):
-            raise OSError(13, "Permission denied")
-        return real(path)
-    monkeypatch.setattr(_host_state.os, "listdir", deny)
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
-    assert "/etc/NetworkManager/system-connections: not readable, hazards there are not checked" in facts["warnings"]
+def test_unreadable_sysctl_d_file_is_a_warning_not_a_traceback(root, monkeypatch):
+    """It used to raise from _sysctl_d.read_candidates (a traceback); now it is named in a warning."""
+    write(root, "/etc/sysctl.d/10-ok.conf", "net.ipv4.conf.all.arp_ignore = 1\n")
+    unreadable(root, "/usr/lib/sysctl.d/50-vendor.conf")
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
+    assert "/usr/lib/sysctl.d/50-vendor.conf: not readable, the boot values leave it out (systemd-sysctl reads it " \
+        "at boot)" in facts["warnings"]
+    assert facts["boot"]["net.ipv4.conf.all.arp_ignore"] == {"value": 1, "file": "/etc/sysctl.d/10-ok.conf", "line": 1}
 
 
 PROC_NET_ROUTE = (
@@ -262,32 +254,30 @@ PROC_NET_ROUTE = (
 def test_dr_rp_filter_hazard_from_proc_net_route(root, monkeypatch):
     write(root, "/proc/net/route", PROC_NET_ROUTE)
     write_proc(root, {"eth0": {"rp_filter": 1}})
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert [(h["code"], h["interface"], h["severity"]) for h in facts["hazards"]] == [
         ("dr_rp_filter_asymmetric", "eth0", "warning")]
     assert "the default route leaves through br0" in facts["hazards"][0]["message"]
     assert facts["compliant"] is True
     write_proc(root, {"eth0": {"rp_filter": 2}})
-    assert facts_of(run_module(monkeypatch=monkeypatch)[0])["hazards"] == []
+    assert facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])["hazards"] == []
 
 
 def test_unreadable_proc_net_route_is_a_warning_and_no_hazard(root, monkeypatch):
-    path = write(root, "/proc/net/route", PROC_NET_ROUTE)
+    path = unreadable(root, "/proc/net/route")
     write_proc(root, {"eth0": {"rp_filter": 1}})
-    real = deny_reading(monkeypatch, path)
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["hazards"] == []
     assert "/proc/net/route: not readable, hazards there are not checked" in facts["warnings"]
-    monkeypatch.setattr(_host_state, "read_text", real)
     os.unlink(path)  # missing (a fake tree): nothing to warn about
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["hazards"] == [] and not [w for w in facts["warnings"] if "/proc/net/route" in w]
 
 
 def test_tun_mode_with_expected_vips_and_judged_interfaces(root, monkeypatch):
     write_proc(root, {"tunl0": {"rp_filter": 2}})
     args = {"mode": "tun", "vips": ["198.51.100.100/32", "198.51.100.101"], "interfaces": ["eth0"]}
-    result, _unused = run_module(args, [(SHOW, (0, ip_json(tunl0=True), ""))], monkeypatch=monkeypatch)
+    result, _unused = run_module(args, [(SHOW, (0, ip_json(tunl0=True), ""))], monkeypatch=monkeypatch, root=root)
     facts = facts_of(result)
     assert facts["mode"] == "tun"
     assert facts["arp_facing"] == ["eth0"]
@@ -305,55 +295,55 @@ def test_tun_mode_with_expected_vips_and_judged_interfaces(root, monkeypatch):
     ({"interfaces": ["averyveryverylongname"]}, "interfaces: 'averyveryverylongname' is 21 characters long"),
 ])
 def test_bad_parameters_fail_before_reading_anything(root, monkeypatch, args, message):
-    result, mock = run_module(args, [], monkeypatch=monkeypatch)
+    result, mock = run_module(args, [], monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True
     assert result["msg"].startswith(message)
     assert mock.calls == []
 
 
 def test_bad_mode_is_rejected_by_the_argument_spec(root, monkeypatch):
-    result, _unused = run_module({"mode": "nat"}, [], monkeypatch=monkeypatch)
+    result, _unused = run_module({"mode": "nat"}, [], monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True and "mode" in result["msg"] and "nat" in result["msg"]
 
 
 def test_ip_failure_fails_with_the_command(root, monkeypatch):
-    result, _unused = run_module(calls=[(SHOW, (1, "", "Object \"addr\" is unknown"))], monkeypatch=monkeypatch)
+    result, _unused = run_module(calls=[(SHOW, (1, "", "Object \"addr\" is unknown"))], monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True
     assert result["rc"] == 1 and result["cmd"] == SHOW and result["stderr"] == "Object \"addr\" is unknown"
     assert "ip -j -d addr show' failed (rc=1)" in result["msg"]
 
 
 def test_unparsable_ip_output_fails(root, monkeypatch):
-    result, _unused = run_module(calls=[(SHOW, (0, "lo: <LOOPBACK>", ""))], monkeypatch=monkeypatch)
+    result, _unused = run_module(calls=[(SHOW, (0, "lo: <LOOPBACK>", ""))], monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True and "cannot parse the JSON" in result["msg"]
 
 
 def test_missing_ipv4_conf_fails(tmp_path, monkeypatch, get_bin_path):
-    monkeypatch.setattr(arp_facts, "ROOT", str(tmp_path))
-    result, _unused = run_module(monkeypatch=monkeypatch)
+    result, _unused = run_module(monkeypatch=monkeypatch, root=tmp_path)
     assert result["failed"] is True
     assert result["msg"] == "/proc/sys/net/ipv4/conf does not exist: IPv4 is not available here"
 
 
 def test_unreadable_proc_fails(root, monkeypatch):
-    def boom(keys, proc_root=None, interfaces=None):
-        raise IOError(5, "Input/output error")
-    monkeypatch.setattr(_runtime, "read_conf", boom)
-    result, _unused = run_module(monkeypatch=monkeypatch)
+    unreadable = os.path.join(str(root), "proc/sys/net/ipv4/conf/eth0/arp_ignore")
+    os.unlink(unreadable)
+    os.symlink("/proc/self/mem", unreadable)  # a regular file whose read fails (EIO), even for root
+    result, _unused = run_module(monkeypatch=monkeypatch, root=root)
     assert result["failed"] is True and result["msg"].startswith("cannot read the running ARP settings under /proc/sys/net/ipv4/conf:")
 
 
 def test_run_command_gets_the_c_locale(root, monkeypatch):
-    captured = {}
-    real_build = arp_facts.build_module
+    seen = []
 
-    def build():
-        module = real_build()
-        captured["module"] = module
-        return module
-    monkeypatch.setattr(arp_facts, "build_module", build)
-    run_module(monkeypatch=monkeypatch)
-    assert captured["module"].run_command_environ_update["LC_ALL"] == "C"
+    def run_command(module, args, **kwargs):
+        seen.append((list(args), dict(module.run_command_environ_update)))
+        return 0, ip_json(), ""
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    with set_module_args({}):
+        with pytest.raises(AnsibleExitJson):
+            arp_facts.main(root=str(root))
+    assert [argv for argv, _env in seen] == [SHOW]
+    assert seen[0][1] == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
 
 def test_documentation_is_valid_yaml_with_the_facts_attributes():
@@ -384,24 +374,24 @@ UNPRIVILEGED = ["/proc/sys is mounted read-only, so the running ARP values canno
 
 
 def test_runtime_applied_on_a_capable_host(root, monkeypatch):
-    facts = facts_of(run_module(monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     assert facts["runtime"] == "applied" and facts["runtime_reasons"] == []
 
 
 def test_runtime_skipped_judges_the_boot_with_the_units_vips(root, monkeypatch):
     """An unprivileged container after the role: the kernel untouched (leaks, no VIP), the files right."""
-    monkeypatch.setattr(_runtime_mode, "detect", lambda *a: list(UNPRIVILEGED))
     write_proc(root, {"all": {}, "default": {}, "lo": {}, "eth0": {}, "eth1": {}, "br0": {}})
     write(root, "/etc/sysctl.d/99-zz-lvs-realserver.conf", DROPIN)
     write(root, "/etc/lvs-realserver/vips.json", UNIT_DATA)
     calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
-    facts = facts_of(run_module({"vips": ["192.0.2.10"]}, calls=calls, monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module({"vips": ["192.0.2.10"]}, calls=calls, monkeypatch=monkeypatch, root=root,
+                                detect=lambda: list(UNPRIVILEGED))[0])
     assert facts["runtime"] == "skipped" and facts["runtime_reasons"] == UNPRIVILEGED
     assert facts["compliant"] is False  # now: what the kernel does, nothing hidden
     assert facts["at_boot"]["compliant"] is True and facts["at_boot"]["violations"] == []
     # negative control: the same host judged with runtime=apply sees no VIP at boot either
     applied = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "apply"}, calls=calls,
-                                  monkeypatch=monkeypatch)[0])
+                                  monkeypatch=monkeypatch, root=root)[0])
     assert applied["runtime"] == "applied"
     assert "vip_missing" in [v["code"] for v in applied["at_boot"]["violations"]]
 
@@ -409,7 +399,7 @@ def test_runtime_skipped_judges_the_boot_with_the_units_vips(root, monkeypatch):
 def test_runtime_skipped_without_unit_data_misses_the_vip_at_boot(root, monkeypatch):
     write(root, "/etc/sysctl.d/99-zz-lvs-realserver.conf", DROPIN)
     calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
-    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch, root=root)[0])
     assert facts["runtime"] == "skipped"
     assert [v["code"] for v in facts["at_boot"]["violations"]] == ["vip_missing"]
 
@@ -418,7 +408,7 @@ def test_runtime_skipped_with_a_leaking_boot_is_not_compliant_at_boot(root, monk
     """Negative control: the unit's VIPs at boot with no drop-in leak ARP (the boot view is judged, not waived)."""
     write(root, "/etc/lvs-realserver/vips.json", UNIT_DATA)
     calls = [(SHOW, (0, ip_json(vip_on_lo=False), ""))]
-    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch)[0])
+    facts = facts_of(run_module({"vips": ["192.0.2.10"], "runtime": "skip"}, calls=calls, monkeypatch=monkeypatch, root=root)[0])
     assert facts["at_boot"]["compliant"] is False and facts["at_boot"]["state"] == "exposed"
 
 

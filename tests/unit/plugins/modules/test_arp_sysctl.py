@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
-from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import Candidate
+from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import ConfigFile
 from ansible_collections.lvs.realserver.plugins.modules import arp_sysctl
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -46,7 +46,7 @@ class FakeHost(object):
         self.state = {
             "current_text": current,
             "file_stat": stat or (FakeStat() if current is not None else None),
-            "candidates": list(tree) + ([Candidate("/etc/sysctl.d", os.path.basename(PATH), False, current)]
+            "candidates": list(tree) + ([ConfigFile("/etc/sysctl.d", os.path.basename(PATH), False, current)]
                                         if current is not None else []),
             "sysctl_conf_text": sysctl_conf,
             "running": {k: dict(v) for k, v in self.kernel.items()},
@@ -169,7 +169,7 @@ def test_force_takes_over_a_foreign_file_with_a_backup(monkeypatch):
 
 
 def test_conflict_fails_before_any_change_with_path_and_line(monkeypatch):
-    later = Candidate("/etc/sysctl.d", "99-zzz-local.conf", False, "\nnet.ipv4.conf.all.arp_ignore = 0\n")
+    later = ConfigFile("/etc/sysctl.d", "99-zzz-local.conf", False, "\nnet.ipv4.conf.all.arp_ignore = 0\n")
     host = FakeHost(monkeypatch, tree=[later])
     outcome = run({})
     assert isinstance(outcome, AnsibleFailJson)
@@ -180,7 +180,7 @@ def test_conflict_fails_before_any_change_with_path_and_line(monkeypatch):
 
 
 def test_conflict_warns_and_proceeds_when_asked(monkeypatch):
-    later = Candidate("/etc/sysctl.d", "99-zzz-local.conf", False, "net.ipv4.conf.all.arp_ignore = 0\n")
+    later = ConfigFile("/etc/sysctl.d", "99-zzz-local.conf", False, "net.ipv4.conf.all.arp_ignore = 0\n")
     host = FakeHost(monkeypatch, tree=[later])
     outcome = run({"on_conflict": "warn"})
     assert isinstance(outcome, AnsibleExitJson)
@@ -215,7 +215,7 @@ def test_read_back_mismatch_fails(monkeypatch):
 
 
 def test_absent_removes_file_and_restores_boot_values(monkeypatch):
-    vendor = Candidate("/usr/lib/sysctl.d", "60-vendor.conf", False, "net.ipv4.conf.all.arp_announce = 1\n")
+    vendor = ConfigFile("/usr/lib/sysctl.d", "60-vendor.conf", False, "net.ipv4.conf.all.arp_announce = 1\n")
     host = FakeHost(monkeypatch, current=OURS, tree=[vendor], running={"all": {"arp_ignore": 1, "arp_announce": 2}})
     outcome = run({"state": "absent"})
     assert outcome.result["changed"] and outcome.result["file_changed"]
