@@ -53,7 +53,7 @@ def partial_after(before, done, desired):
 
 
 def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
-             outer_key="vips", runtime=_runtime_mode.APPLY):
+             outer_key="vips", runtime=_runtime_mode.APPLY, detector=None):
     """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields or fails.
 
     ``interfaces`` is what ``_host_state.read_interfaces`` read; ``guard_conf``
@@ -66,8 +66,9 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
     failure then reports, with this step's fields under ``outer_key``.
     ``runtime``: ``auto``, ``apply`` or ``skip`` (``_runtime_mode``); when
     skipped no ``ip`` command runs and ``runtime_skipped`` lists them.
+    ``detector``: what ``auto`` asks (default ``_runtime_mode.detect``).
     """
-    runtime, reasons, warn = _runtime_mode.resolve(runtime)
+    runtime, reasons, warn = _runtime_mode.resolve(runtime, detector)
     live = runtime == _runtime_mode.APPLIED
     plan = planner.plan(desired, interfaces, guard_conf, ip_bin, require_arp_protection and live)
     if not live and not plan["error"]:
