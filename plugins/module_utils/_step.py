@@ -60,3 +60,17 @@ def host_lock(module):
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
     return None
+
+
+def locked(module, work, take=host_lock):
+    """``work(lock)`` under the host lock (``take(module)``, None in check mode), released however it ends.
+
+    Returns what ``work`` returns. The lock is released on a failure too
+    (``fail_json`` raises ``SystemExit``), before the process would drop it.
+    """
+    lock = take(module)
+    try:
+        return work(lock)
+    finally:
+        if lock is not None:
+            lock.release()

@@ -293,15 +293,9 @@ def main():
 
     # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge;
     # the file and the running values change under the host lock (loopback_vip and the boot unit share it).
-    lock = _step.host_lock(module)
-    try:
-        result = _sysctl_apply.converge(
-            module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
-            params["on_conflict"], params["runtime"], params["backup"], lock=lock)
-    finally:
-        if lock is not None:
-            lock.release()
-    module.exit_json(**result)
+    module.exit_json(**_step.locked(module, lambda lock: _sysctl_apply.converge(
+        module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
+        params["on_conflict"], params["runtime"], params["backup"], lock=lock)))
 
 
 if __name__ == "__main__":

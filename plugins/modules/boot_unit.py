@@ -241,18 +241,12 @@ def main():
         return
 
     desired = _vip_plan.validate(p["addresses"], p["device"], "present", p["label"], p["scope"])[1]
-    lock = apply.host_lock(module)
-    try:
-        result = apply.converge(
-            module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], _vip_plan.mode_of(p["device"], p["mode"]), p["python"], p["enabled"], p["start"],
-            force=p["force"], lock=lock,
-            metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
-            metrics_dir=p["metrics_dir"], netstack=p["netstack"])
-    finally:
-        if lock is not None:
-            lock.release()
-    module.exit_json(**result)
+    module.exit_json(**_step.locked(module, lambda lock: apply.converge(
+        module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
+        desired["label"], _vip_plan.mode_of(p["device"], p["mode"]), p["python"], p["enabled"], p["start"],
+        force=p["force"], lock=lock,
+        metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
+        metrics_dir=p["metrics_dir"], netstack=p["netstack"])))
 
 
 if __name__ == "__main__":

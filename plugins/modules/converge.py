@@ -300,6 +300,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
+from ansible_collections.lvs.realserver.plugins.module_utils import _verdict
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 from ansible_collections.lvs.realserver.plugins.module_utils._step import failure_fields
@@ -392,45 +393,6 @@ class Steps(object):
     lock = staticmethod(_step.host_lock)
 
 
-def runtime_skipped(facts):
-    return facts.get("runtime") == _runtime_mode.SKIPPED
-
-
-def violations(facts):
-    """The violations now (not when the runtime was skipped) and after the next boot, each with ``when``."""
-    now = [] if runtime_skipped(facts) else facts["violations"]
-    return ([dict(v, when="now") for v in now]
-            + [dict(v, when="after the next boot") for v in facts.get("at_boot", {}).get("violations", [])])
-
-
-def verdict_holds(facts, on_conflict):
-    """Compliant now, and after the next boot unless the user let a conflicting sysctl file go ahead (``warn``).
-
-    When the runtime was skipped, compliant after the next boot (nothing was changed now).
-    """
-    if runtime_skipped(facts):
-        return bool(facts["at_boot"]["compliant"])
-    return bool(facts["compliant"] and (facts["at_boot"]["compliant"] or on_conflict != "fail"))
-
-
-def verdict_success(facts, desired):
-    when = ("after the next boot (runtime skipped: %s)" % "; ".join(facts["runtime_reasons"])
-            if runtime_skipped(facts) else "now or after the next boot")
-    return "Compliant: %d VIP(s) on %s, no ARP leak %s." % (len(desired["vips"]), desired["device"], when)
-
-
-def verdict_failure(facts, found):
-    """A headline, then one line per violation with its fix."""
-    lines = ["Not compliant: state now %s, after the next boot %s; %d violation(s):" % (
-        facts["state"], facts["at_boot"]["state"], len(found))]
-    for v in found:
-        lines.append("%s: %s (%s)%s%s: %s; fix: %s" % (
-            v["when"], v["code"], v["severity"], (" on %s" % v["interface"]) if v.get("interface") else "",
-            (" %s=%s, expected %s" % (v["key"], v["actual"], v["expected"])) if v.get("key") else "",
-            v["message"], v["fix"]))
-    return "\n".join(lines)
-
-
 def present(module, run, params, lock, steps):
     """sysctls, (tun: ipip, tunl0 up), (no unit wanted: unit removed), VIPs, boot unit, verdict."""
     prefix = params["variable_prefix"]
@@ -480,12 +442,13 @@ def judge(module, run, params, conf, interfaces, boot_after, sysctl, desired, st
     run.result["ansible_facts"] = {_facts.FACTS_KEY: facts}
     if module.check_mode and run.result["changed"]:
         run.result["verdict"] = "pending"
-    elif not verdict_holds(facts, params["sysctl_on_conflict"]):
-        found = violations(facts)
-        run.result["verdict"] = facts["state"]
-        run.fail(verdict_failure(facts, found), violations=found)
+        return
+    verdict = _verdict.judge(facts, params["sysctl_on_conflict"], len(desired["vips"]), desired["device"])
+    if verdict["holds"]:
+        run.result.update(verdict="compliant", msg=verdict["success"])
     else:
-        run.result.update(verdict="compliant", msg=verdict_success(facts, desired))
+        run.result["verdict"] = facts["state"]
+        run.fail("\n".join(verdict["failure"]), violations=verdict["violations"])
 
 
 def absent(module, run, params, lock, steps):
@@ -535,15 +498,8 @@ def main(steps=None):
     run = Run(module)
     # the host lock is held while the file, the running values, the VIPs and the unit's files change
     # (the boot unit step releases it around systemctl, which runs the unit's controller, which takes it)
-    lock = steps.lock(module)
-    try:
-        if params["state"] == "present":
-            present(module, run, params, lock, steps)
-        else:
-            absent(module, run, params, lock, steps)
-    finally:
-        if lock is not None:
-            lock.release()
+    _step.locked(module, lambda lock: (present if params["state"] == "present" else absent)(
+        module, run, params, lock, steps), take=steps.lock)
     if not run.failed:
         module.exit_json(**run.result_with_diff())
 

@@ -307,16 +307,11 @@ def main(host=None):
         return
 
     ip_bin = module.get_bin_path("ip", required=True)
-    # the VIPs change under the host lock, as arp_sysctl's file and values and the boot unit's files do
-    lock = host.lock(module)
-    try:
-        # the plan, the ip commands and the failure report are shared with lvs.realserver.converge
-        result = _vip_apply.converge(module, desired, host.read_interfaces(module, ip_bin), host.read_arp_conf(module),
-                                     ip_bin, params["require_arp_protection"], runtime=params["runtime"],
-                                     detector=host.detect)
-    finally:
-        if lock is not None:
-            lock.release()
+    # the VIPs change under the host lock, as arp_sysctl's file and values and the boot unit's files do;
+    # the plan, the ip commands and the failure report are shared with lvs.realserver.converge
+    result = _step.locked(module, lambda lock: _vip_apply.converge(
+        module, desired, host.read_interfaces(module, ip_bin), host.read_arp_conf(module), ip_bin,
+        params["require_arp_protection"], runtime=params["runtime"], detector=host.detect), take=host.lock)
     result.pop("applied")
     result.pop("boot_after")
     module.exit_json(**result)

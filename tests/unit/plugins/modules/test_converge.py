@@ -386,3 +386,38 @@ def test_absent_passes_the_runtime_to_the_vips_and_skips_the_sysctls_once_the_vi
     steps = Steps(monkeypatch)
     steps.run(dict(vips=VIPS, state="absent", runtime="apply"))
     assert steps.runtimes == {"vips": "apply", "sysctl": "apply"}
+
+
+# --------------------------------------------------------------------------
+# one verdict: the module and the verify kit's filter judge the same facts the same way
+# --------------------------------------------------------------------------
+
+SKIPPED_OK = {"compliant": False, "state": "exposed", "violations": [LEAK], "runtime": "skipped",
+              "runtime_reasons": ["/proc/sys is mounted read-only"],
+              "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
+SKIPPED_LEAK = dict(SKIPPED_OK, at_boot={"compliant": False, "state": "exposed", "violations": [LEAK]})
+NOW_LEAK = {"compliant": False, "state": "exposed", "violations": [LEAK],
+            "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
+
+
+@pytest.mark.parametrize("facts, on_conflict, holds", [
+    (COMPLIANT, "fail", True),
+    (NOW_LEAK, "fail", False),
+    (NOT_AT_BOOT, "fail", False),
+    (NOT_AT_BOOT, "warn", True),
+    (SKIPPED_OK, "fail", True),
+    (SKIPPED_LEAK, "fail", False),
+], ids=["compliant", "leak-now", "leak-at-boot", "leak-at-boot-warn", "skipped-ok-at-boot", "skipped-leak-at-boot"])
+def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, facts, on_conflict, holds):
+    from ansible_collections.lvs.realserver.plugins.filter import verdict as verdict_filter
+    skipped = facts.get("runtime") == "skipped"
+    steps = Steps(monkeypatch, facts=facts, skipped=skipped)
+    result = steps.run(dict(vips=VIPS, sysctl_on_conflict=on_conflict))
+    # what the module adds to the facts it gathered (the runtime of the run)
+    judged = verdict_filter.verdict(result["ansible_facts"]["lvs_realserver"], VIPS, "lo", on_conflict)
+    assert judged["holds"] is holds
+    assert bool(result.get("failed")) is not holds
+    if holds:
+        assert result["msg"] == judged["success"]
+    else:
+        assert result["msg"].splitlines() == judged["failure"] and result["violations"] == judged["violations"]
