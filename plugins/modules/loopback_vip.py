@@ -89,7 +89,7 @@ options:
       - Whether the live addresses are changed.
       - V(apply) runs the C(ip addr) changes (failing where the module lacks C(CAP_NET_ADMIN)).
       - V(skip) runs no C(ip addr) change. RV(runtime_skipped) lists the changes left out, RV(added) and RV(removed)
-        stay empty and RV(guard.verdict) is V(skipped) (no VIP is added, so nothing is refused).
+        stay empty and the verdict in RV(guard) is V(skipped) (no VIP is added, so nothing is refused).
       - V(auto) detects a host that cannot take runtime changes (C(/proc/sys) mounted read-only, or no
         C(CAP_NET_ADMIN), as in an unprivileged container) and then does what V(skip) does, with one warning.
         Elsewhere it is V(apply). One playbook then runs on hosts and on such containers alike.

@@ -70,3 +70,5 @@ def test_the_verify_kit_asserts_the_filter_and_judges_nothing_itself():
 def test_the_documentation_names_the_options_of_the_function():
     doc = yaml.safe_load(open(os.path.splitext(verdict_filter.__file__)[0] + ".yml").read())["DOCUMENTATION"]
     assert set(doc["options"]) == {"_input", "vips", "device", "on_conflict"}
+    # every description line is text (an unquoted "C(tasks_from: verify)" once made one a mapping)
+    assert all(isinstance(line, str) for line in doc["description"]), doc["description"]

@@ -195,7 +195,7 @@ def test_tunl0_custom_label_global_scope(host):
 def test_check_mode_runs_no_change(host):
     mock = host([(SHOW, (0, ip_json([dict(VIP4, local="198.51.100.101")]), ""))])
     result = run_module(host.fake, {"addresses": ["198.51.100.100", "2001:db8::100"], "state": "exact",
-                         "_ansible_check_mode": True, "_ansible_diff": True})
+                                    "_ansible_check_mode": True, "_ansible_diff": True})
     mock.assert_done()
     assert mock.calls == [SHOW]
     assert result["changed"] is True
@@ -320,7 +320,7 @@ def test_partial_failure_reports_what_was_done(host):
     err = "Error: ipv4: Invalid prefix for given prefix length.\n"
     mock = host([(SHOW, (0, ip_json(), "")), (ADD4, OK), (ADD4B, (2, "", err))])
     result = run_module(host.fake, {"addresses": ["198.51.100.100", "198.51.100.101", "2001:db8::100"],
-                         "_ansible_diff": True}, AnsibleFailJson)
+                                    "_ansible_diff": True}, AnsibleFailJson)
     mock.assert_done()          # stopped: the IPv6 VIP was not attempted
     assert result["changed"] is True
     assert result["added"] == ["198.51.100.100/32"]
