@@ -395,3 +395,15 @@ def test_runtime_apply_on_a_read_only_proc_fails_naming_runtime_skip(monkeypatch
     assert isinstance(outcome, AnsibleFailJson)
     assert "runtime=skip" in outcome.result["msg"] and "read-only" in outcome.result["msg"]
     assert host.writes == [] and host.file_ops == []
+
+
+def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monkeypatch):
+    """main() does not rely on fail_json never returning: no lock, no write, no exit_json after the refusal."""
+    host = FakeHost(monkeypatch)
+    calls = []
+    monkeypatch.setattr(arp_sysctl.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(arp_sysctl.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"conf": {"all": {"arp_ignore": 5}}}):
+        assert arp_sysctl.main() is None
+    assert [call[0] for call in calls] == ["fail"] and "conf.all.arp_ignore=5" in calls[0][1]
+    assert host.writes == [] and host.file_ops == []

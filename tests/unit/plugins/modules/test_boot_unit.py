@@ -149,7 +149,7 @@ def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monk
     monkeypatch.setattr(boot_unit.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
     with set_module_args({"addresses": []}):
         assert boot_unit.main() is None
-    assert [kind for kind, _ in calls] == ["fail"] and "addresses: [] is empty" in calls[0][1]
+    assert [call[0] for call in calls] == ["fail"] and "addresses: [] is empty" in calls[0][1]
     assert fs.written == []
 
 

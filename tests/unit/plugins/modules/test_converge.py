@@ -421,3 +421,26 @@ def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, facts, on_conf
         assert result["msg"] == judged["success"]
     else:
         assert result["msg"].splitlines() == judged["failure"] and result["violations"] == judged["violations"]
+
+
+def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monkeypatch):
+    """main() does not rely on fail_json never returning: no step and no exit_json after the refusal."""
+    steps = Steps(monkeypatch)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": ["192.0.2.10/24"], "variable_prefix": "realserver_"}):
+        assert converge.main(steps=steps) is None
+    assert [call[0] for call in calls] == ["fail"] and calls[0][1].startswith("realserver_vips[0]: '192.0.2.10/24'")
+    assert steps.calls == []
+
+
+def test_a_failed_verdict_is_the_only_exit_even_where_fail_json_returns(monkeypatch):
+    """The verdict's failure ends the run: main() does not exit_json after it."""
+    steps = Steps(monkeypatch, facts=NOT_AT_BOOT)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": VIPS}):
+        converge.main(steps=steps)
+    assert [call[0] for call in calls] == ["fail"] and calls[0][1].startswith("Not compliant")

@@ -18,19 +18,14 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.modules import loopback_vip
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
-    SYSTEMCTL,
-    UNIT,
     AnsibleExitJson,
     AnsibleFailJson,
-    FakeFiles,
     RunCommandMock,
     set_module_args,
-    systemctl_status,
 )
 
 IP = "/testbin/ip"
@@ -388,17 +383,16 @@ def test_no_ipv4_fails_naming_the_missing_directory(host, tmp_path):
 
 
 def test_c_locale_and_ip_from_path(host, monkeypatch):
-    host([(SHOW, (0, ip_json([VIP4]), ""))])
-    built = []
-    original = loopback_vip.build_module
+    mock = host([(SHOW, (0, ip_json([VIP4]), ""))])
+    environments = []
 
-    def spy():
-        module = original()
-        built.append(module)
-        return module
-    monkeypatch.setattr(loopback_vip, "build_module", spy)
+    def run_command(module, argv, **kwargs):
+        environments.append(dict(module.run_command_environ_update))
+        return mock(argv, **kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     run_module(host.fake, {"addresses": ["198.51.100.100"]})
-    assert built[0].run_command_environ_update == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+    mock.assert_done()
+    assert environments == [{"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}]
 
 
 # --------------------------------------------------------------------------
@@ -473,7 +467,7 @@ def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(host
     with set_module_args({"addresses": ["198.51.100.100/24"]}):
         assert loopback_vip.main(host=host.fake) is None
     mock.assert_done()
-    assert [kind for kind, _ in calls] == ["fail"] and "addresses[0]" in calls[0][1]
+    assert [call[0] for call in calls] == ["fail"] and "addresses[0]" in calls[0][1]
 
 
 @pytest.mark.parametrize("calls, expect", [
