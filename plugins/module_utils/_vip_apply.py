@@ -54,7 +54,8 @@ def partial_after(before, done, desired):
 
 def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
              outer_key="vips", runtime=_runtime_mode.APPLY, detector=None):
-    """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields or fails.
+    """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields, or None once it
+    has failed the module (``fail_json``: a refusal of the guard, or a failed ``ip`` command).
 
     ``interfaces`` is what ``_host_state.read_interfaces`` read; ``guard_conf``
     the ARP values the guard judges. In check mode (or when nothing is to be
@@ -79,6 +80,7 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
         runtime_skipped=plan.get("runtime_skipped", []), **_runtime_mode.report(runtime, reasons))
     if plan["error"]:
         module.fail_json(msg=plan["error"], **failure_fields(result, outer, outer_key))
+        return None
     if warn:
         module.warn(_runtime_mode.warning(reasons))
     for warning in plan["warnings"]:
@@ -114,4 +116,5 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
                 ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
                 ", ".join(not_done)),
             **failure_fields(result, outer, outer_key))
+        return None
     return dict(result, applied=True, boot_after=boot_after)

@@ -321,6 +321,10 @@ class Run(object):
         self.failed = False
 
     def record(self, key, step):
+        """Keep ``step``'s result under ``key``; None (the step failed the module) marks the run failed."""
+        if step is None:
+            self.failed = True
+            return None
         diff = step.pop("diff", None)
         if isinstance(diff, dict):
             self.diffs.append(diff)
@@ -341,7 +345,8 @@ class Run(object):
 
 
 def tun_device_up(module, ip_bin, prefix, outer, sysfs=TUNL0_SYSFS):
-    """Load ipip when tunl0 is missing and bring tunl0 up (in check mode: say so). Returns the step's result.
+    """Load ipip when tunl0 is missing and bring tunl0 up (in check mode: say so). Returns the step's result, or
+    None once it has failed the module.
 
     ``sysfs``: tunl0's directory under /sys (its existence and its ``flags``).
     """
@@ -361,10 +366,10 @@ def tun_device_up(module, ip_bin, prefix, outer, sysfs=TUNL0_SYSFS):
             fail("cannot load the ipip module (rc %d: %s), so tunl0 does not exist; set %stun_load_now: false to leave "
                  "it to the next boot" % (rc, (err or out).strip() or "no output", prefix),
                  cmd=argv, rc=rc, stdout=out, stderr=err)
-            return result
+            return None
         if not os.path.exists(sysfs):
             fail("ipip is loaded but tunl0 does not exist")
-            return result
+            return None
     with open(os.path.join(sysfs, "flags")) as handle:
         flags = int(handle.read().strip(), 16)
     if flags & IFF_UP:
@@ -376,6 +381,7 @@ def tun_device_up(module, ip_bin, prefix, outer, sysfs=TUNL0_SYSFS):
         if rc != 0:
             fail("bringing tunl0 up failed (rc %d: %s)" % (rc, (err or out).strip() or "no output"),
                  cmd=argv, rc=rc, stdout=out, stderr=err)
+            return None
     return result
 
 
@@ -406,7 +412,8 @@ def present(module, run, params, lock, steps):
     run.result.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
     ip_bin = module.get_bin_path("ip", required=True)
     if params["mode"] == "tun" and params["tun_load_now"] and live:
-        run.record("tun", steps.tun(module, ip_bin, prefix, run.result))
+        if run.record("tun", steps.tun(module, ip_bin, prefix, run.result)) is None:
+            return
     if not params["boot_unit"]:
         run.record("boot_unit", unit_absent(module, run, params, lock, steps))
 
@@ -415,10 +422,11 @@ def present(module, run, params, lock, steps):
     # In check mode nothing was written: the guard judges the values the sysctl step would have written.
     guard_conf = _vip_plan.with_runtime_changes(conf, sysctl["runtime_changes"]) if module.check_mode else conf
     vips = steps.vips(module, desired, interfaces, guard_conf, ip_bin, outer=run.result, runtime=runtime)
+    if run.record("vips", vips) is None:
+        return
     if vips.pop("applied"):
         interfaces = steps.read_interfaces(module, ip_bin)
     boot_after = vips.pop("boot_after")
-    run.record("vips", vips)
 
     if params["boot_unit"]:
         run.record("boot_unit", steps.boot_unit(
@@ -457,11 +465,12 @@ def absent(module, run, params, lock, steps):
     ip_bin = module.get_bin_path("ip", required=True)
     interfaces = steps.read_interfaces(module, ip_bin)
     conf = steps.read_arp_conf(module)
-    vips = steps.vips(module, args.desired_vips(params), interfaces, conf, ip_bin, outer=run.result,
-                      runtime=params["runtime"])
+    vips = run.record("vips", steps.vips(module, args.desired_vips(params), interfaces, conf, ip_bin,
+                                         outer=run.result, runtime=params["runtime"]))
+    if vips is None:
+        return
     vips.pop("applied")
     vips.pop("boot_after")
-    run.record("vips", vips)
     # the VIP step warned already when auto found the host unable to take runtime changes
     sysctl_runtime = _runtime_mode.SKIP if vips["runtime"] == _runtime_mode.SKIPPED else params["runtime"]
     run.record("sysctl", steps.sysctl(

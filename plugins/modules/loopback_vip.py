@@ -312,6 +312,8 @@ def main(host=None):
     result = _step.locked(module, lambda lock: _vip_apply.converge(
         module, desired, host.read_interfaces(module, ip_bin), host.read_arp_conf(module), ip_bin,
         params["require_arp_protection"], runtime=params["runtime"], detector=host.detect), take=host.lock)
+    if result is None:  # the step failed the module (the guard refused, or an ip command failed)
+        return
     result.pop("applied")
     result.pop("boot_after")
     module.exit_json(**result)

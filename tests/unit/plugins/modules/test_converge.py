@@ -444,3 +444,27 @@ def test_a_failed_verdict_is_the_only_exit_even_where_fail_json_returns(monkeypa
     with set_module_args({"vips": VIPS}):
         converge.main(steps=steps)
     assert [call[0] for call in calls] == ["fail"] and calls[0][1].startswith("Not compliant")
+
+
+class FailingVips(Steps):
+    """The VIP step fails the module (the guard refused) and returns None, as _vip_apply.converge does."""
+
+    def vips(self, module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
+             runtime="apply"):
+        self.calls.append("vips " + desired["state"])
+        module.fail_json(msg="refused: ARP leaks", **dict(outer or {}, vips={"changed": False}))
+        return None
+
+
+@pytest.mark.parametrize("state, after", [("present", ["sysctl present", "read_interfaces", "vips exact"]),
+                                          ("absent", ["boot_unit absent", "read_interfaces", "vips absent"])])
+def test_a_failed_vip_step_ends_the_run_even_where_fail_json_returns(monkeypatch, state, after):
+    """No boot unit, no verdict, no sysctl removal and no exit_json after the VIP step failed the module."""
+    steps = FailingVips(monkeypatch)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": VIPS, "state": state}):
+        converge.main(steps=steps)
+    assert calls == [("fail", "refused: ARP leaks")]
+    assert steps.calls == after

@@ -470,6 +470,23 @@ def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(host
     assert [call[0] for call in calls] == ["fail"] and "addresses[0]" in calls[0][1]
 
 
+@pytest.mark.parametrize("calls, conf, msg", [
+    ([(SHOW, (0, ip_json(), ""))], proc(all_ignore=0, all_announce=0), "arp_ignore"),
+    ([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))], None,
+     "adding 198.51.100.100/32 on lo failed"),
+], ids=["guard-refuses", "ip-fails"])
+def test_a_failed_step_is_the_only_exit_even_where_fail_json_returns(host, monkeypatch, calls, conf, msg):
+    """After the guard's refusal or a failed ip command: no further ip command and no exit_json."""
+    mock = host(calls, conf)
+    outcome = []
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: outcome.append(("fail", kw["msg"])))
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: outcome.append(("exit", kw)))
+    with set_module_args({"addresses": ["198.51.100.100", "198.51.100.101"]}):
+        loopback_vip.main(host=host.fake)
+    mock.assert_done()  # the second address was never tried
+    assert [o[0] for o in outcome] == ["fail"] and msg in outcome[0][1]
+
+
 @pytest.mark.parametrize("calls, expect", [
     ([(SHOW, (0, ip_json(), "")), (ADD4, OK)], AnsibleExitJson),
     ([(SHOW, (0, ip_json(), "")), (ADD4, (2, "", "RTNETLINK answers: Operation not permitted"))], AnsibleFailJson),
