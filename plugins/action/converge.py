@@ -46,17 +46,25 @@ def prefixed(message, prefix):
     return re.sub(r"^value of (%s) " % names, lambda m: "value of %s%s " % (prefix, m.group(1)), message)
 
 
+def run_once(task_args, execute, base=None):
+    """The action's result: ``base`` with the option errors (``execute`` not called: nothing sent to the host), or
+    with what ``execute(task_args)`` (the one module run) returned."""
+    result = dict(base or {})
+    errors = option_errors(task_args)
+    if errors:
+        return dict(result, failed=True, changed=False, msg="; ".join(errors), errors=errors)
+    result.update(execute(task_args))
+    return result
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        errors = option_errors(self._task.args)
-        if errors:
-            # Nothing was sent to the host.
-            return dict(result, failed=True, changed=False, msg="; ".join(errors), errors=errors)
-        result.update(self._execute_module(module_name=MODULE, module_args=self._task.args, task_vars=task_vars))
-        self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+        def execute(module_args):
+            result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+        return run_once(self._task.args, execute, super().run(tmp, task_vars))

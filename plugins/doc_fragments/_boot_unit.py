@@ -15,8 +15,7 @@ class ModuleDocFragment(object):
     """The options of the boot unit that mean the same in every module that installs it.
 
     Used by lvs.realserver.boot_unit and lvs.realserver.converge (same names,
-    types and defaults). lvs.realserver.loopback_vip names them boot_unit_* and
-    points at these.
+    types and defaults).
     """
 
     DOCUMENTATION = r"""

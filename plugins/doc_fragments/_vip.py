@@ -27,9 +27,9 @@ options:
       - Any other interface is refused with the reason. A VIP on an interface that faces the LAN is
         answered by ARP whatever C(arp_ignore) says. The check is done by the module rather than by
         O(device) choices, so that a malformed name and a wrong but well-formed one get different explanations.
-      - V(tunl0) needs the C(ipip) kernel module. The boot unit, which needs O(mode=tun) with V(tunl0), loads it and
-        brings C(tunl0) up whenever it starts (at every boot); M(lvs.realserver.loopback_vip) adds VIPs to C(tunl0)
-        only when it exists already.
+      - V(tunl0) needs the C(ipip) kernel module. The boot unit of M(lvs.realserver.boot_unit) (mode C(tun), which
+        V(tunl0) implies) loads it and brings C(tunl0) up whenever it starts (at every boot);
+        M(lvs.realserver.loopback_vip) adds VIPs to C(tunl0) only when it exists already.
     type: str
     default: lo
   scope:

@@ -95,12 +95,12 @@ def errors(params):
     p = params.get("variable_prefix") or ""
     found = renamed(_vip_plan.validate(params["vips"], params["vip_device"], vip_state(params),
                                        params["vip_label"], params["vip_scope"])[0], RENAMES_VIP, p)
-    if params["state"] == "present" and not params["vips"]:
-        found.insert(0, "%svips is empty: list at least one VIP (IPv4 /32 or IPv6 /128) with %sstate=present, "
-                        "or use %sstate=absent to remove the configuration" % (p, p, p))
-    if params["vip_device"] == rules.TUN_DEVICE and params["mode"] != "tun":
-        found.append("%svip_device: %r needs %smode=tun (got %r): %s is the IPIP fallback device, LVS-DR VIPs go "
-                     "on lo" % (p, params["vip_device"], p, params["mode"], rules.TUN_DEVICE))
+    names = dict(addresses=p + "vips", device=p + "vip_device", mode=p + "mode")
+    # the rules boot_unit shares (one validator): an empty list with state=present; tunl0 without mode=tun
+    rules_found = _vip_plan.unit_errors(
+        params["vips"], params["vip_device"], params["mode"], params["state"] == "present", names,
+        " with %sstate=present, or use %sstate=absent to remove the configuration" % (p, p))
+    found.extend(rules_found)
     if params["mode"] == "tun" and not params["tun_load_now"] and params["vip_device"] != "lo":
         found.append("%stun_load_now: false needs %svip_device=lo (got %r): VIPs cannot be added to a %s that does "
                      "not exist yet" % (p, p, params["vip_device"], rules.TUN_DEVICE))

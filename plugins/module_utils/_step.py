@@ -6,13 +6,32 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""What a failing step reports, when several steps run in one module (``lvs.realserver.converge``), and the host lock."""
+"""What every module of the collection does the same way: its start, its refusal of bad input, the host lock,
+and what a failing step reports when several steps run in one module (``lvs.realserver.converge``)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+
+
+C_LOCALE = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+
+
+def start(module):
+    """``module``, its commands set to run in the C locale (their messages are parsed and quoted); returns it."""
+    module.run_command_environ_update = dict(C_LOCALE)
+    return module
+
+
+def refuse(module, errors):
+    """Fail ``module`` with every problem in ``errors`` (each naming the option and the value); nothing changed.
+
+    Returns normally only where ``fail_json`` does (a test harness): the
+    caller returns right after.
+    """
+    module.fail_json(msg="; ".join(errors), errors=list(errors), changed=False)
 
 
 def failure_fields(result, outer, key):
@@ -40,3 +59,18 @@ def host_lock(module):
         module.fail_json(msg=str(exc), changed=False)
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
+    return None
+
+
+def locked(module, work, take=host_lock):
+    """``work(lock)`` under the host lock (``take(module)``, None in check mode), released however it ends.
+
+    Returns what ``work`` returns. The lock is released on a failure too
+    (``fail_json`` raises ``SystemExit``), before the process would drop it.
+    """
+    lock = take(module)
+    try:
+        return work(lock)
+    finally:
+        if lock is not None:
+            lock.release()

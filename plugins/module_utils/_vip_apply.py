@@ -53,8 +53,9 @@ def partial_after(before, done, desired):
 
 
 def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
-             outer_key="vips", runtime=_runtime_mode.APPLY):
-    """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields or fails.
+             outer_key="vips", runtime=_runtime_mode.APPLY, detector=None):
+    """Put the VIPs of ``desired`` (``_vip_plan.validate``) in place; returns the result fields, or None once it
+    has failed the module (``fail_json``: a refusal of the guard, or a failed ``ip`` command).
 
     ``interfaces`` is what ``_host_state.read_interfaces`` read; ``guard_conf``
     the ARP values the guard judges. In check mode (or when nothing is to be
@@ -66,8 +67,9 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
     failure then reports, with this step's fields under ``outer_key``.
     ``runtime``: ``auto``, ``apply`` or ``skip`` (``_runtime_mode``); when
     skipped no ``ip`` command runs and ``runtime_skipped`` lists them.
+    ``detector``: what ``auto`` asks (default ``_runtime_mode.detect``).
     """
-    runtime, reasons, warn = _runtime_mode.resolve(runtime)
+    runtime, reasons, warn = _runtime_mode.resolve(runtime, detector)
     live = runtime == _runtime_mode.APPLIED
     plan = planner.plan(desired, interfaces, guard_conf, ip_bin, require_arp_protection and live)
     if not live and not plan["error"]:
@@ -78,6 +80,7 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
         runtime_skipped=plan.get("runtime_skipped", []), **_runtime_mode.report(runtime, reasons))
     if plan["error"]:
         module.fail_json(msg=plan["error"], **failure_fields(result, outer, outer_key))
+        return None
     if warn:
         module.warn(_runtime_mode.warning(reasons))
     for warning in plan["warnings"]:
@@ -113,4 +116,5 @@ def converge(module, desired, interfaces, guard_conf, ip_bin, require_arp_protec
                 ", ".join(op["action"] + " " + op["address"] for op in done) or "nothing",
                 ", ".join(not_done)),
             **failure_fields(result, outer, outer_key))
+        return None
     return dict(result, applied=True, boot_after=boot_after)

@@ -113,6 +113,33 @@ def validate(addresses, device, state, label, scope):
     return [], dict(vips=vips, device=device, state=state, label=label, scope=scope)
 
 
+def mode_of(device, mode=None):
+    """The LVS method: ``mode`` when given, else derived from the device (``tunl0`` is TUN, ``lo`` DR)."""
+    if mode is not None:
+        return mode
+    return "tun" if device == rules.TUN_DEVICE else "dr"
+
+
+def unit_errors(addresses, device, mode, needs_vips, names=None, hint=""):
+    """The rules shared by every caller that installs VIPs for the boot: ``[]`` or messages.
+
+    * ``tunl0`` needs ``mode=tun`` (it is the IPIP fallback device; LVS-DR VIPs go on ``lo``);
+    * the VIP list must not be empty when ``needs_vips`` (the caller installs them).
+
+    ``names`` maps ``addresses``, ``device`` and ``mode`` to the caller's own
+    option names (with any prefix), so that each message names the option the
+    user wrote and its value; ``hint`` ends the empty-list message (the way out).
+    """
+    names = dict(dict(addresses="addresses", device="device", mode="mode"), **(names or {}))
+    errors = []
+    if needs_vips and not addresses:
+        errors.append("%s: [] is empty: list at least one VIP (IPv4 /32 or IPv6 /128)%s" % (names["addresses"], hint))
+    if device == rules.TUN_DEVICE and mode != "tun":
+        errors.append("%s: %r needs %s=tun (got %r): %s is the IPIP fallback device, LVS-DR VIPs go on lo" % (
+            names["device"], device, names["mode"], mode, rules.TUN_DEVICE))
+    return errors
+
+
 def ip_of(local):
     return ipaddress.ip_address(local)
 

@@ -78,22 +78,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  apply:
-    description:
-      - Write the values to the running kernel (C(/proc/sys)) as well as to the file.
-      - With V(false) only the file is managed, for images built offline or read-only C(/proc/sys).
-        The same as O(runtime=skip).
-    type: bool
-    default: true
   runtime:
     description:
       - Whether the running kernel is changed, or only what persists (the drop-in).
       - V(apply) writes the running values and fails, changing nothing, where C(/proc/sys) is read-only.
-      - V(skip) manages only the file on any host (as O(apply=false)).
+      - V(skip) manages only the file on any host, for images built offline or a read-only C(/proc/sys).
       - V(auto) detects, in the same run, a host that cannot take runtime changes (C(/proc/sys) mounted
         read-only, or no C(CAP_NET_ADMIN), as in an unprivileged container) and then manages only the file,
         with one warning. Elsewhere it is V(apply).
-      - RV(runtime) tells which it was. The C(lvs.realserver.realserver) role passes C(realserver_runtime).
+      - RV(runtime) tells which it was.
     type: str
     choices: [auto, apply, skip]
     default: apply
@@ -245,7 +238,7 @@ conflicts:
 runtime:
   description:
     - V(applied) when the running kernel was managed, V(skipped) when only the file was (O(runtime=skip),
-      O(apply=false), or O(runtime=auto) on a host that cannot take runtime changes).
+      or O(runtime=auto) on a host that cannot take runtime changes).
   returned: always
   type: str
   sample: skipped
@@ -277,7 +270,6 @@ def build_module():
             conf=dict(type="dict", default=dict(rules.ARP_PROTECTION)),
             path=dict(type="path", default=planner.DEFAULT_PATH),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            apply=dict(type="bool", default=True),
             force=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
             on_conflict=dict(type="str", choices=["fail", "warn"], default="fail"),
@@ -288,8 +280,7 @@ def build_module():
 
 
 def main():
-    module = build_module()
-    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    module = _step.start(build_module())
     params = module.params
     path = params["path"]
     errors = planner.conf_errors(params["conf"])
@@ -297,18 +288,14 @@ def main():
     if path_problem:
         errors.insert(0, path_problem)
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors)
+        _step.refuse(module, errors)
+        return
 
     # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge;
     # the file and the running values change under the host lock (loopback_vip and the boot unit share it).
-    lock = _step.host_lock(module)
-    result = _sysctl_apply.converge(
+    module.exit_json(**_step.locked(module, lambda lock: _sysctl_apply.converge(
         module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
-        params["on_conflict"], params["runtime"] if params["apply"] else _runtime_mode.SKIP, params["backup"],
-        lock=lock)
-    if lock is not None:
-        lock.release()
-    module.exit_json(**result)
+        params["on_conflict"], params["runtime"], params["backup"], lock=lock)))
 
 
 if __name__ == "__main__":

@@ -53,10 +53,12 @@ options:
     elements: str
     default: []
   mode:
-    description: V(dr) or V(tun). V(tun) also loads C(ipip) at boot and brings C(tunl0) up.
+    description:
+      - V(dr) or V(tun). V(tun) also loads C(ipip) at boot and brings C(tunl0) up (LVS-TUN with the VIPs on C(lo)
+        needs it too, to decapsulate).
+      - Derived from O(device) when not given, V(tun) for C(tunl0), else V(dr). V(dr) with C(tunl0) is refused.
     type: str
     choices: [dr, tun]
-    default: dr
   state:
     description:
       - V(present) installs, enables and (where systemd runs) starts the unit.
@@ -116,9 +118,8 @@ notes:
     controller itself take; C(/usr/libexec/lvs-realserver) and C(/etc/lvs-realserver) are made root-owned
     C(0755), and a system directory another user can write to is refused.
   - A change of the VIP list does not restart the unit (that would drop every VIP for a moment); add
-    and remove VIPs at runtime with M(lvs.realserver.loopback_vip). Its O(lvs.realserver.loopback_vip#module:boot_unit)
-    option installs this unit right after the VIPs, in the same module run (the C(lvs.realserver.realserver) role
-    uses it); this module is for removing the unit, or for installing it on its own.
+    and remove VIPs at runtime with M(lvs.realserver.loopback_vip). The C(lvs.realserver.realserver) role installs
+    this unit with M(lvs.realserver.converge), in the same module run as the sysctls and the VIPs.
 seealso:
   - module: lvs.realserver.loopback_vip
   - module: lvs.realserver.arp_sysctl
@@ -133,6 +134,11 @@ EXAMPLES = r"""
   lvs.realserver.boot_unit:
     addresses: [192.0.2.20]
     mode: tun
+
+- name: LVS-TUN real server with the VIP on tunl0 (mode tun derived from the device)
+  lvs.realserver.boot_unit:
+    addresses: [198.51.100.20]
+    device: tunl0
 
 - name: Also export the verdict to node_exporter's textfile collector every 30 s
   lvs.realserver.boot_unit:
@@ -187,6 +193,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
 
@@ -197,7 +204,7 @@ def build_module():
             device=dict(type="str", default="lo"),
             scope=dict(type="str", choices=["host", "global"], default="host"),
             label=dict(type="str"),
-            mode=dict(type="str", choices=["dr", "tun"], default="dr"),
+            mode=dict(type="str", choices=["dr", "tun"]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             enabled=dict(type="bool", default=True),
             start=dict(type="bool", default=True),
@@ -212,29 +219,34 @@ def build_module():
     )
 
 
-def main():
-    module = build_module()
-    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
-    p = module.params
-    errors, desired = _vip_plan.validate(p["addresses"], p["device"], "present", p["label"], p["scope"])
-    if p["device"] == "tunl0" and p["mode"] != "tun":
-        errors.append("device: 'tunl0' needs mode=tun (got mode=%r)" % p["mode"])
-    if p["state"] == "present" and not p["addresses"]:
-        errors.append("addresses: [] is empty; give at least one VIP, or use state=absent")
+def errors_of(p):
+    """Every problem with the options ``p``, each naming the option and the value; [] if none."""
+    errors = _vip_plan.validate(p["addresses"], p["device"], "present", p["label"], p["scope"])[0]
+    errors.extend(_vip_plan.unit_errors(p["addresses"], p["device"], _vip_plan.mode_of(p["device"], p["mode"]),
+                                        p["state"] == "present", hint=", or use state=absent"))
     if p["state"] == "present":
         reason = boot.interpreter_error(p["python"])
         if reason:
             errors.append("python: %r %s" % (p["python"], reason))
     errors.extend(boot.metrics_errors(p["metrics_interval"], p["metrics_dir"]))
-    if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
+    return errors
 
-    lock = apply.host_lock(module)
-    module.exit_json(**apply.converge(
-        module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"], desired["label"],
-        p["mode"], p["python"], p["enabled"], p["start"], force=p["force"], lock=lock,
+
+def main():
+    module = _step.start(build_module())
+    p = module.params
+    errors = errors_of(p)
+    if errors:
+        _step.refuse(module, errors)
+        return
+
+    desired = _vip_plan.validate(p["addresses"], p["device"], "present", p["label"], p["scope"])[1]
+    module.exit_json(**_step.locked(module, lambda lock: apply.converge(
+        module, p["state"], [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
+        desired["label"], _vip_plan.mode_of(p["device"], p["mode"]), p["python"], p["enabled"], p["start"],
+        force=p["force"], lock=lock,
         metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
-        metrics_dir=p["metrics_dir"], netstack=p["netstack"]))
+        metrics_dir=p["metrics_dir"], netstack=p["netstack"])))
 
 
 if __name__ == "__main__":

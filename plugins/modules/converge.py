@@ -260,11 +260,11 @@ runtime:
   type: str
   sample: applied
 runtime_reasons:
-  description: Why the runtime was skipped (empty when it was applied).
+  description: Why the sysctl step found the host unable to take runtime changes, which every step then skipped; [] when applied.
   returned: always
   type: list
   elements: str
-  sample: ["/proc/sys is mounted read-only, so the running ARP values cannot be written"]
+  sample: ["the module runs without CAP_NET_ADMIN (CapEff 00000000a80425fb), so addresses cannot be added"]
 verdict:
   description:
     - V(compliant); V(pending) in check mode when something would change (not judged then); V(not_checked) with
@@ -300,6 +300,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
+from ansible_collections.lvs.realserver.plugins.module_utils import _verdict
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 from ansible_collections.lvs.realserver.plugins.module_utils._step import failure_fields
@@ -317,8 +318,13 @@ class Run(object):
         self.module = module
         self.result = dict(changed=False, verdict="not_checked")
         self.diffs = []
+        self.failed = False
 
     def record(self, key, step):
+        """Keep ``step``'s result under ``key``; None (the step failed the module) marks the run failed."""
+        if step is None:
+            self.failed = True
+            return None
         diff = step.pop("diff", None)
         if isinstance(diff, dict):
             self.diffs.append(diff)
@@ -329,6 +335,7 @@ class Run(object):
         return step
 
     def fail(self, msg, **fields):
+        self.failed = True
         self.module.fail_json(msg=msg, **dict(self.result_with_diff(), **fields))
 
     def result_with_diff(self):
@@ -337,14 +344,18 @@ class Run(object):
         return self.result
 
 
-def tun_device_up(module, ip_bin, prefix, outer):
-    """Load ipip when tunl0 is missing and bring tunl0 up (in check mode: say so). Returns the step's result."""
+def tun_device_up(module, ip_bin, prefix, outer, sysfs=TUNL0_SYSFS):
+    """Load ipip when tunl0 is missing and bring tunl0 up (in check mode: say so). Returns the step's result, or
+    None once it has failed the module.
+
+    ``sysfs``: tunl0's directory under /sys (its existence and its ``flags``).
+    """
     result = dict(changed=False, loaded=False, brought_up=False)
 
     def fail(msg, **fields):
         module.fail_json(msg=msg, **dict(failure_fields(result, outer, "tun"), **fields))
 
-    if not os.path.exists(TUNL0_SYSFS):
+    if not os.path.exists(sysfs):
         result.update(changed=True, loaded=True, brought_up=True)
         if module.check_mode:
             return result
@@ -355,9 +366,11 @@ def tun_device_up(module, ip_bin, prefix, outer):
             fail("cannot load the ipip module (rc %d: %s), so tunl0 does not exist; set %stun_load_now: false to leave "
                  "it to the next boot" % (rc, (err or out).strip() or "no output", prefix),
                  cmd=argv, rc=rc, stdout=out, stderr=err)
-        if not os.path.exists(TUNL0_SYSFS):
+            return None
+        if not os.path.exists(sysfs):
             fail("ipip is loaded but tunl0 does not exist")
-    with open(os.path.join(TUNL0_SYSFS, "flags")) as handle:
+            return None
+    with open(os.path.join(sysfs, "flags")) as handle:
         flags = int(handle.read().strip(), 16)
     if flags & IFF_UP:
         return result
@@ -368,53 +381,29 @@ def tun_device_up(module, ip_bin, prefix, outer):
         if rc != 0:
             fail("bringing tunl0 up failed (rc %d: %s)" % (rc, (err or out).strip() or "no output"),
                  cmd=argv, rc=rc, stdout=out, stderr=err)
+            return None
     return result
 
 
-def runtime_skipped(facts):
-    return facts.get("runtime") == _runtime_mode.SKIPPED
+class Steps(object):
+    """The steps and the host reads, as the module runs them: production defaults (tests pass recorders)."""
+
+    sysctl = staticmethod(_sysctl_apply.converge)
+    tun = staticmethod(tun_device_up)
+    vips = staticmethod(_vip_apply.converge)
+    boot_unit = staticmethod(_boot_unit_apply.converge)
+    read_interfaces = staticmethod(_host_state.read_interfaces)
+    read_arp_conf = staticmethod(_host_state.read_arp_conf)
+    gather_facts = staticmethod(_host_state.gather_facts)
+    boot_view = staticmethod(_runtime_mode.on_device)
+    lock = staticmethod(_step.host_lock)
 
 
-def violations(facts):
-    """The violations now (not when the runtime was skipped) and after the next boot, each with ``when``."""
-    now = [] if runtime_skipped(facts) else facts["violations"]
-    return ([dict(v, when="now") for v in now]
-            + [dict(v, when="after the next boot") for v in facts.get("at_boot", {}).get("violations", [])])
-
-
-def verdict_holds(facts, on_conflict):
-    """Compliant now, and after the next boot unless the user let a conflicting sysctl file go ahead (``warn``).
-
-    When the runtime was skipped, compliant after the next boot (nothing was changed now).
-    """
-    if runtime_skipped(facts):
-        return bool(facts["at_boot"]["compliant"])
-    return bool(facts["compliant"] and (facts["at_boot"]["compliant"] or on_conflict != "fail"))
-
-
-def verdict_success(facts, desired):
-    when = ("after the next boot (runtime skipped: %s)" % "; ".join(facts["runtime_reasons"])
-            if runtime_skipped(facts) else "now or after the next boot")
-    return "Compliant: %d VIP(s) on %s, no ARP leak %s." % (len(desired["vips"]), desired["device"], when)
-
-
-def verdict_failure(facts, found):
-    """A headline, then one line per violation with its fix."""
-    lines = ["Not compliant: state now %s, after the next boot %s; %d violation(s):" % (
-        facts["state"], facts["at_boot"]["state"], len(found))]
-    for v in found:
-        lines.append("%s: %s (%s)%s%s: %s; fix: %s" % (
-            v["when"], v["code"], v["severity"], (" on %s" % v["interface"]) if v.get("interface") else "",
-            (" %s=%s, expected %s" % (v["key"], v["actual"], v["expected"])) if v.get("key") else "",
-            v["message"], v["fix"]))
-    return "\n".join(lines)
-
-
-def present(module, run, params, lock):
+def present(module, run, params, lock, steps):
     """sysctls, (tun: ipip, tunl0 up), (no unit wanted: unit removed), VIPs, boot unit, verdict."""
     prefix = params["variable_prefix"]
     desired = args.desired_vips(params)
-    sysctl = run.record("sysctl", _sysctl_apply.converge(
+    sysctl = run.record("sysctl", steps.sysctl(
         module, "present", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
         params["sysctl_on_conflict"], params["runtime"], outer=run.result, lock=lock))
     # one decision for the run: the sysctl step detected (auto) what the host can take, and warned once
@@ -423,92 +412,105 @@ def present(module, run, params, lock):
     run.result.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
     ip_bin = module.get_bin_path("ip", required=True)
     if params["mode"] == "tun" and params["tun_load_now"] and live:
-        run.record("tun", tun_device_up(module, ip_bin, prefix, run.result))
+        if run.record("tun", steps.tun(module, ip_bin, prefix, run.result)) is None:
+            return
     if not params["boot_unit"]:
-        run.record("boot_unit", unit_absent(module, run, params, lock))
+        run.record("boot_unit", unit_absent(module, run, params, lock, steps))
 
-    interfaces = _host_state.read_interfaces(module, ip_bin)
-    conf = _host_state.read_arp_conf(module)
+    interfaces = steps.read_interfaces(module, ip_bin)
+    conf = steps.read_arp_conf(module)
     # In check mode nothing was written: the guard judges the values the sysctl step would have written.
     guard_conf = _vip_plan.with_runtime_changes(conf, sysctl["runtime_changes"]) if module.check_mode else conf
-    vips = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, outer=run.result, runtime=runtime)
+    vips = steps.vips(module, desired, interfaces, guard_conf, ip_bin, outer=run.result, runtime=runtime)
+    if run.record("vips", vips) is None:
+        return
     if vips.pop("applied"):
-        interfaces = _host_state.read_interfaces(module, ip_bin)
+        interfaces = steps.read_interfaces(module, ip_bin)
     boot_after = vips.pop("boot_after")
-    run.record("vips", vips)
 
     if params["boot_unit"]:
-        run.record("boot_unit", _boot_unit_apply.converge(
+        run.record("boot_unit", steps.boot_unit(
             module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
             desired["label"], params["mode"], params["python"], start=live, outer=run.result, force=False, lock=lock,
             metrics=args.metrics(params), metrics_dir=params["metrics_dir"],
             force_hint=FORCE_HINT, netstack=params["netstack"]))
 
     if params["compliance_check"]:
-        # runtime skipped: the boot view judges the device as the boot unit leaves it
-        boot = (_runtime_mode.on_device(interfaces, desired["device"], boot_after)
-                if boot_after is not None and params["boot_unit"] else None)
-        facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
-                                         boot_interfaces=boot)
-        facts.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
-        run.result["ansible_facts"] = {_facts.FACTS_KEY: facts}
-        if module.check_mode and run.result["changed"]:
-            run.result["verdict"] = "pending"
-        elif not verdict_holds(facts, params["sysctl_on_conflict"]):
-            found = violations(facts)
-            run.result["verdict"] = facts["state"]
-            run.fail(verdict_failure(facts, found), violations=found)
-        else:
-            run.result.update(verdict="compliant", msg=verdict_success(facts, desired))
+        judge(module, run, params, conf, interfaces, boot_after, sysctl, desired, steps)
 
 
-def absent(module, run, params, lock):
+def judge(module, run, params, conf, interfaces, boot_after, sysctl, desired, steps):
+    """The verdict after the other steps: ``ansible_facts``, ``verdict``; fails the module when not compliant."""
+    # runtime skipped: the boot view judges the device as the boot unit leaves it
+    boot = (steps.boot_view(interfaces, desired["device"], boot_after)
+            if boot_after is not None and params["boot_unit"] else None)
+    facts = steps.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
+                               boot_interfaces=boot)
+    facts.update(_runtime_mode.report(sysctl["runtime"], sysctl["runtime_reasons"]))
+    run.result["ansible_facts"] = {_facts.FACTS_KEY: facts}
+    if module.check_mode and run.result["changed"]:
+        run.result["verdict"] = "pending"
+        return
+    verdict = _verdict.judge(facts, params["sysctl_on_conflict"], len(desired["vips"]), desired["device"])
+    if verdict["holds"]:
+        run.result.update(verdict="compliant", msg=verdict["success"])
+    else:
+        run.result["verdict"] = facts["state"]
+        run.fail("\n".join(verdict["failure"]), violations=verdict["violations"])
+
+
+def absent(module, run, params, lock, steps):
     """The reverse: the boot unit (it re-adds VIPs at boot), then the VIPs, then the drop-in."""
-    run.record("boot_unit", unit_absent(module, run, params, lock))
+    run.record("boot_unit", unit_absent(module, run, params, lock, steps))
     ip_bin = module.get_bin_path("ip", required=True)
-    interfaces = _host_state.read_interfaces(module, ip_bin)
-    conf = _host_state.read_arp_conf(module)
-    vips = _vip_apply.converge(module, args.desired_vips(params), interfaces, conf, ip_bin, outer=run.result,
-                               runtime=params["runtime"])
+    interfaces = steps.read_interfaces(module, ip_bin)
+    conf = steps.read_arp_conf(module)
+    vips = run.record("vips", steps.vips(module, args.desired_vips(params), interfaces, conf, ip_bin,
+                                         outer=run.result, runtime=params["runtime"]))
+    if vips is None:
+        return
     vips.pop("applied")
     vips.pop("boot_after")
-    run.record("vips", vips)
     # the VIP step warned already when auto found the host unable to take runtime changes
     sysctl_runtime = _runtime_mode.SKIP if vips["runtime"] == _runtime_mode.SKIPPED else params["runtime"]
-    run.record("sysctl", _sysctl_apply.converge(
+    run.record("sysctl", steps.sysctl(
         module, "absent", args.sysctl_conf(params), params["sysctl_path"], params["sysctl_force"],
         params["sysctl_on_conflict"], sysctl_runtime, outer=run.result, lock=lock))
     run.result.update(_runtime_mode.report(vips["runtime"], vips["runtime_reasons"]))
 
 
-def unit_absent(module, run, params, lock):
+def unit_absent(module, run, params, lock, steps):
     """The boot unit and the metrics timer removed (never a file the boot unit module did not write)."""
-    return _boot_unit_apply.converge(module, "absent", outer=run.result, force=False, lock=lock,
-                                     metrics_dir=params["metrics_dir"], force_hint=FORCE_HINT)
+    return steps.boot_unit(module, "absent", outer=run.result, force=False, lock=lock,
+                           metrics_dir=params["metrics_dir"], force_hint=FORCE_HINT)
 
 
-def main():
-    module = AnsibleModule(argument_spec=args.ARGUMENT_SPEC, supports_check_mode=True)
-    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
-    params = module.params
+def errors_of(params):
+    """Every problem with the options (the action plugin's checks, then the host's interpreter); [] if none."""
     errors = args.errors(params)
+    if not errors and params["state"] == "present" and params["boot_unit"]:
+        reason = boot.interpreter_error(params["python"])  # on the host: the interpreter is the host's
+        if reason:
+            errors.append("%spython: %r %s" % (params["variable_prefix"], params["python"], reason))
+    return errors
+
+
+def main(steps=None):
+    """The role's whole job in one run; ``steps`` (default :class:`Steps`) are the steps and the host reads."""
+    steps = steps or Steps()
+    module = _step.start(AnsibleModule(argument_spec=args.ARGUMENT_SPEC, supports_check_mode=True))
+    params = module.params
+    errors = errors_of(params)
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
-    reason = boot.interpreter_error(params["python"]) if params["state"] == "present" and params["boot_unit"] else None
-    if reason:  # on the host: the interpreter is the host's
-        msg = "%spython: %r %s" % (params["variable_prefix"], params["python"], reason)
-        module.fail_json(msg=msg, errors=[msg], changed=False)
+        _step.refuse(module, errors)
+        return
     run = Run(module)
     # the host lock is held while the file, the running values, the VIPs and the unit's files change
     # (the boot unit step releases it around systemctl, which runs the unit's controller, which takes it)
-    lock = _step.host_lock(module)
-    if params["state"] == "present":
-        present(module, run, params, lock)
-    else:
-        absent(module, run, params, lock)
-    if lock is not None:
-        lock.release()
-    module.exit_json(**run.result_with_diff())
+    _step.locked(module, lambda lock: (present if params["state"] == "present" else absent)(
+        module, run, params, lock, steps), take=steps.lock)
+    if not run.failed:
+        module.exit_json(**run.result_with_diff())
 
 
 if __name__ == "__main__":

@@ -84,120 +84,26 @@ options:
       - With V(false) the VIP is added anyway and the problems are returned as a warning. Only for labs.
     type: bool
     default: true
-  check_mode_runtime_changes:
-    description:
-      - Check mode only. The running ARP values an earlier task of the same check-mode run would have written
-        first, as M(lvs.realserver.arp_sysctl) returns them in
-        RV(lvs.realserver.arp_sysctl#module:runtime_changes) (each with C(interface), C(key) and C(after)).
-      - The guard then judges the host as a real run would find it, so a check-mode run fails or passes exactly
-        where the real run would, instead of judging values that are about to be replaced.
-        The C(lvs.realserver.realserver) role passes them.
-      - Ignored outside check mode, where the module always judges the values it reads from C(/proc/sys).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      interface:
-        description: The interface part of the key (C(all), C(default) or an interface name).
-        type: str
-        required: true
-      key:
-        description: The key within the interface, for example C(arp_ignore).
-        type: str
-        required: true
-      after:
-        description: The value the earlier task writes.
-        type: int
-        required: true
-      name:
-        description: The dotted key; ignored (accepted so that RV(lvs.realserver.arp_sysctl#module:runtime_changes) can be passed as is).
-        type: str
-      before:
-        description: The value before; ignored (accepted for the same reason).
-        type: int
-  mode:
-    description:
-      - The LVS forwarding method, V(dr) or V(tun). It only matters with O(facts) (the mode the verdict judges)
-        and O(boot_unit) (V(tun) also loads C(ipip) at boot).
-    type: str
-    choices: [dr, tun]
-    default: dr
-  facts:
-    description:
-      - Also return the host's ARP state and compliance verdict as RV(ansible_facts.lvs_realserver), exactly as
-        M(lvs.realserver.arp_facts) would with O(lvs.realserver.arp_facts#module:mode) set to O(mode) and
-        O(lvs.realserver.arp_facts#module:vips) set to O(addresses) (no expected VIPs with O(state=absent)).
-      - They are read after the addresses (and the boot unit) are changed, in the same process, which saves the
-        module round trip of a separate M(lvs.realserver.arp_facts) task. The C(lvs.realserver.realserver) role uses
-        it for its verdict.
-      - In check mode the facts describe the host as it is, not as this task would leave it.
-    type: bool
-    default: false
-  boot_unit:
-    description:
-      - Also install, enable and (where systemd runs) start C(lvs-realserver-vips.service) for exactly these
-        addresses, as M(lvs.realserver.boot_unit) with O(lvs.realserver.boot_unit#module:state=present) does,
-        after the addresses are in place and in the same module run. RV(boot_unit) reports what it did.
-      - Needs O(state=exact), because the unit re-adds exactly the listed addresses at every boot.
-      - V(false) leaves the unit alone; remove it with M(lvs.realserver.boot_unit).
-    type: bool
-    default: false
-  boot_unit_python:
-    description:
-      - With O(boot_unit=true), the interpreter of the boot unit, as M(lvs.realserver.boot_unit)'s
-        O(lvs.realserver.boot_unit#module:python) (an absolute path to a root-owned executable; anything else is refused).
-    type: str
-    default: /usr/bin/python3
-  boot_unit_force:
-    description:
-      - With O(boot_unit=true), replace a file at one of the boot unit's paths that
-        M(lvs.realserver.boot_unit) did not write. Without it such a file is never overwritten.
-    type: bool
-    default: false
-  boot_unit_metrics:
-    description:
-      - With O(boot_unit=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics). V(true)
-        installs the metrics timer, V(false) removes it (and its C(.prom) file) when present.
-    type: bool
-    default: false
-  boot_unit_metrics_interval:
-    description: With O(boot_unit_metrics=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics_interval).
-    type: int
-    default: 60
-  boot_unit_metrics_dir:
-    description: With O(boot_unit=true), M(lvs.realserver.boot_unit)'s O(lvs.realserver.boot_unit#module:metrics_dir).
-    type: str
-    default: /var/lib/prometheus/node-exporter
-  boot_unit_netstack:
-    description:
-      - With O(boot_unit=true), the network stack to cooperate with, as M(lvs.realserver.boot_unit)'s
-        O(lvs.realserver.boot_unit#module:netstack) (the watch unit that re-adds a removed VIP behind the guard,
-        and the stack's hook); V(none) installs none of it and removes what an earlier run installed.
-    type: str
-    choices: [auto, networkmanager, networkd, netplan, ifupdown, none]
-    default: none
   runtime:
     description:
-      - Whether the live addresses are changed, or only what persists (the boot unit and its data).
+      - Whether the live addresses are changed.
       - V(apply) runs the C(ip addr) changes (failing where the module lacks C(CAP_NET_ADMIN)).
-      - V(skip) runs no C(ip addr) change on any host. The guard does not refuse (no VIP is added now; the boot
-        unit's guard judges the ARP values at boot); with O(boot_unit=true) the unit and its data are installed and
-        the unit enabled but not started. RV(runtime_skipped) lists the changes left out, RV(added) and RV(removed)
-        stay empty, and the verdict in RV(ansible_facts.lvs_realserver) judges the next boot with the VIPs the
-        unit adds (C(at_boot)).
-      - V(auto) detects, in the same run, a host that cannot take runtime changes (C(/proc/sys) mounted read-only,
-        or no C(CAP_NET_ADMIN), as in an unprivileged container) and then does what V(skip) does, with one warning.
-        Elsewhere it is V(apply).
-      - The C(lvs.realserver.realserver) role passes C(realserver_runtime).
+      - V(skip) runs no C(ip addr) change. RV(runtime_skipped) lists the changes left out, RV(added) and RV(removed)
+        stay empty and the verdict in RV(guard) is V(skipped) (no VIP is added, so nothing is refused).
+      - V(auto) detects a host that cannot take runtime changes (C(/proc/sys) mounted read-only, or no
+        C(CAP_NET_ADMIN), as in an unprivileged container) and then does what V(skip) does, with one warning.
+        Elsewhere it is V(apply). One playbook then runs on hosts and on such containers alike.
     type: str
     choices: [auto, apply, skip]
     default: apply
 notes:
   - Set the ARP sysctls first with M(lvs.realserver.arp_sysctl) (the C(lvs.realserver.realserver) role does it in
     the right order). Remove VIPs before relaxing the sysctls.
-  - VIPs added with C(ip) do not survive a reboot by themselves. O(boot_unit=true) (which the
-    C(lvs.realserver.realserver) role uses) installs a boot unit that re-adds them after C(systemd-sysctl) and fails
-    closed the same way.
+  - VIPs added with C(ip) do not survive a reboot by themselves. M(lvs.realserver.boot_unit) installs a boot unit
+    that re-adds them after C(systemd-sysctl) and fails closed the same way.
+  - The mode is derived from the device. C(tunl0) is LVS-TUN; it must exist (M(lvs.realserver.boot_unit) with
+    O(lvs.realserver.boot_unit#module:mode=tun) loads C(ipip) and brings it up). The host's compliance verdict is
+    M(lvs.realserver.arp_facts)'s job.
   - A network manager that manages C(lo) (a systemd-networkd C(.network) matching C(lo), netplan listing C(lo),
     a NetworkManager loopback profile) may delete the VIPs; M(lvs.realserver.arp_facts) reports such hazards.
   - If one C(ip) command fails, the module stops, reports what was and was not done, and the failing
@@ -205,6 +111,7 @@ notes:
 seealso:
   - module: lvs.realserver.arp_sysctl
   - module: lvs.realserver.arp_facts
+  - module: lvs.realserver.boot_unit
   - name: ip-address(8)
     description: The iproute2 manual page for C(ip address).
     link: https://man7.org/linux/man-pages/man8/ip-address.8.html
@@ -235,28 +142,18 @@ EXAMPLES = r"""
     addresses: [192.0.2.10]
     state: absent
 
-- name: Put the VIP on lo, keep it across reboots and get the compliance verdict, all in one module run
+- name: Keep the VIPs across reboots (the boot unit re-adds them after the ARP sysctls)
+  lvs.realserver.boot_unit:
+    addresses: [192.0.2.10]
+
+- name: Judge the host (now and after the next boot)
+  lvs.realserver.arp_facts:
+    vips: [192.0.2.10]
+
+- name: One playbook for hosts and unprivileged containers (no address change where none is possible)
   lvs.realserver.loopback_vip:
     addresses: [192.0.2.10]
-    state: exact
-    boot_unit: true
-    facts: true
-
-- name: Fail unless the host is compliant now and after the next boot
-  ansible.builtin.assert:
-    that:
-      - ansible_facts['lvs_realserver']['compliant']
-      - ansible_facts['lvs_realserver']['at_boot']['compliant']
-
-- name: Set the ARP sysctls (in check mode this only predicts the values it would write)
-  lvs.realserver.arp_sysctl:
-    conf: {all: {arp_ignore: 1, arp_announce: 2}}
-  register: sysctl_result
-
-- name: Add the VIP; in check mode, judge the values the task above would have written
-  lvs.realserver.loopback_vip:
-    addresses: [192.0.2.10]
-    check_mode_runtime_changes: "{{ sysctl_result.runtime_changes }}"
+    runtime: auto
 
 - name: Check what would change, without changing anything
   lvs.realserver.loopback_vip:
@@ -282,89 +179,32 @@ removed:
 addresses:
   description:
     - The addresses on the device afterwards (predicted in check mode, and as far as the module got on failure),
-      without loopback and link-local ones, sorted.
+      without loopback and link-local ones, sorted. Each has C(address) (C(address/prefix)), C(family), C(local),
+      C(prefixlen), C(scope), C(label) (null for IPv6), C(deprecated) (IPv6 with preferred lifetime 0) and
+      C(managed) (whether O(state=exact) treats it as one of this module's VIPs).
   returned: always
   type: list
   elements: dict
-  contains:
-    address:
-      description: C(address/prefix).
-      type: str
-      sample: 192.0.2.10/32
-    family:
-      description: C(inet) or C(inet6).
-      type: str
-      sample: inet
-    local:
-      description: The address.
-      type: str
-      sample: 192.0.2.10
-    prefixlen:
-      description: The prefix length.
-      type: int
-      sample: 32
-    scope:
-      description: The address scope.
-      type: str
-      sample: host
-    label:
-      description: The IPv4 label, null for IPv6.
-      type: str
-      sample: lo:lvs
-    deprecated:
-      description: IPv6 with preferred lifetime 0 (never chosen as a source address).
-      type: bool
-      sample: false
-    managed:
-      description: Whether O(state=exact) treats the address as one of this module's VIPs (see O(label)).
-      type: bool
-      sample: true
+  sample:
+    - {address: 192.0.2.10/32, family: inet, local: 192.0.2.10, prefixlen: 32, scope: host, label: "lo:lvs",
+       deprecated: false, managed: true}
 guard:
-  description: The ARP-protection verdict for the state after the change.
+  description:
+    - The ARP-protection verdict for the state after the change, with C(required) (O(require_arp_protection)),
+      C(ipv4_additions) (the IPv4 VIPs it was asked about), C(arp_facing) (the interfaces evaluated),
+      C(violations) (as M(lvs.realserver.arp_facts) reports them) and C(message) (null on V(pass) and V(not_needed)).
+    - "C(verdict): V(pass) no ARP leak; V(fail) an IPv4 VIP was to be added while ARP leaks, refused;
+      V(overridden) the same with O(require_arp_protection=false), added anyway; V(exposed) no IPv4 VIP to add,
+      but IPv4 VIPs on the device while ARP leaks; V(not_needed) no IPv4 VIP on the device; V(skipped) the runtime
+      was skipped (O(runtime))."
   returned: always
   type: dict
-  contains:
-    verdict:
-      description:
-        - V(pass) no ARP leak; V(fail) an IPv4 VIP was to be added while ARP leaks, refused;
-          V(overridden) the same with O(require_arp_protection=false), added anyway;
-          V(exposed) no IPv4 VIP to add, but IPv4 VIPs on the device while ARP leaks;
-          V(not_needed) no IPv4 VIP on the device, so ARP cannot leak one;
-          V(skipped) the runtime was skipped (O(runtime)), no VIP is added now.
-      type: str
-      sample: pass
-    required:
-      description: The value of O(require_arp_protection).
-      type: bool
-      sample: true
-    ipv4_additions:
-      description: The IPv4 VIPs the guard was asked about.
-      type: list
-      elements: str
-      sample: [192.0.2.10]
-    violations:
-      description:
-        - The ARP violations, as M(lvs.realserver.arp_facts) reports them (C(code), C(severity), C(interface), C(key),
-          C(expected), C(actual) (the effective value), C(fix), C(message)).
-      type: list
-      elements: dict
-      sample:
-        - code: arp_ignore_leak
-          severity: error
-          interface: eth0
-          key: arp_ignore
-          expected: 1 or 2
-          actual: 4
-          fix: "set net.ipv4.conf.eth0.arp_ignore = 1: the interface value 4 beats all (max rule)"
-          message: the kernel answers ARP for every local address, VIPs included
-    arp_facing:
-      description: The interfaces evaluated.
-      type: list
-      elements: str
-      sample: [eth0]
-    message:
-      description: The explanation when the verdict is not V(pass) or V(not_needed), else null.
-      type: str
+  sample:
+    verdict: fail
+    required: true
+    ipv4_additions: [192.0.2.10]
+    arp_facing: [eth0]
+    violations: [{code: arp_ignore_leak, interface: eth0, key: arp_ignore, expected: 1 or 2, actual: 4}]
 device:
   description: The device managed.
   returned: always
@@ -375,55 +215,11 @@ label:
   returned: always
   type: str
   sample: lo:lvs
-ansible_facts:
-  description: Facts set on the host.
-  returned: when O(facts=true) and the module succeeded
-  type: dict
-  contains:
-    lvs_realserver:
-      description:
-        - The ARP state, boot state and compliance verdict after the change, with the same keys as
-          M(lvs.realserver.arp_facts) returns (RV(lvs.realserver.arp_facts#module:ansible_facts.lvs_realserver)),
-          for example C(compliant), C(state), C(violations), C(at_boot) and C(hazards).
-      type: dict
-      sample:
-        compliant: true
-        state: compliant
-        mode: dr
-        violations: []
-        at_boot: {compliant: true, state: compliant, violations: []}
-boot_unit:
-  description: What was done to the boot unit, as M(lvs.realserver.boot_unit) returns it.
-  returned: when O(boot_unit=true) and the addresses were changed (or were right) without error
-  type: dict
-  contains:
-    changed:
-      description: Whether a unit file was written or a systemctl call made (or would be, in check mode).
-      type: bool
-      sample: false
-    unit:
-      description: The unit name.
-      type: str
-      sample: lvs-realserver-vips.service
-    systemd_running:
-      description: Whether systemd runs as init here; when false the unit was enabled but not started.
-      type: bool
-      sample: true
-    files:
-      description: The files written.
-      type: list
-      elements: str
-      sample: [/etc/lvs-realserver/vips.json]
-    systemctl:
-      description: The systemctl calls made (or that would be made in check mode).
-      type: list
-      elements: list
-      sample: [[daemon-reload], [enable, lvs-realserver-vips.service]]
 runtime:
   description: V(applied) when the live addresses were managed, V(skipped) when they were left alone (O(runtime)).
   returned: always
   type: str
-  sample: skipped
+  sample: applied
 runtime_reasons:
   description: Why the runtime was skipped (empty when it was applied).
   returned: always
@@ -443,7 +239,7 @@ not_done:
   elements: str
   sample: [add 192.0.2.11/32]
 cmd:
-  description: The argv of the C(ip) command that failed; RV(rc), RV(stdout) and RV(stderr) are its results.
+  description: The argv of the C(ip) command that failed, with its RV(rc), RV(stdout) and RV(stderr).
   returned: when an C(ip) command failed
   type: list
   elements: str
@@ -468,15 +264,20 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
-from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
-from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
+from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
+
+
+class Host(object):
+    """What the module reads from the host, and its lock: the production readers (tests pass a fake)."""
+
+    read_interfaces = staticmethod(_host_state.read_interfaces)  # (module, ip_bin) -> ip -j -d addr show
+    read_arp_conf = staticmethod(_host_state.read_arp_conf)  # (module) -> the running ARP values
+    detect = staticmethod(_runtime_mode.detect)  # () -> why runtime changes are impossible here ([] if possible)
+    lock = staticmethod(_step.host_lock)  # (module) -> the host lock, taken (None in check mode)
 
 
 def build_module():
@@ -488,112 +289,33 @@ def build_module():
             label=dict(type="str"),
             scope=dict(type="str", choices=list(planner.SCOPES), default="host"),
             require_arp_protection=dict(type="bool", default=True),
-            check_mode_runtime_changes=dict(type="list", elements="dict", default=[], options=dict(
-                interface=dict(type="str", required=True),
-                key=dict(type="str", required=True, no_log=False),
-                after=dict(type="int", required=True),
-                name=dict(type="str"),
-                before=dict(type="int"),
-            )),
-            mode=dict(type="str", choices=list(rules.MODES), default="dr"),
-            facts=dict(type="bool", default=False),
-            boot_unit=dict(type="bool", default=False),
-            boot_unit_python=dict(type="str", default="/usr/bin/python3"),
-            boot_unit_force=dict(type="bool", default=False),
-            boot_unit_metrics=dict(type="bool", default=False),
-            boot_unit_metrics_interval=dict(type="int", default=60),
-            boot_unit_metrics_dir=dict(type="str", default="/var/lib/prometheus/node-exporter"),
-            boot_unit_netstack=dict(type="str", choices=["auto", "networkmanager", "networkd", "netplan", "ifupdown",
-                                                         "none"], default="none"),
             runtime=dict(type="str", choices=list(_runtime_mode.CHOICES), default=_runtime_mode.APPLY),
         ),
         supports_check_mode=True,
     )
 
 
-def main():
-    module = build_module()
-    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+def main(host=None):
+    """One read of the device and the ARP values, the guard, the ``ip`` commands; ``host`` (default :class:`Host`)."""
+    host = host or Host()
+    module = _step.start(build_module())
     params = module.params
-
     errors, desired = planner.validate(
         params["addresses"], params["device"], params["state"], params["label"], params["scope"])
-    errors.extend(boot_unit_errors(params))
-    errors.extend(runtime_change_errors(params["check_mode_runtime_changes"]))
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors, changed=False)
+        _step.refuse(module, errors)
+        return
 
     ip_bin = module.get_bin_path("ip", required=True)
-    # the VIPs and the unit's files change under the host lock, as arp_sysctl's file and values do
-    lock = _boot_unit_apply.host_lock(module)
-    interfaces = _host_state.read_interfaces(module, ip_bin)
-    conf = _host_state.read_arp_conf(module)
-    guard_conf = planner.with_runtime_changes(conf, params["check_mode_runtime_changes"]) if module.check_mode else conf
-    # The plan, the ip commands and the failure report are shared with lvs.realserver.converge.
-    result = _vip_apply.converge(module, desired, interfaces, guard_conf, ip_bin, params["require_arp_protection"],
-                                 runtime=params["runtime"])
-    applied = result.pop("applied")
-    boot_after = result.pop("boot_after")
-    if not params["boot_unit"]:
-        boot_after = None  # no unit re-adds them: the boot view keeps the device as it is
-    finish(module, result, desired, conf,
-           (lambda: _host_state.read_interfaces(module, ip_bin)) if applied else (lambda: interfaces), lock, boot_after)
-
-
-def runtime_change_errors(changes):
-    errors = []
-    for index, change in enumerate(changes):
-        reason = _iproute.interface_name_error(change["interface"])
-        if reason:
-            errors.append("check_mode_runtime_changes[%d].interface: %r %s" % (index, change["interface"], reason))
-    return errors
-
-
-def boot_unit_errors(params):
-    if not params["boot_unit"]:
-        return []
-    errors = []
-    if params["state"] != "exact":
-        errors.append("boot_unit: true needs state=exact (the unit re-adds exactly the listed addresses at every boot); "
-                      "got state=%r" % params["state"])
-    if not params["addresses"]:
-        errors.append("addresses: [] is empty; boot_unit: true needs at least one VIP")
-    if params["device"] == "tunl0" and params["mode"] != "tun":
-        errors.append("device: 'tunl0' needs mode=tun with boot_unit: true (got mode=%r)" % params["mode"])
-    reason = boot.interpreter_error(params["boot_unit_python"])
-    if reason:
-        errors.append("boot_unit_python: %r %s" % (params["boot_unit_python"], reason))
-    errors.extend(boot.metrics_errors(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"], "boot_unit_"))
-    return errors
-
-
-def finish(module, result, desired, conf, interfaces_now, lock=None, boot_after=None):
-    """The addresses are in place: the boot unit, then the facts (of ``interfaces_now()``), then exit.
-
-    ``boot_after``: the device's addresses once the boot unit ran, when the
-    runtime was skipped (the boot view the verdict judges), else None.
-    """
-    params = module.params
-    if params["boot_unit"]:
-        unit = _boot_unit_apply.converge(
-            module, "present", [str(v) for v in desired["vips"]], desired["device"], desired["scope"],
-            desired["label"], params["mode"], params["boot_unit_python"],
-            start=result["runtime"] == _runtime_mode.APPLIED, outer=result, force=params["boot_unit_force"], lock=lock,
-            metrics=(params["boot_unit_metrics_interval"], params["boot_unit_metrics_dir"])
-            if params["boot_unit_metrics"] else None, metrics_dir=params["boot_unit_metrics_dir"],
-            netstack=params["boot_unit_netstack"])
-        unit_diff = unit.pop("diff", [])
-        if module._diff:
-            result["diff"] = [result["diff"]] + unit_diff
-        result["boot_unit"] = unit
-        result["changed"] = result["changed"] or unit["changed"]
-    if params["facts"]:
-        expected = [] if params["state"] == "absent" else params["addresses"]
-        now = interfaces_now()
-        boot = None if boot_after is None else _runtime_mode.on_device(now, desired["device"], boot_after)
-        facts = _host_state.gather_facts(conf, now, mode=params["mode"], expected_vips=expected, boot_interfaces=boot)
-        facts.update(_runtime_mode.report(result["runtime"], result["runtime_reasons"]))
-        result["ansible_facts"] = {_facts.FACTS_KEY: facts}
+    # the VIPs change under the host lock, as arp_sysctl's file and values and the boot unit's files do;
+    # the plan, the ip commands and the failure report are shared with lvs.realserver.converge
+    result = _step.locked(module, lambda lock: _vip_apply.converge(
+        module, desired, host.read_interfaces(module, ip_bin), host.read_arp_conf(module), ip_bin,
+        params["require_arp_protection"], runtime=params["runtime"], detector=host.detect), take=host.lock)
+    if result is None:  # the step failed the module (the guard refused, or an ip command failed)
+        return
+    result.pop("applied")
+    result.pop("boot_after")
     module.exit_json(**result)
 
 

@@ -96,7 +96,7 @@ def test_valid_variables_give_no_error(role_vars):
 
 
 @pytest.mark.parametrize("role_vars, fragments", [
-    (dict(realserver_vips=[]), [["realserver_vips is empty", "realserver_state=absent"]]),
+    (dict(realserver_vips=[]), [["realserver_vips: [] is empty", "realserver_state=absent"]]),
     (dict(realserver_vips=["192.0.2.10/24", "192.0.2.11", "2001:db8::1/64", "x y"]),
      [["realserver_vips[0]: '192.0.2.10/24'", "/32"], ["realserver_vips[2]: '2001:db8::1/64'", "/128"],
       ["realserver_vips[3]: 'x y'"]]),
@@ -152,44 +152,26 @@ def test_the_module_names_its_own_options_without_the_prefix():
     assert error.startswith("vips[0]: '192.0.2.10/24'")
 
 
-class FakeTask(object):
-    def __init__(self, args):
-        self.args = args
-        self.check_mode = False
-        self.diff = False
-        self.async_val = 0
-
-
-def run_action(monkeypatch, args):
-    """ActionModule.run with the module execution replaced: (result, module calls)."""
+def run_action(args):
+    """The action's run with the module execution recorded: (result, module calls)."""
     calls = []
-    plugin = action.ActionModule.__new__(action.ActionModule)
-    plugin._task = FakeTask(args)
-    monkeypatch.setattr(action.ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
-    monkeypatch.setattr(action.ActionModule, "_remove_tmp_path", lambda self, path: None, raising=False)
 
-    class Connection(object):
-        class _shell(object):
-            tmpdir = None
-    plugin._connection = Connection()
-
-    def execute(module_name=None, module_args=None, task_vars=None, **kwargs):
-        calls.append((module_name, module_args))
+    def execute(module_args):
+        calls.append((action.MODULE, module_args))
         return {"changed": True, "verdict": "compliant"}
-    plugin._execute_module = execute
-    return plugin.run(task_vars={}), calls
+    return action.run_once(args, execute), calls
 
 
-def test_bad_variables_fail_on_the_controller_without_running_the_module(monkeypatch):
-    result, calls = run_action(monkeypatch, task_args(realserver_vips=["192.0.2.10/24"]))
+def test_bad_variables_fail_on_the_controller_without_running_the_module():
+    result, calls = run_action(task_args(realserver_vips=["192.0.2.10/24"]))
     assert calls == []
     assert result["failed"] and not result["changed"]
     assert result["msg"].startswith("realserver_vips[0]: '192.0.2.10/24'")
     assert result["errors"] == [result["msg"]]
 
 
-def test_good_variables_run_the_module_once_with_the_task_args(monkeypatch):
+def test_good_variables_run_the_module_once_with_the_task_args():
     args = task_args(realserver_vips=VIP)
-    result, calls = run_action(monkeypatch, args)
+    result, calls = run_action(args)
     assert calls == [("lvs.realserver.converge", args)]
     assert result == {"changed": True, "verdict": "compliant"}

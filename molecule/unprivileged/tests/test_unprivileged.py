@@ -13,10 +13,14 @@ import checks
 RUNTIME_WARNING = "runtime skipped: this host cannot take runtime changes"
 
 
+def role_args(cfg):
+    """The role's one task as it runs it (realserver_netstack and realserver_runtime: auto, their defaults)."""
+    return "vips=%s netstack=auto runtime=auto" % ",".join(cfg["realserver_vips"])
+
+
 def vip_args(cfg):
-    """The VIP step as the role runs it (realserver_netstack: auto installs the watch unit with the boot unit)."""
-    return "addresses=%s state=exact boot_unit=true boot_unit_netstack=auto facts=true runtime=auto" % ",".join(
-        cfg["realserver_vips"])
+    """lvs.realserver.loopback_vip alone (no boot unit, no facts: issue 18), as a standalone user runs it."""
+    return "addresses=%s state=exact runtime=auto" % ",".join(cfg["realserver_vips"])
 
 
 @pytest.mark.parametrize("check", [
@@ -92,12 +96,21 @@ def test_arp_sysctl_warns_once_says_skipped_and_check_mode_predicts_no_change(ad
         assert part in warnings[0]
 
 
-def test_loopback_vip_in_check_mode_predicts_no_change_and_the_fact_says_skipped(ansible_host, cfg):
+def test_loopback_vip_in_check_mode_predicts_no_change_and_says_skipped(ansible_host, cfg):
     result = ansible_host.ansible("lvs.realserver.loopback_vip", vip_args(cfg), check=True)
-    assert result["changed"] is False and result["boot_unit"]["changed"] is False
+    assert result["changed"] is False
     assert result["runtime"] == "skipped" and result["guard"]["verdict"] == "skipped"
     assert sorted(result["runtime_skipped"]) == sorted(
         "add %s/%d" % (v.ip, v.max_prefixlen) for v in cfg["vips"])
+
+
+def test_converge_in_check_mode_predicts_no_change_and_the_fact_says_skipped(ansible_host, cfg):
+    result = ansible_host.ansible("lvs.realserver.converge", role_args(cfg), check=True)
+    assert result["changed"] is False and result["boot_unit"]["changed"] is False
+    assert result["runtime"] == "skipped" and result["vips"]["guard"]["verdict"] == "skipped"
+    assert sorted(result["vips"]["runtime_skipped"]) == sorted(
+        "add %s/%d" % (v.ip, v.max_prefixlen) for v in cfg["vips"])
+    assert result["verdict"] == "compliant"
     facts = result["ansible_facts"]["lvs_realserver"]
     assert facts["runtime"] == "skipped" and facts["at_boot"]["compliant"] is True
 

@@ -404,3 +404,29 @@ def test_with_runtime_changes_overlays_a_copy():
     ])
     assert merged == {"all": {"arp_ignore": 1, "arp_announce": 0}, "eth0": {"arp_ignore": 0}, "eth1": {"arp_announce": 2}}
     assert conf["all"]["arp_ignore"] == 0
+
+
+# --------------------------------------------------------------------------
+# the rules boot_unit and converge share (one validator, the caller's option names)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device, mode, expected", [("lo", None, "dr"), ("tunl0", None, "tun"), ("lo", "tun", "tun"),
+                                                    ("tunl0", "dr", "dr")])
+def test_mode_of_derives_tun_from_tunl0_unless_given(device, mode, expected):
+    assert planner.mode_of(device, mode) == expected
+
+
+def test_unit_errors_name_the_callers_options_and_values():
+    names = dict(addresses="realserver_vips", device="realserver_vip_device", mode="realserver_mode")
+    assert planner.unit_errors([], "tunl0", "dr", True, names, " (hint)") == [
+        "realserver_vips: [] is empty: list at least one VIP (IPv4 /32 or IPv6 /128) (hint)",
+        "realserver_vip_device: 'tunl0' needs realserver_mode=tun (got 'dr'): tunl0 is the IPIP fallback device, "
+        "LVS-DR VIPs go on lo"]
+    assert planner.unit_errors([], "lo", "dr", True)[0].startswith("addresses: [] is empty")
+
+
+@pytest.mark.parametrize("addresses, device, mode, needs_vips", [
+    (["192.0.2.10"], "lo", "dr", True), (["192.0.2.10"], "tunl0", "tun", True), ([], "lo", "dr", False),
+    (["192.0.2.10"], "lo", "tun", True)])
+def test_unit_errors_pass_what_is_allowed(addresses, device, mode, needs_vips):
+    assert planner.unit_errors(addresses, device, mode, needs_vips) == []

@@ -132,11 +132,21 @@ def test_check_mode_predicts_and_writes_nothing(monkeypatch):
     assert runtime_diff["after"] == "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
 
 
-def test_apply_false_manages_only_the_file(monkeypatch):
+def test_runtime_skip_manages_only_the_file(monkeypatch):
     host = FakeHost(monkeypatch, readonly=[("all", "arp_ignore"), ("all", "arp_announce")])
-    outcome = run({"apply": False})
+    outcome = run({"runtime": "skip"})
     assert outcome.result["changed"] and outcome.result["runtime_changes"] == []
+    assert outcome.result["runtime"] == "skipped"
     assert host.writes == [] and host.files[PATH] == OURS
+
+
+def test_the_removed_apply_option_is_refused_and_changes_nothing(monkeypatch):
+    """apply: false was runtime: skip under another name; it is gone (changelog: breaking_changes)."""
+    host = FakeHost(monkeypatch)
+    outcome = run({"apply": False})
+    assert isinstance(outcome, AnsibleFailJson)
+    assert "Unsupported parameters" in outcome.result["msg"] and "apply" in outcome.result["msg"]
+    assert host.writes == [] and host.file_ops == []
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -378,6 +388,22 @@ def test_skip_on_a_capable_host_writes_only_the_file_without_a_warning(monkeypat
     assert host.writes == [] and host.files[PATH] == OURS and host.warnings == []
 
 
-def test_apply_false_is_runtime_skip(monkeypatch):
-    FakeHost(monkeypatch)
-    assert run({"apply": False, "runtime": "apply"}).result["runtime"] == "skipped"
+def test_runtime_apply_on_a_read_only_proc_fails_naming_runtime_skip(monkeypatch):
+    """What apply: false was for (a read-only /proc/sys) is runtime: skip; runtime: apply there changes nothing."""
+    host = FakeHost(monkeypatch, readonly=[("all", "arp_ignore"), ("all", "arp_announce")])
+    outcome = run({"runtime": "apply"})
+    assert isinstance(outcome, AnsibleFailJson)
+    assert "runtime=skip" in outcome.result["msg"] and "read-only" in outcome.result["msg"]
+    assert host.writes == [] and host.file_ops == []
+
+
+def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monkeypatch):
+    """main() does not rely on fail_json never returning: no lock, no write, no exit_json after the refusal."""
+    host = FakeHost(monkeypatch)
+    calls = []
+    monkeypatch.setattr(arp_sysctl.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(arp_sysctl.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"conf": {"all": {"arp_ignore": 5}}}):
+        assert arp_sysctl.main() is None
+    assert [call[0] for call in calls] == ["fail"] and "conf.all.arp_ignore=5" in calls[0][1]
+    assert host.writes == [] and host.file_ops == []

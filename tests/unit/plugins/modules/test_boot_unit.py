@@ -114,13 +114,42 @@ def test_absent_stops_disables_removes_then_reloads(monkeypatch, get_bin_path):
     ({"addresses": ["192.0.2.0/24"]}, "addresses[0]: '192.0.2.0/24' has prefix length /24"),
     ({"addresses": []}, "addresses: [] is empty"),
     ({"addresses": ["192.0.2.10"], "device": "eth0"}, "device: 'eth0' is not allowed"),
-    ({"addresses": ["192.0.2.10"], "device": "tunl0"}, "device: 'tunl0' needs mode=tun"),
+    ({"addresses": ["192.0.2.10"], "device": "tunl0", "mode": "dr"}, "device: 'tunl0' needs mode=tun (got 'dr')"),
+    ({"addresses": [], "device": "tunl0", "mode": "dr"}, "addresses: [] is empty"),
     ({"addresses": ["192.0.2.10"], "label": "lo:waytoolonglabel"}, "label: 'lo:waytoolonglabel'"),
 ])
 def test_bad_input_fails_and_touches_nothing(monkeypatch, get_bin_path, args, fragment):
     fs = FakeFiles(monkeypatch)
     outcome = run(monkeypatch, args, [])
     assert isinstance(outcome, AnsibleFailJson) and fragment in outcome.result["msg"]
+    assert fs.written == []
+
+
+def test_tunl0_derives_mode_tun_ipip_is_loaded_at_boot(monkeypatch, get_bin_path):
+    """No mode given: tunl0 is LVS-TUN, so the unit loads ipip at boot (as mode: tun does)."""
+    fs = FakeFiles(monkeypatch, systemd_running=False)
+    calls = [([SYSTEMCTL, "is-enabled", UNIT], (1, "disabled\n", "")), ([SYSTEMCTL, "enable", UNIT], (0, "", ""))]
+    outcome = run(monkeypatch, {"addresses": ["192.0.2.10"], "device": "tunl0"}, calls)
+    assert isinstance(outcome, AnsibleExitJson)
+    assert boot.MODULES_LOAD_PATH in fs.written and '"tunl0"' in fs.files["/etc/lvs-realserver/vips.json"][0]
+
+
+def test_lo_derives_mode_dr_no_ipip(monkeypatch, get_bin_path):
+    """Negative control of the derivation: lo without a mode is LVS-DR, nothing for ipip."""
+    fs = FakeFiles(monkeypatch, systemd_running=False)
+    calls = [([SYSTEMCTL, "is-enabled", UNIT], (1, "disabled\n", "")), ([SYSTEMCTL, "enable", UNIT], (0, "", ""))]
+    run(monkeypatch, {"addresses": ["192.0.2.10"]}, calls)
+    assert boot.MODULES_LOAD_PATH not in fs.written
+
+
+def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monkeypatch, get_bin_path):
+    fs = FakeFiles(monkeypatch)
+    calls = []
+    monkeypatch.setattr(boot_unit.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(boot_unit.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"addresses": []}):
+        assert boot_unit.main() is None
+    assert [call[0] for call in calls] == ["fail"] and "addresses: [] is empty" in calls[0][1]
     assert fs.written == []
 
 

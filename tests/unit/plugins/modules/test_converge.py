@@ -21,12 +21,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args
-from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
-from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
-from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.modules import converge
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -42,8 +37,8 @@ COMPLIANT = {"compliant": True, "state": "compliant", "violations": [],
              "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
 
 
-class Steps(object):
-    """Recorders for every step; ``calls`` is the order in which they ran."""
+class Steps(converge.Steps):
+    """Recorders for every step, passed to ``converge.main(steps=...)``; ``calls`` is the order in which they ran."""
 
     def __init__(self, monkeypatch, changed=(), facts=None, runtime_changes=(), skipped=False):
         self.calls = []
@@ -54,15 +49,6 @@ class Steps(object):
         self.runtime_changes = list(runtime_changes)
         self.guard_conf = None
         self.fact_interfaces = None
-        monkeypatch.setattr(_sysctl_apply, "converge", self.sysctl)
-        monkeypatch.setattr(_boot_unit_apply, "converge", self.unit)
-        monkeypatch.setattr(_vip_apply, "converge", self.vips)
-        monkeypatch.setattr(converge, "tun_device_up", self.tun)
-        monkeypatch.setattr(_host_state, "read_interfaces", self.read_interfaces)
-        monkeypatch.setattr(_host_state, "read_arp_conf", lambda module: {"all": {"arp_ignore": 0}})
-        monkeypatch.setattr(_host_state, "gather_facts", self.gather)
-        monkeypatch.setattr(_runtime_mode, "on_device", lambda interfaces, device, addresses: (
-            "boot view of", interfaces, device, addresses))
         monkeypatch.setattr(converge.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
         self.reads = 0
 
@@ -87,7 +73,19 @@ class Steps(object):
         return self._step("sysctl " + state, diff, runtime_changes=self.runtime_changes if state == "present" else [],
                           **self.runtime_fields(runtime))
 
-    def unit(self, module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python=None, outer=None, **kw):
+    def read_arp_conf(self, module):
+        return {"all": {"arp_ignore": 0}}
+
+    def boot_view(self, interfaces, device, addresses):
+        return ("boot view of", interfaces, device, addresses)
+
+    def run(self, args, check=False, diff=False):
+        with set_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
+            with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as exc:
+                converge.main(steps=self)
+        return exc.value.result
+
+    def boot_unit(self, module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python=None, outer=None, **kw):
         self.unit_args = (list(vips), device, scope, label, mode, python)
         self.unit_kw = kw
         return self._step("boot_unit " + state, [{"before": "", "after": "unit"}] if module._diff else None)
@@ -111,7 +109,7 @@ class Steps(object):
         self.calls.append("read_interfaces")
         return ["interfaces read #%d" % self.reads]
 
-    def gather(self, conf, interfaces, mode="dr", expected_vips=None, boot_interfaces=None, **kw):
+    def gather_facts(self, conf, interfaces, mode="dr", expected_vips=None, boot_interfaces=None, **kw):
         self.calls.append("verdict")
         self.fact_interfaces = interfaces
         self.fact_boot_interfaces = boot_interfaces
@@ -119,16 +117,9 @@ class Steps(object):
         return dict(self.facts)
 
 
-def run(args, check=False, diff=False):
-    with set_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
-        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as exc:
-            converge.main()
-    return exc.value.result
-
-
 def test_present_runs_sysctls_then_vips_then_unit_then_verdict(monkeypatch):
     steps = Steps(monkeypatch, changed={"sysctl present", "vips exact"})
-    result = run(dict(vips=VIPS))
+    result = steps.run(dict(vips=VIPS))
     assert steps.calls == ["sysctl present", "read_interfaces", "vips exact", "read_interfaces",
                            "boot_unit present", "verdict"]
     assert result["changed"] and result["verdict"] == "compliant"
@@ -145,7 +136,7 @@ def test_present_runs_sysctls_then_vips_then_unit_then_verdict(monkeypatch):
 
 def test_the_steps_get_the_host_lock_force_false_and_the_metrics_options(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=VIPS, metrics=True, metrics_interval=30, metrics_dir="/srv/textfile"))
+    steps.run(dict(vips=VIPS, metrics=True, metrics_interval=30, metrics_dir="/srv/textfile"))
     assert steps.sysctl_lock is not None and steps.unit_kw["lock"] is steps.sysctl_lock
     assert steps.unit_kw["force"] is False and "lvs.realserver.boot_unit with force: true" in steps.unit_kw["force_hint"]
     assert steps.unit_kw["metrics"] == (30, "/srv/textfile") and steps.unit_kw["metrics_dir"] == "/srv/textfile"
@@ -155,34 +146,34 @@ def test_the_steps_get_the_host_lock_force_false_and_the_metrics_options(monkeyp
 @pytest.mark.parametrize("state, args", [("absent", {}), ("present", dict(boot_unit=False))])
 def test_the_unit_and_the_timer_are_removed_from_the_metrics_dir_without_force(monkeypatch, state, args):
     steps = Steps(monkeypatch)
-    run(dict(args, vips=VIPS, state=state, metrics_dir="/srv/textfile"))
+    steps.run(dict(args, vips=VIPS, state=state, metrics_dir="/srv/textfile"))
     assert steps.unit_kw["metrics_dir"] == "/srv/textfile" and steps.unit_kw["force"] is False
     assert "metrics" not in steps.unit_kw
 
 
 def test_no_metrics_removes_the_timer(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=VIPS))
+    steps.run(dict(vips=VIPS))
     assert steps.unit_kw["metrics"] is None
 
 
 def test_check_mode_takes_no_lock(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=VIPS), check=True)
+    steps.run(dict(vips=VIPS), check=True)
     assert steps.sysctl_lock is None and steps.unit_kw["lock"] is None
 
 
 def test_an_unsafe_interpreter_fails_on_the_host_before_any_step(monkeypatch, tmp_path):
     steps = Steps(monkeypatch)
     python = tmp_path / "missing" / "python3"
-    result = run(dict(vips=VIPS, python=str(python), variable_prefix="realserver_"))
+    result = steps.run(dict(vips=VIPS, python=str(python), variable_prefix="realserver_"))
     assert result["failed"] and result["changed"] is False and steps.calls == []
     assert result["msg"].startswith("realserver_python: %r does not exist" % str(python)), result["msg"]
 
 
 def test_an_unchanged_host_reads_its_interfaces_once(monkeypatch):
     steps = Steps(monkeypatch)
-    result = run(dict(vips=VIPS))
+    result = steps.run(dict(vips=VIPS))
     assert steps.calls == ["sysctl present", "read_interfaces", "vips exact", "boot_unit present", "verdict"]
     assert not result["changed"]
     assert steps.fact_interfaces == ["interfaces read #1"]
@@ -190,7 +181,7 @@ def test_an_unchanged_host_reads_its_interfaces_once(monkeypatch):
 
 def test_tun_brings_tunl0_up_after_the_sysctls_and_before_the_vips(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=["192.0.2.10"], mode="tun", vip_device="tunl0"))
+    steps.run(dict(vips=["192.0.2.10"], mode="tun", vip_device="tunl0"))
     assert steps.calls == ["sysctl present", "tun", "read_interfaces", "vips exact", "boot_unit present", "verdict"]
     # tun_conf merged per interface into arp_conf
     assert steps.sysctl_conf == {"all": {"arp_ignore": 1, "arp_announce": 2, "rp_filter": 0},
@@ -200,32 +191,32 @@ def test_tun_brings_tunl0_up_after_the_sysctls_and_before_the_vips(monkeypatch):
 
 def test_tun_load_now_false_leaves_tunl0_to_the_boot(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=["192.0.2.10"], mode="tun", tun_load_now=False, compliance_check=False))
+    steps.run(dict(vips=["192.0.2.10"], mode="tun", tun_load_now=False, compliance_check=False))
     assert "tun" not in steps.calls
 
 
 def test_an_unwanted_unit_goes_before_the_vips_and_none_is_installed(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(vips=VIPS, boot_unit=False))
+    steps.run(dict(vips=VIPS, boot_unit=False))
     assert steps.calls == ["sysctl present", "boot_unit absent", "read_interfaces", "vips exact", "verdict"]
 
 
 def test_absent_runs_the_reverse_order_and_no_verdict(monkeypatch):
     steps = Steps(monkeypatch, changed={"boot_unit absent"})
-    result = run(dict(state="absent", vips=VIPS))
+    result = steps.run(dict(state="absent", vips=VIPS))
     assert steps.calls == ["boot_unit absent", "read_interfaces", "vips absent", "sysctl absent"]
     assert result["verdict"] == "not_checked" and "ansible_facts" not in result and result["changed"]
 
 
 def test_absent_without_vips_removes_every_labelled_vip(monkeypatch):
     steps = Steps(monkeypatch)
-    run(dict(state="absent"))
+    steps.run(dict(state="absent"))
     assert steps.desired["state"] == "exact" and steps.desired["vips"] == []
 
 
 def test_check_mode_guard_judges_the_values_the_sysctl_step_would_write(monkeypatch):
     steps = Steps(monkeypatch, changed={"sysctl present"}, runtime_changes=[SYSCTL_CHANGE])
-    result = run(dict(vips=VIPS), check=True)
+    result = steps.run(dict(vips=VIPS), check=True)
     assert steps.guard_conf == {"all": {"arp_ignore": 1}}
     # changes pending: the host is not in its final state, the verdict is not judged
     assert result["verdict"] == "pending" and result["changed"]
@@ -233,13 +224,13 @@ def test_check_mode_guard_judges_the_values_the_sysctl_step_would_write(monkeypa
 
 def test_real_mode_guard_judges_the_values_read_after_the_sysctl_step(monkeypatch):
     steps = Steps(monkeypatch, changed={"sysctl present"}, runtime_changes=[SYSCTL_CHANGE])
-    run(dict(vips=VIPS))
+    steps.run(dict(vips=VIPS))
     assert steps.guard_conf == {"all": {"arp_ignore": 0}}
 
 
 def test_check_mode_on_a_converged_host_judges_the_verdict(monkeypatch):
-    Steps(monkeypatch)
-    assert run(dict(vips=VIPS), check=True)["verdict"] == "compliant"
+    steps = Steps(monkeypatch)
+    assert steps.run(dict(vips=VIPS), check=True)["verdict"] == "compliant"
 
 
 LEAK = {"code": "arp_ignore_leak", "severity": "error", "interface": "eth0", "key": "arp_ignore", "actual": 0,
@@ -251,8 +242,8 @@ NOT_AT_BOOT = {"compliant": True, "state": "compliant", "violations": [],
 def test_a_host_that_is_not_compliant_fails_with_every_violation_and_its_fix(monkeypatch):
     facts = {"compliant": False, "state": "exposed", "violations": [LEAK],
              "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
-    Steps(monkeypatch, facts=facts)
-    result = run(dict(vips=VIPS))
+    steps = Steps(monkeypatch, facts=facts)
+    result = steps.run(dict(vips=VIPS))
     assert result["failed"]
     assert result["msg"].splitlines() == [
         "Not compliant: state now exposed, after the next boot compliant; 1 violation(s):",
@@ -263,28 +254,28 @@ def test_a_host_that_is_not_compliant_fails_with_every_violation_and_its_fix(mon
 
 
 def test_boot_violations_fail_unless_conflicts_were_let_through(monkeypatch):
-    Steps(monkeypatch, facts=NOT_AT_BOOT)
-    result = run(dict(vips=VIPS))
+    steps = Steps(monkeypatch, facts=NOT_AT_BOOT)
+    result = steps.run(dict(vips=VIPS))
     assert result["failed"] and "after the next boot: arp_ignore_leak (error): " in result["msg"]
-    assert run(dict(vips=VIPS, sysctl_on_conflict="warn"))["verdict"] == "compliant"
+    assert steps.run(dict(vips=VIPS, sysctl_on_conflict="warn"))["verdict"] == "compliant"
 
 
 def test_compliance_check_false_reads_no_facts(monkeypatch):
     steps = Steps(monkeypatch, facts=NOT_AT_BOOT)
-    result = run(dict(vips=VIPS, compliance_check=False))
+    result = steps.run(dict(vips=VIPS, compliance_check=False))
     assert "verdict" not in steps.calls and "ansible_facts" not in result and result["verdict"] == "not_checked"
 
 
 def test_diff_mode_gives_one_diff_per_step_in_order(monkeypatch):
-    Steps(monkeypatch)
-    result = run(dict(vips=VIPS), diff=True)
+    steps = Steps(monkeypatch)
+    result = steps.run(dict(vips=VIPS), diff=True)
     assert [d["after"] for d in result["diff"]] == ["sysctl file", "vips", "unit"]
     assert not any("diff" in result[k] for k in ("sysctl", "vips", "boot_unit"))
 
 
 def test_bad_options_fail_before_any_step(monkeypatch):
     steps = Steps(monkeypatch)
-    result = run(dict(vips=["192.0.2.10/24"], variable_prefix="realserver_"))
+    result = steps.run(dict(vips=["192.0.2.10/24"], variable_prefix="realserver_"))
     assert steps.calls == []
     assert result["failed"] and result["msg"].startswith("realserver_vips[0]: '192.0.2.10/24'")
 
@@ -311,17 +302,15 @@ class Module(object):
 
 
 @pytest.fixture
-def sysfs(tmp_path, monkeypatch):
-    path = tmp_path / "tunl0"
-    monkeypatch.setattr(converge, "TUNL0_SYSFS", str(path))
-    return path
+def sysfs(tmp_path):
+    return tmp_path / "tunl0"
 
 
 def test_tunl0_up_already_changes_nothing(sysfs):
     sysfs.mkdir()
     (sysfs / "flags").write_text("0x81\n")
     calls = RunCommandMock([])
-    assert converge.tun_device_up(Module(False, calls), "/testbin/ip", "", {})["changed"] is False
+    assert converge.tun_device_up(Module(False, calls), "/testbin/ip", "", {}, sysfs=str(sysfs))["changed"] is False
     calls.assert_done()
 
 
@@ -329,14 +318,14 @@ def test_tunl0_down_is_brought_up(sysfs):
     sysfs.mkdir()
     (sysfs / "flags").write_text("0x80\n")
     calls = RunCommandMock([(["/testbin/ip", "link", "set", "dev", "tunl0", "up"], (0, "", ""))])
-    result = converge.tun_device_up(Module(False, calls), "/testbin/ip", "", {})
+    result = converge.tun_device_up(Module(False, calls), "/testbin/ip", "", {}, sysfs=str(sysfs))
     assert result == {"changed": True, "loaded": False, "brought_up": True}
     calls.assert_done()
 
 
 def test_tunl0_missing_in_check_mode_runs_nothing(sysfs):
     calls = RunCommandMock([])
-    result = converge.tun_device_up(Module(True, calls), "/testbin/ip", "", {})
+    result = converge.tun_device_up(Module(True, calls), "/testbin/ip", "", {}, sysfs=str(sysfs))
     assert result == {"changed": True, "loaded": True, "brought_up": True}
     calls.assert_done()
 
@@ -344,7 +333,8 @@ def test_tunl0_missing_in_check_mode_runs_nothing(sysfs):
 def test_ipip_that_cannot_load_fails_naming_the_variable(sysfs):
     calls = RunCommandMock([(["/testbin/modprobe", "ipip"], (1, "", "modprobe: FATAL: Module ipip not found"))])
     with pytest.raises(AnsibleFailJson) as exc:
-        converge.tun_device_up(Module(False, calls), "/testbin/ip", "realserver_", {"changed": True})
+        converge.tun_device_up(Module(False, calls), "/testbin/ip", "realserver_", {"changed": True},
+                               sysfs=str(sysfs))
     result = exc.value.result
     assert "Module ipip not found" in result["msg"] and "set realserver_tun_load_now: false" in result["msg"]
     # what was done before is still reported
@@ -355,7 +345,7 @@ def test_ipip_that_cannot_load_fails_naming_the_variable(sysfs):
 
 def test_runtime_is_decided_once_by_the_sysctl_step_and_auto_is_the_default(monkeypatch):
     steps = Steps(monkeypatch, changed={"sysctl present"})
-    result = run(dict(vips=VIPS, mode="tun"))
+    result = steps.run(dict(vips=VIPS, mode="tun"))
     assert steps.runtimes == {"sysctl": "auto", "vips": "apply"}
     assert "tun" in steps.calls and steps.unit_kw["start"] is True
     assert result["runtime"] == "applied" and result["msg"].endswith("no ARP leak now or after the next boot.")
@@ -364,7 +354,7 @@ def test_runtime_is_decided_once_by_the_sysctl_step_and_auto_is_the_default(monk
 @pytest.mark.parametrize("requested", ["auto", "skip"])
 def test_a_skipped_runtime_skips_the_vips_and_tunl0_enables_the_unit_without_starting_it(monkeypatch, requested):
     steps = Steps(monkeypatch, changed={"sysctl present"}, skipped=requested == "auto")
-    result = run(dict(vips=VIPS, mode="tun", runtime=requested))
+    result = steps.run(dict(vips=VIPS, mode="tun", runtime=requested))
     assert steps.runtimes == {"sysctl": requested, "vips": "skip"}
     assert "tun" not in steps.calls
     assert steps.unit_kw["start"] is False
@@ -379,20 +369,102 @@ def test_a_skipped_runtime_skips_the_vips_and_tunl0_enables_the_unit_without_sta
 def test_a_skipped_runtime_judges_only_the_next_boot(monkeypatch):
     leaking_now = {"compliant": False, "state": "exposed", "violations": [LEAK],
                    "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
-    Steps(monkeypatch, facts=leaking_now, skipped=True)
-    assert run(dict(vips=VIPS))["verdict"] == "compliant"  # nothing was allowed to change now
+    steps = Steps(monkeypatch, facts=leaking_now, skipped=True)
+    assert steps.run(dict(vips=VIPS))["verdict"] == "compliant"  # nothing was allowed to change now
     leaking_at_boot = {"compliant": True, "state": "compliant", "violations": [],
                        "at_boot": {"compliant": False, "state": "exposed", "violations": [LEAK]}}
-    Steps(monkeypatch, facts=leaking_at_boot, skipped=True)
-    result = run(dict(vips=VIPS))
+    steps = Steps(monkeypatch, facts=leaking_at_boot, skipped=True)
+    result = steps.run(dict(vips=VIPS))
     assert result["failed"] and result["violations"] == [dict(LEAK, when="after the next boot")]
 
 
 def test_absent_passes_the_runtime_to_the_vips_and_skips_the_sysctls_once_the_vips_were_skipped(monkeypatch):
     steps = Steps(monkeypatch, skipped=True)
-    result = run(dict(vips=VIPS, state="absent"))
+    result = steps.run(dict(vips=VIPS, state="absent"))
     assert steps.runtimes == {"vips": "auto", "sysctl": "skip"}
     assert result["runtime"] == "skipped"
     steps = Steps(monkeypatch)
-    run(dict(vips=VIPS, state="absent", runtime="apply"))
+    steps.run(dict(vips=VIPS, state="absent", runtime="apply"))
     assert steps.runtimes == {"vips": "apply", "sysctl": "apply"}
+
+
+# --------------------------------------------------------------------------
+# one verdict: the module and the verify kit's filter judge the same facts the same way
+# --------------------------------------------------------------------------
+
+SKIPPED_OK = {"compliant": False, "state": "exposed", "violations": [LEAK], "runtime": "skipped",
+              "runtime_reasons": ["/proc/sys is mounted read-only"],
+              "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
+SKIPPED_LEAK = dict(SKIPPED_OK, at_boot={"compliant": False, "state": "exposed", "violations": [LEAK]})
+NOW_LEAK = {"compliant": False, "state": "exposed", "violations": [LEAK],
+            "at_boot": {"compliant": True, "state": "compliant", "violations": []}}
+
+
+@pytest.mark.parametrize("facts, on_conflict, holds", [
+    (COMPLIANT, "fail", True),
+    (NOW_LEAK, "fail", False),
+    (NOT_AT_BOOT, "fail", False),
+    (NOT_AT_BOOT, "warn", True),
+    (SKIPPED_OK, "fail", True),
+    (SKIPPED_LEAK, "fail", False),
+], ids=["compliant", "leak-now", "leak-at-boot", "leak-at-boot-warn", "skipped-ok-at-boot", "skipped-leak-at-boot"])
+def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, facts, on_conflict, holds):
+    from ansible_collections.lvs.realserver.plugins.filter import verdict as verdict_filter
+    skipped = facts.get("runtime") == "skipped"
+    steps = Steps(monkeypatch, facts=facts, skipped=skipped)
+    result = steps.run(dict(vips=VIPS, sysctl_on_conflict=on_conflict))
+    # what the module adds to the facts it gathered (the runtime of the run)
+    judged = verdict_filter.verdict(result["ansible_facts"]["lvs_realserver"], VIPS, "lo", on_conflict)
+    assert judged["holds"] is holds
+    assert bool(result.get("failed")) is not holds
+    if holds:
+        assert result["msg"] == judged["success"]
+    else:
+        assert result["msg"].splitlines() == judged["failure"] and result["violations"] == judged["violations"]
+
+
+def test_main_returns_after_refusing_bad_input_even_where_fail_json_returns(monkeypatch):
+    """main() does not rely on fail_json never returning: no step and no exit_json after the refusal."""
+    steps = Steps(monkeypatch)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": ["192.0.2.10/24"], "variable_prefix": "realserver_"}):
+        assert converge.main(steps=steps) is None
+    assert [call[0] for call in calls] == ["fail"] and calls[0][1].startswith("realserver_vips[0]: '192.0.2.10/24'")
+    assert steps.calls == []
+
+
+def test_a_failed_verdict_is_the_only_exit_even_where_fail_json_returns(monkeypatch):
+    """The verdict's failure ends the run: main() does not exit_json after it."""
+    steps = Steps(monkeypatch, facts=NOT_AT_BOOT)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": VIPS}):
+        converge.main(steps=steps)
+    assert [call[0] for call in calls] == ["fail"] and calls[0][1].startswith("Not compliant")
+
+
+class FailingVips(Steps):
+    """The VIP step fails the module (the guard refused) and returns None, as _vip_apply.converge does."""
+
+    def vips(self, module, desired, interfaces, guard_conf, ip_bin, require_arp_protection=True, outer=None,
+             runtime="apply"):
+        self.calls.append("vips " + desired["state"])
+        module.fail_json(msg="refused: ARP leaks", **dict(outer or {}, vips={"changed": False}))
+        return None
+
+
+@pytest.mark.parametrize("state, after", [("present", ["sysctl present", "read_interfaces", "vips exact"]),
+                                          ("absent", ["boot_unit absent", "read_interfaces", "vips absent"])])
+def test_a_failed_vip_step_ends_the_run_even_where_fail_json_returns(monkeypatch, state, after):
+    """No boot unit, no verdict, no sysctl removal and no exit_json after the VIP step failed the module."""
+    steps = FailingVips(monkeypatch)
+    calls = []
+    monkeypatch.setattr(converge.AnsibleModule, "fail_json", lambda self, **kw: calls.append(("fail", kw["msg"])))
+    monkeypatch.setattr(converge.AnsibleModule, "exit_json", lambda self, **kw: calls.append(("exit", kw)))
+    with set_module_args({"vips": VIPS, "state": state}):
+        converge.main(steps=steps)
+    assert calls == [("fail", "refused: ARP leaks")]
+    assert steps.calls == after
