@@ -252,25 +252,29 @@ def diff_text(path, text):
     return "%s\n... lvs.realserver code, %d lines\n" % (first, len(text.splitlines()))
 
 
-def metrics_plan(want, changed, systemd_running, enabled, active):
-    """The systemctl verbs for the metrics timer (after the boot unit's, daemon-reload included there).
+def companion_plan(unit, want, changed, systemd_running, enabled, active, run_first=None):
+    """The systemctl verbs for a unit that follows the boot unit (the metrics timer, the watch).
 
-    ``want``: metrics enabled and state present; ``changed``: a metrics file
-    was written. A run of the service (synchronous: the .prom file exists
-    when the module returns) follows every change and every timer start.
+    Planned after the boot unit's verbs, whose daemon-reload covers it.
+    ``want``: the unit should run; ``changed``: a file it runs was written.
+    Unwanted, it is stopped and disabled; wanted, it is enabled, and
+    (re)started after every change. ``run_first``: a unit started
+    synchronously before that (the metrics service, so that the .prom file
+    exists when the module returns).
     """
     verbs = []
     if not want:
         if systemd_running and active:
-            verbs.append(["stop", METRICS_TIMER])
+            verbs.append(["stop", unit])
         if enabled:
-            verbs.append(["disable", METRICS_TIMER])
+            verbs.append(["disable", unit])
         return verbs
     if not enabled:
-        verbs.append(["enable", METRICS_TIMER])
+        verbs.append(["enable", unit])
     if systemd_running and (changed or not active):
-        verbs.append(["start", METRICS_SERVICE])
-        verbs.append(["restart" if active else "start", METRICS_TIMER])
+        if run_first:
+            verbs.append(["start", run_first])
+        verbs.append(["restart" if active else "start", unit])
     return verbs
 
 

@@ -211,14 +211,15 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     metrics_changed = any(path in writes for path in boot.metrics_paths())
     verbs = boot.systemctl_plan(state, unit_changed, systemd_running, is_enabled, active,
                                 enabled, start) if systemctl else []
-    timer_verbs = boot.metrics_plan(metrics is not None, metrics_changed, systemd_running, timer_enabled,
-                                    timer_active) if systemctl else []
+    timer_verbs = boot.companion_plan(boot.METRICS_TIMER, metrics is not None, metrics_changed, systemd_running,
+                                      timer_enabled, timer_active, run_first=boot.METRICS_SERVICE) if systemctl else []
     want_watch = _netstack.WATCH_UNIT_PATH in wanted
     watch_enabled, watch_active = unit_status(module, systemctl, systemd_running, _netstack.WATCH_UNIT) if (
         want_watch or current.get(_netstack.WATCH_UNIT_PATH, (None,))[0] is not None) else (False, False)
     watch_changed = _netstack.WATCH_UNIT_PATH in writes or any(boot.is_code(path) for path in writes)
-    watch_verbs = _netstack.watch_plan(want_watch and enabled and start, watch_changed, systemd_running,
-                                       watch_enabled, watch_active) if systemctl else []
+    # (a new controller or unit restarts the watch: that never touches the VIPs)
+    watch_verbs = boot.companion_plan(_netstack.WATCH_UNIT, want_watch and enabled and start, watch_changed,
+                                      systemd_running, watch_enabled, watch_active) if systemctl else []
     # a timer no longer wanted is stopped and disabled while its files still exist
     before, after = (timer_verbs, []) if metrics is None else ([], timer_verbs)
     # the watch stops before the VIP unit does (it would put back what the stop removes), starts after it

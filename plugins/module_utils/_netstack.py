@@ -195,22 +195,3 @@ def installed_dropins(listing):
         os.path.join("/etc/systemd/network", d, NETWORKD_DROPIN)
         for d, names in listing.items()
         if d.endswith(".network.d") and NETWORKD_DROPIN in names)
-
-
-def watch_plan(want, changed, systemd_running, enabled, active):
-    """The systemctl verbs for the watch unit (after the VIP unit's, daemon-reload done there).
-
-    A new controller or unit restarts the watch: that never touches the VIPs.
-    """
-    verbs = []
-    if not want:
-        if systemd_running and active:
-            verbs.append(["stop", WATCH_UNIT])
-        if enabled:
-            verbs.append(["disable", WATCH_UNIT])
-        return verbs
-    if not enabled:
-        verbs.append(["enable", WATCH_UNIT])
-    if systemd_running and (changed or not active):
-        verbs.append(["restart" if active else "start", WATCH_UNIT])
-    return verbs

@@ -30,7 +30,7 @@ description:
   - Sends nothing but the requests. The VIPs are probed in parallel, at most O(rate) requests per second, and
     the whole run is bounded by O(max_time), checked before anything is sent.
 author:
-  - lvs.realserver contributors (@lvs-realserver)
+  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

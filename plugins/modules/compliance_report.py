@@ -45,7 +45,7 @@ description:
     M(ansible.builtin.fail) on RV(failing) (see the examples). It fails without writing anything on bad options,
     and fails on I/O errors.
 author:
-  - lvs.realserver contributors (@lvs-realserver)
+  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

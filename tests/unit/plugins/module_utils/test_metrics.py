@@ -204,4 +204,4 @@ T, S = boot.METRICS_TIMER, boot.METRICS_SERVICE
     (False, False, False, True, False, [["disable", T]]),
 ])
 def test_metrics_plan(want, changed, running, enabled, active, verbs):
-    assert boot.metrics_plan(want, changed, running, enabled, active) == verbs
+    assert boot.companion_plan(T, want, changed, running, enabled, active, run_first=S) == verbs

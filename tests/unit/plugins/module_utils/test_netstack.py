@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _hazards as hazards
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack as ns
@@ -110,7 +111,7 @@ def test_installed_dropins_finds_only_ours():
     ((False, False, True, False, False), []),
 ])
 def test_watch_plan(args, verbs):
-    assert ns.watch_plan(*args) == verbs
+    assert boot.companion_plan(ns.WATCH_UNIT, *args) == verbs
 
 
 def test_a_lo_hazard_is_info_while_the_watch_runs():
