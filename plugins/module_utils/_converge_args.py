@@ -129,4 +129,4 @@ def metrics(params):
 def desired_vips(params):
     """``_vip_plan.validate``'s ``desired`` for valid ``params``."""
     return _vip_plan.validate(params["vips"], params["vip_device"], vip_state(params), params["vip_label"],
-                              params["vip_scope"])[1]
+                              params["vip_scope"], params["mode"])[1]

@@ -50,13 +50,15 @@ def default_label(device):
     return device + LABEL_SUFFIX
 
 
-def validate(addresses, device, state, label, scope):
+def validate(addresses, device, state, label, scope, mode=None):
     """Check the options; return ``(errors, desired)``.
 
     ``errors`` is a list of messages, each naming the option and the bad
     value. ``desired`` (None when there are errors) is a dict with
     ``vips`` (``ipaddress`` objects, duplicates removed, order kept),
-    ``device``, ``state``, ``label`` (the default filled in) and ``scope``.
+    ``device``, ``state``, ``label`` (the default filled in), ``scope`` and
+    ``mode`` (:func:`mode_of`: the one the guard judges, as the boot guard
+    reads it from the unit's data file).
     """
     errors = []
     device_ok = True
@@ -110,7 +112,7 @@ def validate(addresses, device, state, label, scope):
             vips.append(vip)
     if errors:
         return errors, None
-    return [], dict(vips=vips, device=device, state=state, label=label, scope=scope)
+    return [], dict(vips=vips, device=device, state=state, label=label, scope=scope, mode=mode_of(device, mode))
 
 
 def mode_of(device, mode=None):
@@ -322,8 +324,7 @@ def plan(desired, interfaces, conf, ip_bin, require_arp_protection=True):
     guard = result["guard"]
     after_interfaces = [i._replace(addresses=kept) if i.name == device else i for i in interfaces]
     after_interfaces = rules.with_vips(after_interfaces, device, new)
-    mode = "tun" if device == rules.TUN_DEVICE else "dr"
-    report = rules.evaluate(conf, after_interfaces, mode=mode)
+    report = rules.evaluate(conf, after_interfaces, mode=mode_of(device, desired.get("mode")))
     violations = rules.guard_violations(report)
     guard.update(ipv4_additions=ipv4_add, violations=violations, arp_facing=report["arp_facing"])
     if ipv4_add:

@@ -123,7 +123,22 @@ def test_validation_normalises_and_deduplicates():
     assert errors == []
     assert result == dict(
         vips=[ipaddress.ip_address("198.51.100.100"), ipaddress.ip_address("2001:db8::100")],
-        device="lo", state="exact", label="lo:lvs", scope="global")
+        device="lo", state="exact", label="lo:lvs", scope="global", mode="dr")
+
+
+@pytest.mark.parametrize("mode, verdict", [(None, planner.PASS), ("dr", planner.PASS), ("tun", planner.FAIL)])
+def test_the_guard_judges_the_mode_given_as_the_boot_guard_does(mode, verdict):
+    # LVS-TUN with the VIP on lo: tunl0's scope-global VIP is a VIP too, so arp_ignore=3 (which hides only
+    # scope-host addresses) leaks it; judged as DR (the mode derived from lo) the guard would let the add through
+    # while the boot guard, reading mode=tun from the unit's data file, refuses it
+    tunl0 = iface("tunl0", [_iproute.address("198.51.100.7", 32, scope="global", label="tunl0:lvs")], link_kind="ipip",
+                  noarp=True)
+    errors, wanted = planner.validate(["198.51.100.100"], "lo", "present", None, "host", mode)
+    assert errors == [] and wanted["mode"] == (mode or "dr")
+    result = planner.plan(wanted, host(others=[tunl0]), conf(all_={"arp_ignore": 3, "arp_announce": 2}, tunl0=ZERO),
+                          IP, True)
+    assert result["guard"]["verdict"] == verdict
+    assert (result["error"] is not None) == (verdict == planner.FAIL)
 
 
 @pytest.mark.parametrize("device, label", [("lo", "lo:lvs"), ("tunl0", "tunl0:lvs")])
