@@ -122,6 +122,16 @@ def cases():
                           ("require_arp_protection", "maybe"), ("_unknown", "x"), ("runtime", "sometimes")):
         add("loopback_vip", option, value)
 
+    # converge, called directly (no role: its messages name its own options)
+    for python in BAD_PYTHONS:
+        add("converge", "python", python, variable_prefix="")
+    for device in BAD_NAMES[:6] + ["eth0"]:
+        add("converge", "vip_device", device, variable_prefix="")
+    add("converge", "vip_device", "tunl0", mode="dr", variable_prefix="")
+    for option, value in (("mode", "nat"), ("runtime", "sometimes"), ("netstack", "wicked"), ("state", "gone"),
+                          ("sysctl_on_conflict", "ignore"), ("_unknown", "x")):
+        add("converge", option, value, variable_prefix="")
+
     # boot_unit
     for vip in BAD_VIPS[::2]:
         add("boot_unit", "addresses", [vip])
