@@ -13,6 +13,8 @@ DOCUMENTATION = r"""
 module: arp_facts
 short_description: ARP state, boot state and an LVS real-server compliance verdict as facts
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Reports, as C(ansible_facts['lvs_realserver']), whether this host would answer ARP for its
     LVS-DR/LVS-TUN VIPs, or announce them as ARP sender, right now and after the next boot.
@@ -29,8 +31,6 @@ description:
     configuration files, no per-key subprocess. Identical under check mode. Needs no facts from
     M(ansible.builtin.setup).
   - Works without parameters, so it can be a facts module run by C(gather_facts); see the examples.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

@@ -13,6 +13,8 @@ DOCUMENTATION = r"""
 module: arp_probe
 short_description: Ask the wire who answers for each VIP (ARP who-has, IPv6 neighbour solicitation)
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Sends, from O(interface), an ARP who-has request for every IPv4 VIP and a neighbour solicitation to the
     solicited-node multicast group of every IPv6 VIP, and listens on the interface for the whole run.
@@ -29,8 +31,6 @@ description:
     is used to read the interface's addresses).
   - Sends nothing but the requests. The VIPs are probed in parallel, at most O(rate) requests per second, and
     the whole run is bounded by O(max_time), checked before anything is sent.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -13,6 +13,8 @@ DOCUMENTATION = r"""
 module: arp_sysctl
 short_description: Own the LVS real-server ARP drop-in in /etc/sysctl.d, apply it, and prove it wins at boot
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Writes one drop-in file in a sysctl.d directory with the per-interface IPv4 keys an LVS-DR or
     LVS-TUN real server needs (C(arp_ignore), C(arp_announce), C(rp_filter), ...), atomically and
@@ -30,8 +32,6 @@ description:
     C(default) for other interfaces, which a NIC gets at boot when it appears after C(systemd-sysctl) or
     exists before it without an address. This is the C(late) value of M(lvs.realserver.arp_facts)'s
     C(boot_prediction), so its C(drift) stays empty for the restored keys.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -13,6 +13,8 @@ DOCUMENTATION = r"""
 module: boot_unit
 short_description: Bring LVS real-server VIPs up at every boot, only after ARP protection is in effect
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Installs a systemd oneshot unit, C(lvs-realserver-vips.service), that adds the VIPs at boot and
     removes exactly them on stop, with a data file listing the VIPs
@@ -28,8 +30,6 @@ description:
   - In O(mode=tun) it also loads C(ipip) at boot through C(/etc/modules-load.d) and brings C(tunl0) up.
   - The unit is enabled even where systemd is not running (a plain container or an image build); it
     is started only where systemd runs, and RV(systemd_running) says which case applied.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lvs.realserver._vip

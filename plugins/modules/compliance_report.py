@@ -15,6 +15,8 @@ DOCUMENTATION = r"""
 module: compliance_report
 short_description: Write the fleet's LVS real-server compliance reports (JSON, JUnit XML, Markdown) on the controller
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Builds one record per host from the result of M(lvs.realserver.arp_facts) registered on that host, or from
     the host's cached C(ansible_facts['lvs_realserver']). Writes three reports into O(dir) on the controller,
@@ -44,11 +46,10 @@ description:
   - The action never fails because of the verdicts, so that the table can be shown first; follow it with
     M(ansible.builtin.fail) on RV(failing) (see the examples). It fails without writing anything on bad options,
     and fails on I/O errors.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.files
 attributes:
   action:
     support: full
@@ -68,6 +69,15 @@ attributes:
     platforms: posix
     support: full
     description: The controller's file system.
+  safe_file_operations:
+    support: partial
+    description:
+      - Each report is written to a temporary file in its directory and moved over the old one with C(os.replace),
+        all staged before the first replace, so a crash leaves every report old or new, never cut. It runs on the
+        controller, so it uses no module-side C(atomic_move) and sets no SELinux context.
+  vault:
+    support: none
+    description: The registered facts are used as they are; the action reads no vaulted file.
 options:
   dir:
     description:

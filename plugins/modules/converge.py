@@ -17,6 +17,8 @@ DOCUMENTATION = r"""
 module: converge
 short_description: Make a host a safe LVS-DR/TUN real server (or undo it) in one module run, in the one safe order
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - The whole job of the C(lvs.realserver.realserver) role in one module execution, so one connection round trip
     per host. With O(state=present) the steps below run in this order, and the first failure stops the run.
@@ -42,8 +44,6 @@ description:
     O(lvs.realserver.boot_unit#module:force=true)).
   - The options are validated on the controller by the action plugin, before anything is sent to the host, with the
     validators of those modules; every message names the option and the value, behind O(variable_prefix).
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -13,6 +13,8 @@ DOCUMENTATION = r"""
 module: loopback_vip
 short_description: Put LVS-DR/TUN virtual IPs on lo or tunl0, only once ARP protection is in effect
 version_added: 1.0.0
+author:
+  - lvs.realserver developers (@lvs-realserver)
 description:
   - Adds, removes or pins the virtual IP addresses (VIPs) of an LVS-DR or LVS-TUN real server on
     C(lo), or on C(tunl0) for LVS-TUN.
@@ -31,8 +33,6 @@ description:
     (deprecated), so the real server never picks them as the source of connections it opens, while
     traffic to them still works. IPv6 needs no ARP protection (NDP only answers for addresses on the
     receiving interface), so IPv6-only changes are not guarded.
-author:
-  - lvs.realserver developers (@lvs-realserver)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lvs.realserver._vip
