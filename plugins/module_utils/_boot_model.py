@@ -236,6 +236,16 @@ def boot_conf(conf, model, early=False):
     return result
 
 
+def next_boot(candidates, conf, report, interfaces, mode):
+    """``(resolution, model, conf_after)`` of the next boot: what systemd-sysctl applies from ``candidates``
+    (``ConfigFile``), the ``BootModel`` of every interface ``report`` (``_arp_rules.evaluate``) judged, and the
+    ``/proc`` picture once it ran (``boot_conf``)."""
+    resolution = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
+    model = by_interface(predictions(resolution, prediction_names(
+        report["arp_facing"], [iface.name for iface in interfaces], mode)))
+    return resolution, model, boot_conf(conf, model)
+
+
 def boot_names(arp_facing, mode):
     """Interfaces whose keys the ``boot`` report covers: all, default, every ARP-facing one, tunl0 in TUN mode."""
     names = list(sysctl_d.SPECIAL) + [n for n in arp_facing if n not in sysctl_d.SPECIAL]

@@ -79,12 +79,9 @@ def assemble(conf, interfaces, mode="dr", expected_vips=None, judge=None, candid
     the VIPs from lo is no hazard (info); ``systemd_version``: of systemd-networkd (None: unknown).
     """
     report = rules.evaluate(conf, interfaces, mode, expected_vips, judge)
-    systemd = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
+    systemd, model, after_boot = boot_model.next_boot(candidates, conf, report, interfaces, mode)
     names = boot_model.boot_names(report["arp_facing"], mode)
     boot = boot_model.boot_report(systemd, names)
-    model = boot_model.by_interface(boot_model.predictions(systemd, boot_model.prediction_names(
-        report["arp_facing"], [iface.name for iface in interfaces], mode)))
-    after_boot = boot_model.boot_conf(conf, model)
 
     hazards = netstack_hazards(networkd, networkd_dropins, netplan, nm, ifupdown, report["vips"], systemd_version,
                                watched)

@@ -31,11 +31,9 @@ import tempfile
 if __name__.startswith("ansible_collections."):
     from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
     from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
-    from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 else:  # installed on a real server: the controller's own files only
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _boot_model as boot_model  # noqa: E402 pylint: disable=import-error
-    import _sysctl_d as sysctl_d  # noqa: E402 pylint: disable=import-error
 
 PROM_NAME = "lvs_realserver.prom"
 # The first line of every file written: the marker lvs.realserver.boot_unit checks before it removes one
@@ -108,10 +106,8 @@ def evaluate(data, conf, interfaces, candidates):
     """
     mode, expected = data["mode"], list(data["addresses"])
     report = rules.evaluate(conf, interfaces, mode, expected)
-    resolution = sysctl_d.resolve(sysctl_d.boot_files(list(candidates)))
-    names = boot_model.prediction_names(report["arp_facing"], [i.name for i in interfaces], mode)
-    model = boot_model.by_interface(boot_model.predictions(resolution, names))
-    at_boot = rules.evaluate(boot_model.boot_conf(conf, model), interfaces, mode, expected)
+    after_boot = boot_model.next_boot(candidates, conf, report, interfaces, mode)[2]
+    at_boot = rules.evaluate(after_boot, interfaces, mode, expected)
     return sample(report, at_boot, expected)
 
 
