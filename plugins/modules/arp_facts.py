@@ -494,9 +494,10 @@ def select_detail(facts, detail):
     return kept
 
 
-def main(root="/", detect=None):
+def main(root="/", detect=None, now=None):
     """Run the module. ``root``: the directory everything is read below; ``detect``: the runtime-capability probe
-    (``_runtime_mode.detect``). Tests pass a fake tree and a fake probe."""
+    (``_runtime_mode.detect``); ``now() -> str``: the ``collected_at`` clock (``_host_state.utc_now``).
+    Tests pass a fake tree, a fake probe and a fixed clock."""
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
     params = module.params
@@ -511,7 +512,7 @@ def main(root="/", detect=None):
     if runtime == _runtime_mode.SKIPPED:
         boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(root, _vipctl().DATA_FILE)))
     facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
-                                     judge=params["interfaces"], root=root, boot_interfaces=boot)
+                                     judge=params["interfaces"], root=root, boot_interfaces=boot, now=now)
     facts.update(_runtime_mode.report(runtime, reasons))
     module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: select_detail(facts, params["detail"])})
 
