@@ -87,7 +87,7 @@ def root(tmp_path, get_bin_path):
     return tmp_path
 
 
-def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, detect=None):
+def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, detect=lambda: []):
     mock = RunCommandMock(calls if calls is not None else [(SHOW, (0, ip_json(), ""))])
     monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
     args = dict(args or {})
@@ -340,7 +340,7 @@ def test_run_command_gets_the_c_locale(root, monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     with set_module_args({}):
         with pytest.raises(AnsibleExitJson):
-            arp_facts.main(root=str(root))
+            arp_facts.main(root=str(root), detect=lambda: [])
     assert [argv for argv, _env in seen] == [SHOW]
     assert seen[0][1] == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 

@@ -439,3 +439,10 @@ def test_the_lock_is_taken_and_released_around_the_change(monkeypatch):
     check = FakeHost(monkeypatch)
     run(check, {}, check=True)
     assert check.locks == [] and check.swept == []
+
+
+def test_the_default_host_is_the_machine():
+    """Without a host, main() uses the real edges, detector and lock (what the fakes above stand in for)."""
+    from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode, _step
+    host = arp_sysctl.Host()
+    assert (host.edges, host.detect, host.lock) == (_sysctl_apply.host_edges, _runtime_mode.detect, _step.host_lock)

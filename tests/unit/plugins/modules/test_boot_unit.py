@@ -327,3 +327,10 @@ def test_netstack_installs_the_watch_and_the_hook_and_absent_removes_them(monkey
     outcome = run(fs, monkeypatch, {"state": "absent"}, calls)
     assert _netstack.WATCH_UNIT_PATH not in fs.files and _netstack.IFUPDOWN_HOOK_PATH not in fs.files
     assert outcome.result["systemctl"][:3] == [["stop", watch], ["disable", watch], ["stop", UNIT]]
+
+
+def test_the_default_host_is_the_machine():
+    """Without a host, main() uses ``_files``, the real root and the real host lock (what FakeFiles stands in for)."""
+    from ansible_collections.lvs.realserver.plugins.module_utils import _files, _step
+    host = boot_unit.Host()
+    assert (host.fs, host.root, host.lock) == (_files, "/", _step.host_lock)

@@ -28,6 +28,7 @@ from ansible_collections.lvs.realserver.plugins.modules import converge
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
     AnsibleFailJson,
+    FakeLock,
     RunCommandMock,
     set_module_args,
 )
@@ -53,6 +54,8 @@ class Steps(converge.Steps):
         self.fact_interfaces = None
         monkeypatch.setattr(converge.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
         self.reads = 0
+        self.held = FakeLock()
+        self.lock = self.held.take
 
     def _step(self, name, diff=None, **fields):
         self.calls.append(name)
@@ -490,7 +493,7 @@ def test_an_unreadable_sysctl_d_file_fails_the_run_naming_it_before_any_change(m
     class Unreadable(Steps):
         def sysctl(self, *args, **kw):
             self.calls.append("sysctl")
-            return _sysctl_apply.converge(*args, edges=edges, **kw)
+            return _sysctl_apply.converge(*args, edges=edges, detector=lambda: [], **kw)
     steps = Unreadable(monkeypatch)
     result = steps.run(dict(vips=VIPS))
     assert result["msg"] == "cannot read /etc/sysctl.d/50-secret.conf: Permission denied; nothing was changed"

@@ -18,6 +18,7 @@
   patches them on ``AnsibleModule`` for every test in this directory).
 * ``RunCommandMock``: a ``run_command`` replacement that asserts the exact
   argv list of each call, in order, and records every call.
+* ``FakeLock``: the host lock of the fake hosts passed to the modules' ``main``.
 * ``FakeFiles`` / ``systemctl_status``: the boot unit's files (a fake host
   passed to ``boot_unit.main``) and systemctl queries.
 """
@@ -34,7 +35,6 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
-from ansible_collections.lvs.realserver.plugins.module_utils import _step
 
 
 class AnsibleExitJson(Exception):
@@ -122,14 +122,34 @@ UNIT = boot.UNIT_NAME
 SYSTEMCTL = "/testbin/systemctl"
 
 
+class FakeLock(object):
+    """The host lock of a fake host: ``take(module)`` as ``_step.host_lock`` (None in check mode);
+    ``fd`` is not None while it is held, ``taken`` counts the acquisitions."""
+
+    def __init__(self):
+        self.fd = None
+        self.taken = 0
+
+    def take(self, module):
+        return None if module.check_mode else self.acquire()
+
+    def acquire(self):
+        assert self.fd is None, "the host lock was taken twice"
+        self.fd, self.taken = "held", self.taken + 1
+        return self
+
+    def release(self):
+        self.fd = None
+
+
 class FakeFiles(object):
     """A fake host for ``boot_unit.main(host)``: the unit's files in a dict (``fs``: this object, with the
-    ``_files`` edges), a ``root`` below ``tmp`` (systemd running: ``/run/systemd/system`` exists there) and the
-    real host lock (the conftest puts it below the test's tmp_path)."""
-
-    lock = staticmethod(_step.host_lock)
+    ``_files`` edges), a ``root`` below ``tmp`` (systemd running: ``/run/systemd/system`` exists there) and a
+    ``FakeLock`` (``held``; ``lock`` takes it)."""
 
     def __init__(self, monkeypatch, tmp, existing=None, systemd_running=True):
+        self.held = FakeLock()
+        self.lock = self.held.take
         self.files = dict(existing or {})
         self.written = []
         self.removed = []
