@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils._sysctl_d import ConfigFile
@@ -55,9 +57,9 @@ class FakeHost(object):
         self.remove_file = self.unlink
         self.swept = []
         self.detect = lambda: list(detected)  # what runtime: auto finds ([]: a capable host)
-        monkeypatch.setattr(arp_sysctl.AnsibleModule, "backup_local", lambda self_, path: path + ".bak~")
+        monkeypatch.setattr(basic.AnsibleModule, "backup_local", lambda self_, path: path + ".bak~")
         self.warnings = []
-        monkeypatch.setattr(arp_sysctl.AnsibleModule, "warn", lambda self_, msg: self.warnings.append(msg))
+        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self_, msg: self.warnings.append(msg))
 
     def edges(self):
         """The module's ``_sysctl_apply.Edges`` over this host (a test may replace ``read_state``/``remove_file``)."""

@@ -11,6 +11,8 @@ __metaclass__ = type
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 from ansible_collections.lvs.realserver.plugins.modules import boot_unit
@@ -28,7 +30,7 @@ from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import 
 
 def run(host, monkeypatch, args, calls, check=False):
     mock = RunCommandMock(calls)
-    monkeypatch.setattr(boot_unit.AnsibleModule, "run_command", lambda self, argv, **kw: mock(argv, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: mock(argv, **kw))
     with set_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=True)):
         with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
             boot_unit.main(host)

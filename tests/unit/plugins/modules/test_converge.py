@@ -21,6 +21,8 @@ import os
 import pytest
 import yaml
 
+from ansible.module_utils import basic
+
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
@@ -52,7 +54,7 @@ class Steps(converge.Steps):
         self.runtime_changes = list(runtime_changes)
         self.guard_conf = None
         self.fact_interfaces = None
-        monkeypatch.setattr(converge.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
         self.reads = 0
         self.held = FakeLock()
         self.lock = self.held.take
