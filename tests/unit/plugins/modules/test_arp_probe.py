@@ -127,7 +127,7 @@ def run(fake, monkeypatch, args, up=True, calls=True):
 def test_responders_and_the_frames_sent(segment, monkeypatch):
     fake = segment({DIRECTOR: [VIP], LEAKER: [VIP, "198.51.100.101"]})
     result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP, "198.51.100.101", VIP, "198.51.100.102"],
-                               "timeout": 0.05, "rate": 1000})
+                                     "timeout": 0.05, "rate": 1000})
     assert result["changed"] is False and result["interface_mac"] == "52:54:00:00:00:10"
     assert [(p["vip"], [r["mac"] for r in p["responders"]]) for p in result["probes"]] == [
         (VIP, ["52:54:00:00:00:02", "52:54:00:00:00:30"]),
