@@ -115,7 +115,7 @@ def netstack_files(netstack, python, device, root="/"):
     """``(detected, chosen, {path: (text, mode)}, stale)``: what ``netstack`` installs here, and our files
     found that it no longer wants (drop-ins beside .network files that no longer match lo, or every one)."""
     def exists(path):
-        return os.path.lexists(os.path.join(root, path.lstrip("/")))
+        return os.path.lexists(_sysctl_d.under(root, path))
 
     unreadable = []
     netplan = _sysctl_d.read_config_files(root, _netstack_paths.NETPLAN_DIRS, ".yaml", unreadable)
@@ -196,7 +196,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if foreign and not force:
         module.fail_json(msg=foreign_message(state, foreign, force_hint), foreign=foreign, **base)
 
-    systemd_running = os.path.isdir(_host_state.under(root, "/run/systemd/system"))
+    systemd_running = os.path.isdir(_sysctl_d.under(root, "/run/systemd/system"))
     systemctl = module.get_bin_path("systemctl")
     is_enabled, active = unit_status(module, systemctl, systemd_running)
     # (queried only when wanted or installed: two fewer commands on every run of a host without metrics)
@@ -222,7 +222,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     verbs = before + verbs + after
     # networkd reads a new or removed drop-in only when told (reconfigure alone does not re-read files)
     networkctl = module.get_bin_path("networkctl")
-    reload_networkd = bool(networkctl and os.path.exists(_host_state.under(root, "/run/systemd/netif/state")) and any(
+    reload_networkd = bool(networkctl and os.path.exists(_sysctl_d.under(root, "/run/systemd/netif/state")) and any(
         path.endswith("/" + _netstack.NETWORKD_DROPIN) for path in writes + removals))
     result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
                   systemd_running=systemd_running, files=writes + removals, systemctl=verbs,
@@ -302,13 +302,13 @@ def remove_owned_dirs(removals=(), ours_only=False, dirs=None, root="/"):
     and the networkd drop-in directories whose drop-in it removed, once empty.
     ``dirs``: the module's directories (None: ``_boot_unit.owned_dirs()``); all of them below ``root``."""
     for path in removals:
-        directory = _host_state.under(root, os.path.dirname(path))
+        directory = _sysctl_d.under(root, os.path.dirname(path))
         if path.endswith("/" + _netstack.NETWORKD_DROPIN) and os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)
     if ours_only:
         return
     for directory in boot.owned_dirs() if dirs is None else dirs:
-        directory = _host_state.under(root, directory)
+        directory = _sysctl_d.under(root, directory)
         shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
         if os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)

@@ -42,7 +42,7 @@ def read_state(path, root=None):
     if root is None:  # the readers' own defaults (the calls a module test's stand-ins expect)
         tree, proc = (), ()
     else:
-        tree, proc = (root,), (os.path.join(root, _runtime.PROC_CONF.lstrip("/")),)
+        tree, proc = (root,), (sysctl_d.under(root, _runtime.PROC_CONF),)
     return {
         "current_text": current_text,
         "file_stat": stat,
