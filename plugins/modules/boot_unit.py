@@ -198,12 +198,11 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
 
 
-class Host(object):
-    """Where the module reads and writes, and its lock: the production edges (tests pass a fake)."""
+class Host(_step.Host):
+    """Where the module reads and writes (``_step.Host``: the lock); tests pass a fake."""
 
     fs = _files  # the unit's files: read_text, write_atomic, restore, remove, ensure_dir, sweep_temp
     root = "/"  # below which systemd's run state, the network stacks' files and our directories are looked up
-    lock = staticmethod(_step.host_lock)  # (module) -> the host lock, taken (None in check mode)
 
 
 def build_module():
