@@ -186,15 +186,18 @@ def stage(directory, name, data):
     return temp
 
 
-def write_files(directory, changes):
-    """Create ``directory`` (0755) if needed, then replace each changed file; all staged before any replace."""
+def write_files(directory, changes, stage_file=stage):
+    """Create ``directory`` (0755) if needed, then replace each changed file; all staged before any replace.
+
+    ``stage_file(directory, name, data) -> temp path`` (default :func:`stage`) writes one file beside its target.
+    """
     for path in missing_dirs(directory):
         os.mkdir(path, DIR_MODE)
         os.chmod(path, DIR_MODE)
     staged = []
     try:
         for path, _before, data in changes:
-            staged.append((stage(directory, os.path.basename(path), data), path))
+            staged.append((stage_file(directory, os.path.basename(path), data), path))
     except BaseException:
         for temp, _path in staged:
             os.unlink(temp)
@@ -226,6 +229,9 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _supports_check_mode = True
     _supports_async = False
+    # the edges a test replaces on its instance: the clock of ``checked_at`` and how one report file is staged
+    now = staticmethod(utc_now)
+    stage_file = staticmethod(stage)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -245,7 +251,7 @@ class ActionModule(ActionBase):
         wire = collect_wire(hostvars, options)
         summary = report.summarize(records, options["fail_on_unreachable"], options["fail_on_boot"], wire)
         policy = dict((k, options[k]) for k in ("fail", "fail_on_unreachable", "fail_on_boot"))
-        checked_at = utc_now()
+        checked_at = self.now()
         texts = report.render_reports(summary, policy, records, wire)
 
         directory = os.path.abspath(options["dir"])
@@ -257,7 +263,7 @@ class ActionModule(ActionBase):
                 changed_at = checked_at if changes else (previous_change(stamp_path) or checked_at)
                 stamp = report.render_stamp(checked_at, changed_at, collected_at).encode("utf-8")
                 # the stamp records when the check ran, not what it found: it never counts as a change
-                write_files(directory, changes + [(stamp_path, None, stamp)])
+                write_files(directory, changes + [(stamp_path, None, stamp)], self.stage_file)
         except OSError as exc:
             return dict(result, failed=True, msg="compliance_report: cannot write the reports in %s (dir): %s"
                         % (directory, exc))

@@ -33,7 +33,6 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _metrics
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack_paths
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
-from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
 from ansible_collections.lvs.realserver.plugins.module_utils import _vipctl
 
@@ -52,11 +51,6 @@ def source_of(module):
             text = handle.read()
     # Ansible's collection loader returns bytes, zipimport and files give text
     return text.decode("utf-8") if isinstance(text, bytes) else text
-
-
-def host_lock(module):
-    """The host lock, taken (``_step.host_lock``); None in check mode."""
-    return _step.host_lock(module)
 
 
 def unit_status(module, systemctl, systemd_running, name=boot.UNIT_NAME):
@@ -121,7 +115,7 @@ def netstack_files(netstack, python, device, root="/"):
     """``(detected, chosen, {path: (text, mode)}, stale)``: what ``netstack`` installs here, and our files
     found that it no longer wants (drop-ins beside .network files that no longer match lo, or every one)."""
     def exists(path):
-        return os.path.lexists(os.path.join(root, path.lstrip("/")))
+        return os.path.lexists(_sysctl_d.under(root, path))
 
     unreadable = []
     netplan = _sysctl_d.read_config_files(root, _netstack_paths.NETPLAN_DIRS, ".yaml", unreadable)
@@ -146,7 +140,7 @@ def netstack_files(netstack, python, device, root="/"):
 
 def converge(module, state, vips=(), device="lo", scope="host", label=None, mode="dr", python="/usr/bin/python3",
              enabled=True, start=True, outer=None, force=False, lock=None, metrics=None, metrics_dir=boot.METRICS_DIR,
-             force_hint="force: true", netstack=None, fs=None):
+             force_hint="force: true", netstack=None, fs=None, root="/"):
     """Install (``present``) or remove (``absent``) the unit; returns the result fields, or fails the module.
 
     ``vips``, ``device``, ``scope`` and ``label`` must be validated already
@@ -164,7 +158,9 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     ``netstack``: ``_netstack.CHOICES`` (None: ``none``): the watch unit and the network stack's hooks
     (``_netstack``); ``none`` removes the ones an earlier run installed.
     ``fs``: the file edges (``read_text``, ``write_atomic``, ``restore``, ``remove``, ``ensure_dir``,
-    ``sweep_temp`` as in ``_files``; None: ``_files``).
+    ``sweep_temp`` as in ``_files``; None: ``_files``); ``root``: where systemd's run state, the network
+    stacks' files and the module's directories (to drop once empty) are looked up (the files ``fs`` handles
+    keep their absolute paths).
     """
     fs = fs or files
     base = failure_fields(dict(changed=False, unit=boot.UNIT_NAME, files=[], systemctl=[]), outer)
@@ -181,7 +177,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         metrics = None
         wanted, stale = {}, boot.all_paths(metrics_dir)
     detected, stacks, stack_files, stack_stale = netstack_files(netstack if state == "present" else "none", python,
-                                                                device)
+                                                                device, root)
     wanted.update(stack_files)
     stale += [path for path in stack_stale if path not in stale]
     out = boot.metrics_path(metrics[1]) if metrics is not None else None
@@ -200,7 +196,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     if foreign and not force:
         module.fail_json(msg=foreign_message(state, foreign, force_hint), foreign=foreign, **base)
 
-    systemd_running = os.path.isdir("/run/systemd/system")
+    systemd_running = os.path.isdir(_sysctl_d.under(root, "/run/systemd/system"))
     systemctl = module.get_bin_path("systemctl")
     is_enabled, active = unit_status(module, systemctl, systemd_running)
     # (queried only when wanted or installed: two fewer commands on every run of a host without metrics)
@@ -227,7 +223,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
     verbs = before + verbs + after
     # networkd reads a new or removed drop-in only when told (reconfigure alone does not re-read files)
     networkctl = module.get_bin_path("networkctl")
-    reload_networkd = bool(networkctl and os.path.exists("/run/systemd/netif/state") and any(
+    reload_networkd = bool(networkctl and os.path.exists(_sysctl_d.under(root, "/run/systemd/netif/state")) and any(
         path.endswith("/" + _netstack.NETWORKD_DROPIN) for path in writes + removals))
     result = dict(changed=bool(writes or removals or verbs), unit=boot.UNIT_NAME,
                   systemd_running=systemd_running, files=writes + removals, systemctl=verbs,
@@ -257,7 +253,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         if lock is not None:
             lock.acquire()
         remove_all(module, removals, result, outer, fs)
-        remove_owned_dirs(removals)
+        remove_owned_dirs(removals, root=root)
         run_verbs(module, systemctl, [v for v in verbs if v == ["daemon-reload"]], failure_fields(result, outer))
         reload_networkd_now(module, networkctl, reload_networkd)
         return result
@@ -268,7 +264,7 @@ def converge(module, state, vips=(), device="lo", scope="host", label=None, mode
         module.fail_json(msg="%s; the unit's files were put back as they were" % exc,
                          **failure_fields(dict(result, changed=False, files=[], systemctl=[]), outer))
     remove_all(module, removals, result, outer, fs)
-    remove_owned_dirs(removals, ours_only=True)
+    remove_owned_dirs(removals, ours_only=True, root=root)
     if lock is not None:
         lock.release()  # systemctl start runs the controller, which takes the lock itself
     run_verbs(module, systemctl, verbs[len(before):], failure_fields(result, outer))
@@ -302,17 +298,18 @@ def failure_fields(result, outer):
     return dict(outer, boot_unit=result, changed=bool(outer.get("changed") or result["changed"]))
 
 
-def remove_owned_dirs(removals=(), ours_only=False, dirs=None):
+def remove_owned_dirs(removals=(), ours_only=False, dirs=None, root="/"):
     """Drop the module's directories once empty (a stale __pycache__ from older releases included),
     and the networkd drop-in directories whose drop-in it removed, once empty.
-    ``dirs``: the module's directories (None: ``_boot_unit.owned_dirs()``)."""
+    ``dirs``: the module's directories (None: ``_boot_unit.owned_dirs()``); all of them below ``root``."""
     for path in removals:
-        directory = os.path.dirname(path)
+        directory = _sysctl_d.under(root, os.path.dirname(path))
         if path.endswith("/" + _netstack.NETWORKD_DROPIN) and os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)
     if ours_only:
         return
     for directory in boot.owned_dirs() if dirs is None else dirs:
+        directory = _sysctl_d.under(root, directory)
         shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
         if os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)

@@ -34,15 +34,6 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 
-def under(root, path):
-    return os.path.join(root, path.lstrip("/"))
-
-
-def read_text(path):
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
-
-
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -53,8 +44,8 @@ Reader = namedtuple("Reader", "read_text listdir")
 
 
 def host_reader():
-    """The real ``Reader``: ``read_text`` and ``os.listdir``."""
-    return Reader(read_text, os.listdir)
+    """The real ``Reader``: ``_sysctl_d.read_text`` and ``os.listdir``."""
+    return Reader(sysctl_d.read_text, os.listdir)
 
 
 def read_interfaces(module, ip_bin):
@@ -73,7 +64,7 @@ def read_interfaces(module, ip_bin):
 
 def read_arp_conf(module, root="/"):
     """The running values of every key the evaluator reads; fails the module when /proc cannot be read."""
-    proc_root = under(root, _runtime.PROC_CONF)
+    proc_root = sysctl_d.under(root, _runtime.PROC_CONF)
     try:
         return _runtime.read_conf(rules.READ_KEYS, proc_root=proc_root)
     except (IOError, OSError) as exc:
@@ -106,7 +97,7 @@ def read_default_routes(root, unreadable, reader=None):
     reported; an unreadable one is collected in ``unreadable``.
     """
     try:
-        text = (reader or host_reader()).read_text(under(root, _routes.PROC_NET_ROUTE))
+        text = (reader or host_reader()).read_text(sysctl_d.under(root, _routes.PROC_NET_ROUTE))
     except (IOError, OSError) as exc:
         if getattr(exc, "errno", None) != errno.ENOENT:
             unreadable.append(_routes.PROC_NET_ROUTE)
@@ -147,7 +138,7 @@ def systemd_version(root="/", reader=None):
     reader = reader or host_reader()
     for directory in SYSTEMD_LIBDIRS:
         try:
-            names = reader.listdir(under(root, directory))
+            names = reader.listdir(sysctl_d.under(root, directory))
         except (IOError, OSError):
             continue
         for name in names:
@@ -167,7 +158,7 @@ def read_ifupdown(root, unreadable, reader=None):
     for path in _netstack_paths.IFUPDOWN_FILES:
         try:
             found.append(sysctl_d.ConfigFile(os.path.dirname(path), os.path.basename(path), False,
-                                             reader.read_text(under(root, path))))
+                                             reader.read_text(sysctl_d.under(root, path))))
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.ENOENT:
                 unreadable.append(path)
@@ -179,8 +170,8 @@ def read_ifupdown(root, unreadable, reader=None):
 def watch_running(root="/", reader=None):
     """Whether the boot unit's watch runs: its pid file names a live ``lvs-realserver-vips watch`` process."""
     try:
-        pid = int((reader or host_reader()).read_text(under(root, WATCH_PID)).strip())
-        with open(under(root, "/proc/%d/cmdline" % pid), "rb") as handle:
+        pid = int((reader or host_reader()).read_text(sysctl_d.under(root, WATCH_PID)).strip())
+        with open(sysctl_d.under(root, "/proc/%d/cmdline" % pid), "rb") as handle:
             argv = handle.read().split(b"\0")
     except (IOError, OSError, ValueError):
         return False

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
+from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 
 
 C_LOCALE = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
@@ -60,6 +61,18 @@ def host_lock(module):
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot open the host lock %s: %s" % (_runtime.LOCK_PATH, exc.strerror or exc), changed=False)
     return None
+
+
+class Host(object):
+    """What every module that changes the host asks of it, as production defaults (a test passes a fake host).
+
+    ``detect() -> reasons`` runtime changes are impossible here ([] if possible);
+    ``lock(module)``: the host lock, taken (None in check mode). A module's own
+    ``Host`` adds its readers and writers.
+    """
+
+    detect = staticmethod(_runtime_mode.detect)
+    lock = staticmethod(host_lock)
 
 
 def locked(module, work, take=host_lock):

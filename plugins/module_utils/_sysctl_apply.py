@@ -42,7 +42,7 @@ def read_state(path, root=None):
     if root is None:  # the readers' own defaults (the calls a module test's stand-ins expect)
         tree, proc = (), ()
     else:
-        tree, proc = (root,), (os.path.join(root, _runtime.PROC_CONF.lstrip("/")),)
+        tree, proc = (root,), (sysctl_d.under(root, _runtime.PROC_CONF),)
     return {
         "current_text": current_text,
         "file_stat": stat,
@@ -50,6 +50,13 @@ def read_state(path, root=None):
         "sysctl_conf_text": sysctl_d.read_sysctl_conf(*tree),
         "running": _runtime.read_conf(rules.KEY_ORDER, *proc),
     }
+
+
+def read_error(exc):
+    """What ``read_state`` raised, naming the path: ``_sysctl_d``'s message names it, ``os``' has ``filename``."""
+    if exc.filename:
+        return "cannot read %s: %s" % (exc.filename, exc.strerror or exc)
+    return exc.strerror or str(exc)
 
 
 def file_needs_change(state, current_text, new_text, stat):
@@ -63,14 +70,6 @@ def write_file(module, path, text, ops=None):
     files.write_atomic(module, path, text, FILE_MODE, ops=ops)
 
 
-def restore_file(path, old_text, mode=FILE_MODE):
-    files.restore(path, old_text, mode)
-
-
-def remove_file(path):
-    files.remove(path)
-
-
 # The host edges of ``converge``: the drop-in (``read_state(path)``, ``write_file(module, path, text)``,
 # ``restore_file(path, old_text, mode)``, ``remove_file(path)``, ``sweep_temp(directory)``) and the running
 # values (``read_value(interface, key)``, ``write_value(interface, key, value)``, ``unwritable(pairs)``).
@@ -79,7 +78,7 @@ Edges = namedtuple("Edges", "read_state write_file restore_file remove_file swee
 
 def host_edges():
     """The real ``Edges``: the files through ``_files`` and ``_sysctl_d``, /proc/sys through ``_runtime``."""
-    return Edges(read_state, write_file, restore_file, remove_file, files.sweep_temp,
+    return Edges(read_state, write_file, files.restore, files.remove, files.sweep_temp,
                  _runtime.read_value, _runtime.write_value, _runtime.unwritable)
 
 
@@ -157,6 +156,8 @@ def converge(module, state, conf, path, force=False, on_conflict="fail", runtime
         current = edges.read_state(path)
     except files.FileError as exc:
         fail("%s; nothing was changed" % exc)
+    except (IOError, OSError) as exc:  # a sysctl.d file (_sysctl_d's message names it) or /proc/sys
+        fail("%s; nothing was changed" % read_error(exc))
     plan = planner.plan(
         state, conf, path, current["current_text"], current["candidates"],
         current["sysctl_conf_text"], current["running"], force)

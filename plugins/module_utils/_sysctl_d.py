@@ -258,8 +258,19 @@ def boot_entry(resolution, slash_key):
     return {"value": int_value(winner.value), "file": winner.path, "line": winner.line}
 
 
+def under(root, path):
+    """The absolute ``path`` as seen below ``root`` (the one root joiner of the readers)."""
+    return os.path.join(root, path.lstrip("/"))
+
+
+def read_text(path):
+    """The text of ``path`` (UTF-8, undecodable bytes replaced); raises IOError/OSError (the one plain reader)."""
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
 def read_config_files(root, directories, suffix, unreadable=None, empty_masks=False, listdir=os.listdir,
-                      read_text=None):
+                      read_text=read_text):
     """I/O edge, the one directory reader: a ``ConfigFile`` for each ``*suffix`` entry of ``directories`` under ``root``.
 
     Paths are as seen from ``root``. Directories that resolve to the same
@@ -269,11 +280,10 @@ def read_config_files(root, directories, suffix, unreadable=None, empty_masks=Fa
     an ``IOError`` naming that path. ``empty_masks``: an empty file masks too.
     ``listdir`` and ``read_text`` are the readers (tests pass fakes).
     """
-    read_text = read_text or _read_text
     found = []
     seen_dirs = set()
     for directory in directories:
-        real = os.path.realpath(_under(root, directory))
+        real = os.path.realpath(under(root, directory))
         if real in seen_dirs or not os.path.isdir(real):
             continue
         seen_dirs.add(real)
@@ -311,8 +321,8 @@ def read_candidates(root="/", search_dirs=SEARCH_DIRS, unreadable=None):
 
 def read_sysctl_conf(root="/"):
     """I/O edge: the text of /etc/sysctl.conf, or None."""
-    path = _under(root, SYSCTL_CONF)
-    return _read_text(path) if os.path.isfile(path) else None
+    path = under(root, SYSCTL_CONF)
+    return read_text(path) if os.path.isfile(path) else None
 
 
 def boot_files(candidates, sysctl_conf_text=None):
@@ -321,15 +331,6 @@ def boot_files(candidates, sysctl_conf_text=None):
     if sysctl_conf_text is not None:
         files.append((SYSCTL_CONF, sysctl_conf_text))
     return files
-
-
-def _under(root, path):
-    return os.path.join(root, path.lstrip("/"))
-
-
-def _read_text(path):
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
 
 
 def render_dropin(conf, key_order, source="lvs.realserver.arp_sysctl"):

@@ -439,6 +439,7 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _facts
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.module_utils import _iproute
 from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 DETAILS = ("full", "verdict")
 # The per-key tables detail=verdict leaves out: the verdicts, violations, drift and hazards already say what they
@@ -476,7 +477,7 @@ def param_errors(params):
 def read_unit_data(path):
     """The boot unit's data file, or None when there is none (or it cannot be read)."""
     try:
-        return _vipctl().load_data(_host_state.read_text(path))
+        return _vipctl().load_data(sysctl_d.read_text(path))
     except (IOError, OSError, ValueError):
         return None
 
@@ -494,9 +495,10 @@ def select_detail(facts, detail):
     return kept
 
 
-def main(root="/", detect=None):
+def main(root="/", detect=None, now=None):
     """Run the module. ``root``: the directory everything is read below; ``detect``: the runtime-capability probe
-    (``_runtime_mode.detect``). Tests pass a fake tree and a fake probe."""
+    (``_runtime_mode.detect``); ``now() -> str``: the ``collected_at`` clock (``_host_state.utc_now``).
+    Tests pass a fake tree, a fake probe and a fixed clock."""
     module = build_module()
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
     params = module.params
@@ -509,9 +511,9 @@ def main(root="/", detect=None):
     runtime, reasons, _warn = _runtime_mode.resolve(params["runtime"], detector=detect)
     boot = None
     if runtime == _runtime_mode.SKIPPED:
-        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(_host_state.under(root, _vipctl().DATA_FILE)))
+        boot = _runtime_mode.with_unit_vips(interfaces, read_unit_data(sysctl_d.under(root, _vipctl().DATA_FILE)))
     facts = _host_state.gather_facts(conf, interfaces, mode=params["mode"], expected_vips=params["vips"],
-                                     judge=params["interfaces"], root=root, boot_interfaces=boot)
+                                     judge=params["interfaces"], root=root, boot_interfaces=boot, now=now)
     facts.update(_runtime_mode.report(runtime, reasons))
     module.exit_json(changed=False, ansible_facts={_facts.FACTS_KEY: select_detail(facts, params["detail"])})
 

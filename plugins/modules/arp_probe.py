@@ -282,10 +282,18 @@ def validate(params):
     return vips, sources, errors
 
 
-def open_socket(module, interface):
-    """A raw socket bound to ``interface`` with the ARP/NA filter; (socket, interface MAC)."""
+class Net(object):
+    """The module's raw-socket edges: the production ones (tests pass a fake segment)."""
+
+    open_raw = staticmethod(socket.socket)  # (family, type, proto) -> a socket
+    if_index = staticmethod(socket.if_nametoindex)  # (name) -> index; OSError when there is no such interface
+    wait = staticmethod(select.select)  # (readable, writable, errors, timeout) -> the ready lists
+
+
+def open_socket(module, interface, net=None):
+    """A raw socket bound to ``interface`` with the ARP/NA filter; (socket, interface MAC). ``net``: :class:`Net`."""
     try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)   # receives nothing until bound
+        sock = (net or Net()).open_raw(socket.AF_PACKET, socket.SOCK_RAW, 0)   # receives nothing until bound
     except PermissionError:
         module.fail_json(msg="no permission to open a raw AF_PACKET socket: arp_probe needs CAP_NET_RAW "
                              "(run it as root, become: true)", interface=interface)
@@ -313,8 +321,10 @@ def frames_for(probes, mac):
             else wire.neighbour_solicitation(mac, p["source"], p["vip"]) for p in probes]
 
 
-def run_probe(module, sock, mac, probes, params):
-    """Send on schedule, listen until the last window closes; (tally, first send times, sent, elapsed)."""
+def run_probe(module, sock, mac, probes, params, wait=select.select):
+    """Send on schedule, listen until the last window closes; (tally, first send times, sent, elapsed).
+
+    ``wait``: ``select.select`` (a test passes its segment's)."""
     sends, windows, total = wire.schedule(len(probes), params["count"], params["timeout"], params["rate"])
     frames = frames_for(probes, mac)
     vips = dict((p["vip"], p["vip"]) for p in probes)
@@ -338,7 +348,7 @@ def run_probe(module, sock, mac, probes, params):
         if now >= deadline:
             break
         wake = min(deadline, start + sends[index][0]) if index < len(sends) else deadline
-        if select.select([sock], [], [], max(0.0, wake - now))[0]:
+        if wait([sock], [], [], max(0.0, wake - now))[0]:
             drain(sock, vips, own, tally, start)
     drain(sock, vips, own, tally, start)
     return tally, [w[0] for w in windows], sent, time.monotonic() - start
@@ -358,7 +368,9 @@ def drain(sock, vips, own, tally, start):
             tally.add(hit[0], hit[1], event.mac, time.monotonic() - start)
 
 
-def main():
+def main(net=None):
+    """Validate, read the interface, probe; ``net`` (default :class:`Net`): the raw socket edges."""
+    net = net or Net()
     module = build_module()
     params = module.params
     interface = params["interface"]
@@ -366,7 +378,7 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), interface=interface)
     try:
-        socket.if_nametoindex(interface)
+        net.if_index(interface)
     except OSError:
         module.fail_json(msg="interface: no such interface %r on this host" % interface, interface=interface)
     interfaces = _host_state.read_interfaces(module, module.get_bin_path("ip", required=True))
@@ -385,9 +397,9 @@ def main():
     for warning in warnings:
         module.warn(warning)
 
-    sock, mac = open_socket(module, interface)
+    sock, mac = open_socket(module, interface, net)
     try:
-        tally, firsts, sent, elapsed = run_probe(module, sock, mac, probes, params)
+        tally, firsts, sent, elapsed = run_probe(module, sock, mac, probes, params, net.wait)
     finally:
         sock.close()
     out = []

@@ -264,6 +264,12 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_appl
 from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_plan as planner
 
 
+class Host(_step.Host):
+    """What the module reads and writes on the host (``_step.Host``: the detector and the lock); tests pass a fake."""
+
+    edges = staticmethod(_sysctl_apply.host_edges)  # () -> _sysctl_apply.Edges: the drop-in and /proc/sys
+
+
 def build_module():
     return AnsibleModule(
         argument_spec=dict(
@@ -279,7 +285,8 @@ def build_module():
     )
 
 
-def main():
+def main(host=None):
+    """Validate, then converge the drop-in and the running values under the lock; ``host`` (default :class:`Host`)."""
     module = _step.start(build_module())
     params = module.params
     path = params["path"]
@@ -293,9 +300,11 @@ def main():
 
     # The I/O (read, plan, write the file, write /proc, roll back) is shared with lvs.realserver.converge;
     # the file and the running values change under the host lock (loopback_vip and the boot unit share it).
+    host = host or Host()
     module.exit_json(**_step.locked(module, lambda lock: _sysctl_apply.converge(
         module, params["state"], planner.normalized_conf(params["conf"]), path, params["force"],
-        params["on_conflict"], params["runtime"], params["backup"], lock=lock)))
+        params["on_conflict"], params["runtime"], params["backup"], lock=lock, edges=host.edges(),
+        detector=host.detect), take=host.lock))
 
 
 if __name__ == "__main__":

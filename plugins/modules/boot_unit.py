@@ -192,9 +192,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
+from ansible_collections.lvs.realserver.plugins.module_utils import _files
 from ansible_collections.lvs.realserver.plugins.module_utils import _netstack
 from ansible_collections.lvs.realserver.plugins.module_utils import _step
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan
+
+
+class Host(_step.Host):
+    """Where the module reads and writes (``_step.Host``: the lock); tests pass a fake."""
+
+    fs = _files  # the unit's files: read_text, write_atomic, restore, remove, ensure_dir, sweep_temp
+    root = "/"  # below which systemd's run state, the network stacks' files and our directories are looked up
 
 
 def build_module():
@@ -232,7 +240,9 @@ def errors_of(p):
     return errors
 
 
-def main():
+def main(host=None):
+    """Validate, then install or remove the unit under the host lock; ``host`` (default :class:`Host`)."""
+    host = host or Host()
     module = _step.start(build_module())
     p = module.params
     errors = errors_of(p)
@@ -246,7 +256,7 @@ def main():
         desired["label"], _vip_plan.mode_of(p["device"], p["mode"]), p["python"], p["enabled"], p["start"],
         force=p["force"], lock=lock,
         metrics=(p["metrics_interval"], p["metrics_dir"]) if p["metrics"] and p["state"] == "present" else None,
-        metrics_dir=p["metrics_dir"], netstack=p["netstack"])))
+        metrics_dir=p["metrics_dir"], netstack=p["netstack"], fs=host.fs, root=host.root), take=host.lock))
 
 
 if __name__ == "__main__":

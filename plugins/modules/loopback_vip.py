@@ -271,13 +271,11 @@ from ansible_collections.lvs.realserver.plugins.module_utils import _vip_apply
 from ansible_collections.lvs.realserver.plugins.module_utils import _vip_plan as planner
 
 
-class Host(object):
-    """What the module reads from the host, and its lock: the production readers (tests pass a fake)."""
+class Host(_step.Host):
+    """What the module reads from the host (``_step.Host``: the detector and the lock); tests pass a fake."""
 
     read_interfaces = staticmethod(_host_state.read_interfaces)  # (module, ip_bin) -> ip -j -d addr show
     read_arp_conf = staticmethod(_host_state.read_arp_conf)  # (module) -> the running ARP values
-    detect = staticmethod(_runtime_mode.detect)  # () -> why runtime changes are impossible here ([] if possible)
-    lock = staticmethod(_step.host_lock)  # (module) -> the host lock, taken (None in check mode)
 
 
 def build_module():

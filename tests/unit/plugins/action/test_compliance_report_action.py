@@ -49,11 +49,6 @@ def fleet_vars(message="leaks"):
     )
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(action, "utc_now", lambda: T)
-
-
 @pytest.fixture
 def umask():
     """A strict umask, so that the modes written are the action's own."""
@@ -62,7 +57,8 @@ def umask():
     os.umask(old)
 
 
-def run(args, variables, check_mode=False, diff=False):
+def run(args, variables, check_mode=False, diff=False, now=lambda: T, stage_file=None):
+    """The action run on ``args`` and ``variables``, its clock ``now`` (and ``stage_file``, if given) passed in."""
     task = MagicMock()
     task.args = args
     task.check_mode = check_mode
@@ -71,6 +67,9 @@ def run(args, variables, check_mode=False, diff=False):
     task.action = "lvs.realserver.compliance_report"
     plugin = action.ActionModule(task=task, connection=MagicMock(), play_context=MagicMock(), loader=MagicMock(),
                                  templar=MagicMock(), shared_loader_obj=MagicMock())
+    plugin.now = now
+    if stage_file is not None:
+        plugin.stage_file = stage_file
     return plugin.run(task_vars=variables)
 
 
@@ -121,20 +120,19 @@ def test_an_unchanged_report_is_left_alone(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_an_unchanged_fleet_later_rewrites_nothing_but_the_stamp(tmp_path, monkeypatch):
+def test_an_unchanged_fleet_later_rewrites_nothing_but_the_stamp(tmp_path):
     """Issue 17 item 4: a later check of the same fleet (new collected_at, new clock) changes no report."""
     run({"dir": str(tmp_path)}, fleet_vars())
     for name in NAMES:
         os.utime(str(tmp_path / name), ns=(1_000_000_000, 1_000_000_000))
     before = snapshot(tmp_path)
     later = "2026-12-03T10:00:00Z"
-    monkeypatch.setattr(action, "utc_now", lambda: later)
     variables = fleet_vars()
     for host in variables["hostvars"].values():
         facts = host["__lvs_compliance_gather"].get("ansible_facts", {}).get("lvs_realserver")
         if facts:
             facts["collected_at"] = later
-    result = run({"dir": str(tmp_path)}, variables)
+    result = run({"dir": str(tmp_path)}, variables, now=lambda: later)
     assert (result["changed"], result["changed_files"], result["checked_at"]) == (False, [], later)
     assert snapshot(tmp_path) == before
     assert json.loads((tmp_path / STAMP).read_text()) == {
@@ -214,7 +212,7 @@ def test_bad_options_fail_naming_option_and_value_and_write_nothing(tmp_path, ar
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
-def test_a_failed_write_replaces_no_report(tmp_path, monkeypatch):
+def test_a_failed_write_replaces_no_report(tmp_path):
     """Every file is staged before the first is replaced: a failure while staging leaves the old reports."""
     run({"dir": str(tmp_path)}, fleet_vars())
     before = snapshot(tmp_path)
@@ -227,8 +225,7 @@ def test_a_failed_write_replaces_no_report(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return real_stage(directory, name, data)
 
-    monkeypatch.setattr(action, "stage", failing_stage)
-    result = run({"dir": str(tmp_path), "hosts": ["good"]}, fleet_vars())
+    result = run({"dir": str(tmp_path), "hosts": ["good"]}, fleet_vars(), stage_file=failing_stage)
     assert result["failed"] is True and "No space left on device" in result["msg"] and str(tmp_path) in result["msg"]
     assert snapshot(tmp_path) == before  # the first staged file was removed, nothing was replaced
 
@@ -298,6 +295,8 @@ def test_a_relative_dir_is_relative_to_the_working_directory(tmp_path, monkeypat
 def test_the_action_needs_no_connection():
     assert action.ActionModule._requires_connection is False
     assert action.ActionModule.TRANSFERS_FILES is False
+    # the edges the tests replace on the instance are the real ones by default
+    assert (action.ActionModule.now, action.ActionModule.stage_file) == (action.utc_now, action.stage)
 
 
 DIRECTOR = "52:54:00:00:00:01"

@@ -12,6 +12,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state as host
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d
 
 NM_FILE = "/etc/NetworkManager/system-connections/lo.nmconnection"
 ROUTES = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\n"
@@ -20,7 +21,7 @@ PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {
 
 
 def put(root, path, text):
-    full = host.under(str(root), path)
+    full = sysctl_d.under(str(root), path)
     os.makedirs(os.path.dirname(full), exist_ok=True)
     with open(full, "w") as handle:
         handle.write(text)

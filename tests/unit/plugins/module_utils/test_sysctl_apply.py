@@ -150,7 +150,7 @@ def test_the_runtime_mode_asks_the_injected_detector(runtime, detected, writes):
 def test_the_default_edges_are_the_hosts():
     edges = apply.host_edges()
     assert (edges.read_state, edges.write_file, edges.restore_file, edges.remove_file) == (
-        apply.read_state, apply.write_file, apply.restore_file, apply.remove_file)
+        apply.read_state, apply.write_file, _files.restore, _files.remove)
     assert (edges.sweep_temp, edges.read_value, edges.write_value, edges.unwritable) == (
         _files.sweep_temp, _runtime.read_value, _runtime.write_value, _runtime.unwritable)
 

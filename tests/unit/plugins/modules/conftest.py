@@ -9,11 +9,13 @@
   ``utils.AnsibleExitJson``/``utils.AnsibleFailJson`` for every test here.
 * ``patch_ansible_module``: ``@pytest.mark.parametrize("patch_ansible_module",
   [args, ...], indirect=True)`` runs the test inside ``set_module_args(args)``.
-* ``capable_host`` (autouse): ``_runtime_mode.detect`` finds nothing that
-  stops runtime changes, whatever machine runs the tests; a test sets
-  ``_runtime_mode.detect`` itself to play an unprivileged container.
 * ``get_bin_path``: ``AnsibleModule.get_bin_path`` returns ``/testbin/<name>``
   so argv assertions do not depend on the machine.
+
+The host lock and the runtime detector are not patched here: every module's
+``main`` takes them (with the file and /proc edges) from the fake host a test
+passes (``utils.FakeLock``), so no test touches the machine's /run or asks
+the machine what it can write.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,8 +25,6 @@ __metaclass__ = type
 import pytest
 
 from ansible.module_utils import basic
-
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime_mode
 
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     exit_json,
@@ -37,18 +37,6 @@ from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import 
 def module_exits(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-
-@pytest.fixture(autouse=True)
-def host_lock_in_tmp(monkeypatch, tmp_path):
-    """The modules' host lock lives in the test's temp dir, not in the machine's /run."""
-    from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
-    monkeypatch.setattr(_runtime, "LOCK_PATH", str(tmp_path / "lvs-realserver.lock"), raising=False)
-
-
-@pytest.fixture(autouse=True)
-def capable_host(monkeypatch):
-    monkeypatch.setattr(_runtime_mode, "detect", lambda *args: [])
 
 
 @pytest.fixture

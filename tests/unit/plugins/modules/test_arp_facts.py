@@ -16,7 +16,6 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
 from ansible_collections.lvs.realserver.plugins.modules import arp_facts
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -76,19 +75,19 @@ def write_proc(root, values):
             write(root, "/proc/sys/net/ipv4/conf/%s/%s" % (iface, key), "%d\n" % keys.get(key, 0))
 
 
+NOW = "2026-01-01T00:00:00Z"  # the collected_at clock passed to main()
 PROTECTED = {"all": {"arp_ignore": 1, "arp_announce": 2}, "default": {}, "lo": {}, "eth0": {}, "eth1": {}, "br0": {}}
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch, get_bin_path):
+def root(tmp_path, get_bin_path):
     """A fake host below tmp_path: protected /proc values, an empty sysctl.d tree."""
-    monkeypatch.setattr(_host_state, "utc_now", lambda: "2026-01-01T00:00:00Z")
     write_proc(tmp_path, PROTECTED)
     os.makedirs(str(tmp_path / "etc" / "sysctl.d"))
     return tmp_path
 
 
-def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, detect=None):
+def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, detect=lambda: []):
     mock = RunCommandMock(calls if calls is not None else [(SHOW, (0, ip_json(), ""))])
     monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
     args = dict(args or {})
@@ -96,7 +95,7 @@ def run_module(args=None, calls=None, check=False, monkeypatch=None, root=None, 
         args["_ansible_check_mode"] = True
     with set_module_args(args):
         with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as caught:
-            arp_facts.main(root=str(root), detect=detect)
+            arp_facts.main(root=str(root), detect=detect, now=lambda: NOW)
     mock.assert_done()
     return caught.value.result, mock
 
@@ -341,7 +340,7 @@ def test_run_command_gets_the_c_locale(root, monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     with set_module_args({}):
         with pytest.raises(AnsibleExitJson):
-            arp_facts.main(root=str(root))
+            arp_facts.main(root=str(root), detect=lambda: [])
     assert [argv for argv, _env in seen] == [SHOW]
     assert seen[0][1] == {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 

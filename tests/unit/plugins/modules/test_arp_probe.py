@@ -104,29 +104,30 @@ def if_nametoindex(name):
 
 
 @pytest.fixture
-def segment(monkeypatch, get_bin_path):
+def segment(get_bin_path):
     def install(answers, **kwargs):
         fake = FakeSegment(answers, **kwargs)
-        monkeypatch.setattr(arp_probe.socket, "socket", fake)
-        monkeypatch.setattr(arp_probe.socket, "if_nametoindex", if_nametoindex)
-        monkeypatch.setattr(arp_probe.select, "select", lambda r, w, x, t: (r if fake.queue else [], [], []))
+        fake.net = arp_probe.Net()  # the module's raw-socket edges over this segment
+        fake.net.open_raw = fake
+        fake.net.if_index = if_nametoindex
+        fake.net.wait = lambda r, w, x, t: (r if fake.queue else [], [], [])
         return fake
     return install
 
 
-def run(monkeypatch, args, up=True, calls=True):
+def run(fake, monkeypatch, args, up=True, calls=True):
     mock = RunCommandMock([(SHOW, (0, ip_json(up), ""))] if calls else [])
     monkeypatch.setattr(basic.AnsibleModule, "run_command", mock)
     with set_module_args(args):
         with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
-            arp_probe.main()
+            arp_probe.main(fake.net)
     return info.value.result
 
 
 def test_responders_and_the_frames_sent(segment, monkeypatch):
     fake = segment({DIRECTOR: [VIP], LEAKER: [VIP, "198.51.100.101"]})
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP, "198.51.100.101", VIP, "198.51.100.102"],
-                               "timeout": 0.05, "rate": 1000})
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP, "198.51.100.101", VIP, "198.51.100.102"],
+                                     "timeout": 0.05, "rate": 1000})
     assert result["changed"] is False and result["interface_mac"] == "52:54:00:00:00:10"
     assert [(p["vip"], [r["mac"] for r in p["responders"]]) for p in result["probes"]] == [
         (VIP, ["52:54:00:00:00:02", "52:54:00:00:00:30"]),
@@ -141,7 +142,7 @@ def test_responders_and_the_frames_sent(segment, monkeypatch):
 
 def test_ipv6_vips_are_asked_with_a_solicitation(segment, monkeypatch):
     fake = segment({})
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP6], "timeout": 0.02, "count": 2, "rate": 1000})
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP6], "timeout": 0.02, "count": 2, "rate": 1000})
     assert fake.sent == [wire.neighbour_solicitation(OWN, "2001:db8:100::10", VIP6)] * 2
     assert result["probes"][0]["responders"] == [] and result["probes"][0]["requests"] == 2
 
@@ -149,8 +150,8 @@ def test_ipv6_vips_are_asked_with_a_solicitation(segment, monkeypatch):
 def test_unsolicited_claims_and_own_frames(segment, monkeypatch):
     garp = arp_reply(LEAKER, VIP, to_ip=VIP)
     own = arp_reply(OWN, VIP)
-    segment({}, extra=[(garp, 0), (own, 0)])
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP], "timeout": 0.02})
+    fake = segment({}, extra=[(garp, 0), (own, 0)])
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP], "timeout": 0.02})
     probe = result["probes"][0]
     assert probe["responders"] == []
     assert [(u["mac"], u["type"], u["count"]) for u in probe["unsolicited"]] == [
@@ -169,52 +170,52 @@ def test_unsolicited_claims_and_own_frames(segment, monkeypatch):
 ])
 def test_bad_options_fail_before_anything_is_read(segment, monkeypatch, args, msg):
     fake = segment({})
-    result = run(monkeypatch, args, calls=False)
+    result = run(fake, monkeypatch, args, calls=False)
     assert result["failed"] is True and msg in result["msg"], result["msg"]
     assert fake.sent == []
 
 
 def test_no_such_interface(segment, monkeypatch):
     fake = segment({})
-    result = run(monkeypatch, {"interface": "eth9", "vips": [VIP]}, calls=False)
+    result = run(fake, monkeypatch, {"interface": "eth9", "vips": [VIP]}, calls=False)
     assert result["msg"] == "interface: no such interface 'eth9' on this host" and fake.sent == []
 
 
 def test_interface_down(segment, monkeypatch):
     fake = segment({})
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP]}, up=False)
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP]}, up=False)
     assert result["msg"] == "interface: eth0 is down; nothing can be probed on it" and fake.sent == []
 
 
 def test_schedule_longer_than_max_time(segment, monkeypatch):
     fake = segment({})
     vips = ["198.51.100.%d" % n for n in range(100, 150)]
-    result = run(monkeypatch, {"interface": "eth0", "vips": vips, "rate": 10, "max_time": 5})
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": vips, "rate": 10, "max_time": 5})
     assert result["msg"].startswith("max_time: probing 50 VIP(s) with count=1, timeout=1.0 and rate=10 takes 5.9 s")
     assert fake.sent == []
 
 
 def test_no_raw_socket_permission(segment, monkeypatch, get_bin_path):
-    segment({})
+    fake = segment({})
 
     def denied(*args):
         raise PermissionError(errno.EPERM, "Operation not permitted")
-    monkeypatch.setattr(arp_probe.socket, "socket", denied)
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP]})
+    fake.net.open_raw = denied
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP]})
     assert result["msg"].startswith("no permission to open a raw AF_PACKET socket: arp_probe needs CAP_NET_RAW")
 
 
 def test_not_an_ethernet_interface(segment, monkeypatch):
     fake = segment({}, hatype=772)
-    result = run(monkeypatch, {"interface": "eth0", "vips": [VIP]})
+    result = run(fake, monkeypatch, {"interface": "eth0", "vips": [VIP]})
     assert result["msg"] == "interface: eth0 is not an Ethernet interface (link type 772): ARP cannot be probed on it"
     assert fake.sent == []
 
 
 def test_a_warning_for_a_vip_outside_the_subnets(segment, monkeypatch):
-    segment({})
+    fake = segment({})
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
-    run(monkeypatch, {"interface": "eth0", "vips": ["203.0.113.9"], "timeout": 0.02})
+    run(fake, monkeypatch, {"interface": "eth0", "vips": ["203.0.113.9"], "timeout": 0.02})
     assert warnings == ["vips: 203.0.113.9 is outside the subnets of eth0 (198.51.100.0/24): no host on this "
                         "segment is expected to answer for it"]

@@ -21,11 +21,16 @@ import os
 import pytest
 import yaml
 
+from ansible.module_utils import basic
+
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_apply
+from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d
 from ansible_collections.lvs.realserver.plugins.modules import converge
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
     AnsibleFailJson,
+    FakeLock,
     RunCommandMock,
     set_module_args,
 )
@@ -49,8 +54,10 @@ class Steps(converge.Steps):
         self.runtime_changes = list(runtime_changes)
         self.guard_conf = None
         self.fact_interfaces = None
-        monkeypatch.setattr(converge.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self_, name, required=False: "/testbin/" + name)
         self.reads = 0
+        self.held = FakeLock()
+        self.lock = self.held.take
 
     def _step(self, name, diff=None, **fields):
         self.calls.append(name)
@@ -468,3 +475,29 @@ def test_a_failed_vip_step_ends_the_run_even_where_fail_json_returns(monkeypatch
         converge.main(steps=steps)
     assert calls == [("fail", "refused: ARP leaks")]
     assert steps.calls == after
+
+
+def test_an_unreadable_sysctl_d_file_fails_the_run_naming_it_before_any_change(monkeypatch, tmp_path):
+    """The real sysctl step over a sysctl.d tree with a file it cannot read: a clear failure, no traceback."""
+    (tmp_path / "etc" / "sysctl.d").mkdir(parents=True)
+    (tmp_path / "etc" / "sysctl.d" / "50-secret.conf").write_text("net.ipv4.conf.all.arp_ignore = 0\n")
+    written = []
+
+    def refuse(path):
+        raise IOError(13, "Permission denied", path)
+
+    def read_state(path):
+        return {"candidates": _sysctl_d.read_config_files(str(tmp_path), _sysctl_d.SEARCH_DIRS, ".conf",
+                                                          read_text=refuse)}
+    edges = _sysctl_apply.host_edges()._replace(
+        read_state=read_state, write_file=lambda *a: written.append(a), write_value=lambda *a: written.append(a))
+
+    class Unreadable(Steps):
+        def sysctl(self, *args, **kw):
+            self.calls.append("sysctl")
+            return _sysctl_apply.converge(*args, edges=edges, detector=lambda: [], **kw)
+    steps = Unreadable(monkeypatch)
+    result = steps.run(dict(vips=VIPS))
+    assert result["msg"] == "cannot read /etc/sysctl.d/50-secret.conf: Permission denied; nothing was changed"
+    assert result["changed"] is False and result["sysctl"]["changed"] is False
+    assert steps.calls == ["sysctl"] and written == []

@@ -19,11 +19,11 @@ import yaml
 from ansible.module_utils import basic
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _host_state
-from ansible_collections.lvs.realserver.plugins.module_utils import _runtime
 from ansible_collections.lvs.realserver.plugins.modules import loopback_vip
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
     AnsibleFailJson,
+    FakeLock,
     RunCommandMock,
     set_module_args,
 )
@@ -79,6 +79,8 @@ class FakeHost(loopback_vip.Host):
     def __init__(self, conf=None, reasons=()):
         self.conf = conf if conf is not None else proc()
         self.reasons = list(reasons)
+        self.held = FakeLock()
+        self.lock = self.held.take
 
     def read_arp_conf(self, module):
         return self.conf
@@ -494,7 +496,7 @@ def test_a_failed_step_is_the_only_exit_even_where_fail_json_returns(host, monke
 def test_the_host_lock_is_released_on_success_and_on_failure(host, calls, expect):
     host(calls)
     run_module(host.fake, {"addresses": ["198.51.100.100"]}, expect)
-    assert _runtime.HostLock._held == {}
+    assert host.fake.held.taken == 1 and host.fake.held.fd is None
 
 
 def test_check_mode_takes_no_lock(host):

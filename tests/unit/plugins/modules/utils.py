@@ -18,8 +18,9 @@
   patches them on ``AnsibleModule`` for every test in this directory).
 * ``RunCommandMock``: a ``run_command`` replacement that asserts the exact
   argv list of each call, in order, and records every call.
-* ``FakeFiles`` / ``systemctl_status``: the boot unit's files and systemctl
-  queries, for ``boot_unit`` and ``loopback_vip`` (``boot_unit: true``).
+* ``FakeLock``: the host lock of the fake hosts passed to the modules' ``main``.
+* ``FakeFiles`` / ``systemctl_status``: the boot unit's files (a fake host
+  passed to ``boot_unit.main``) and systemctl queries.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,12 +29,12 @@ __metaclass__ = type
 
 import contextlib
 import json
+import os
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit as boot
-from ansible_collections.lvs.realserver.plugins.module_utils import _boot_unit_apply as apply
 
 
 class AnsibleExitJson(Exception):
@@ -121,21 +122,43 @@ UNIT = boot.UNIT_NAME
 SYSTEMCTL = "/testbin/systemctl"
 
 
-class FakeFiles(object):
-    """The boot unit's files in a dict, and whether systemd runs, for ``_boot_unit_apply``."""
+class FakeLock(object):
+    """The host lock of a fake host: ``take(module)`` as ``_step.host_lock`` (None in check mode);
+    ``fd`` is not None while it is held, ``taken`` counts the acquisitions."""
 
-    def __init__(self, monkeypatch, existing=None, systemd_running=True):
+    def __init__(self):
+        self.fd = None
+        self.taken = 0
+
+    def take(self, module):
+        return None if module.check_mode else self.acquire()
+
+    def acquire(self):
+        assert self.fd is None, "the host lock was taken twice"
+        self.fd, self.taken = "held", self.taken + 1
+        return self
+
+    def release(self):
+        self.fd = None
+
+
+class FakeFiles(object):
+    """A fake host for ``boot_unit.main(host)``: the unit's files in a dict (``fs``: this object, with the
+    ``_files`` edges), a ``root`` below ``tmp`` (systemd running: ``/run/systemd/system`` exists there) and a
+    ``FakeLock`` (``held``; ``lock`` takes it)."""
+
+    def __init__(self, monkeypatch, tmp, existing=None, systemd_running=True):
+        self.held = FakeLock()
+        self.lock = self.held.take
         self.files = dict(existing or {})
         self.written = []
         self.removed = []
-        monkeypatch.setattr(apply.files, "read_text", self.read_text)
-        monkeypatch.setattr(apply.files, "write_atomic", self.write)
-        monkeypatch.setattr(apply.files, "ensure_dir", lambda directory, own=False: self.dirs.append((directory, own)))
-        monkeypatch.setattr(apply.files, "remove", self.unlink)
-        monkeypatch.setattr(apply.files, "sweep_temp", lambda directory: [])
-        monkeypatch.setattr(apply.os, "unlink", self.unlink)
+        self.restored = []
         self.dirs = []
-        monkeypatch.setattr(apply.os.path, "isdir", lambda p: systemd_running if p == "/run/systemd/system" else False)
+        self.fs = self
+        self.root = str(tmp)
+        if systemd_running:
+            os.makedirs(os.path.join(self.root, "run", "systemd", "system"))
         self.warnings = []
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda m, msg: self.warnings.append(msg))
 
@@ -148,13 +171,26 @@ class FakeFiles(object):
             st_mode, st_uid, st_gid = 0o100000 | mode, 0, 0
         return text, Stat()
 
-    def write(self, module, path, text, mode, own_dir=False):
+    def write_atomic(self, module, path, text, mode, own_dir=False):
         self.written.append(path)
         self.files[path] = (text, mode)
 
-    def unlink(self, path):
+    def restore(self, path, text, mode=0o644):
+        self.restored.append((path, text))
+        if text is None:
+            self.files.pop(path, None)
+        else:
+            self.files[path] = (text, mode)
+
+    def remove(self, path):
         self.removed.append(path)
         del self.files[path]
+
+    def ensure_dir(self, directory, own=False):
+        self.dirs.append((directory, own))
+
+    def sweep_temp(self, directory):
+        return []
 
 
 def systemctl_status(enabled, active, unit=UNIT):
