@@ -205,3 +205,20 @@ T, S = boot.METRICS_TIMER, boot.METRICS_SERVICE
 ])
 def test_metrics_plan(want, changed, running, enabled, active, verbs):
     assert boot.companion_plan(T, want, changed, running, enabled, active, run_first=S) == verbs
+
+
+def test_the_installed_library_gives_the_metrics_command_its_sysctl_d_reader(tmp_path):
+    # as the boot unit installs it (LIBRARY + METRICS_LIBRARY in one directory, imported without the collection),
+    # the metrics command's default reader is the library's own _sysctl_d (a regression once left it unimported)
+    import shutil
+    import subprocess
+    import sys
+    here = os.path.dirname(vipctl.__file__)
+    for name in boot.LIBRARY + boot.METRICS_LIBRARY:
+        shutil.copy(os.path.join(here, name), str(tmp_path))
+    probe = ("import _vipctl; lib = _vipctl.metrics_library(); "
+             "print(lib.sysctl_d.read_candidates.__module__, lib.sysctl_d.__file__.startswith(%r))" % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", probe], cwd=str(tmp_path), capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["_sysctl_d", "True"]
