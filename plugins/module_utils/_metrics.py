@@ -32,11 +32,11 @@ if __name__.startswith("ansible_collections."):
     from ansible_collections.lvs.realserver.plugins.module_utils import _arp_rules as rules
     from ansible_collections.lvs.realserver.plugins.module_utils import _boot_model as boot_model
     # the sysctl.d reader of the boot controller's metrics command (``_vipctl.write_metrics``: library.sysctl_d)
-    from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d  # noqa: F401
+    from ansible_collections.lvs.realserver.plugins.module_utils import _sysctl_d as sysctl_d  # noqa: F401 pylint: disable=unused-import
 else:  # installed on a real server: the controller's own files only
     import _arp_rules as rules  # noqa: E402 pylint: disable=import-error
     import _boot_model as boot_model  # noqa: E402 pylint: disable=import-error
-    import _sysctl_d as sysctl_d  # noqa: E402,F401 pylint: disable=import-error
+    import _sysctl_d as sysctl_d  # noqa: E402,F401 pylint: disable=import-error,unused-import
 
 PROM_NAME = "lvs_realserver.prom"
 # The first line of every file written: the marker lvs.realserver.boot_unit checks before it removes one
