@@ -165,13 +165,18 @@ def read_running():
 def write_metrics(data, conf, interfaces, out, log, now, library=None, read_candidates=None):
     """Evaluate and write ``out`` atomically; 0, or 2 when a foreign file is there or the write fails.
 
-    ``read_candidates``: the sysctl.d reader (default ``_sysctl_d.read_candidates`` of ``library``).
+    ``read_candidates(unreadable=list)``: the sysctl.d reader (default ``_sysctl_d.read_candidates`` of
+    ``library``). A file it cannot read is logged and left out of the boot verdict, as arp_facts does.
     """
     library = library or metrics_library()
     if library.foreign(out):
         log("refusing to overwrite %s: not written by lvs.realserver (no marker)" % out)
         return 2
-    found = library.evaluate(data, conf, interfaces, (read_candidates or library.sysctl_d.read_candidates)())
+    unreadable = []
+    candidates = (read_candidates or library.sysctl_d.read_candidates)(unreadable=unreadable)
+    for path in unreadable:
+        log("cannot read %s: the boot verdict leaves it out" % path)
+    found = library.evaluate(data, conf, interfaces, candidates)
     try:
         library.write_atomic(out, library.render(found, now()))
     except (IOError, OSError) as exc:
@@ -187,7 +192,8 @@ def main(argv, log, run, capture, data_file=DATA_FILE, now=time.time, lock=None,
     The I/O is injected by the installed entry script (``ENTRY_SCRIPT``):
     ``log(message)``, ``run(argv)`` (raises on failure) and ``capture(argv) -> text``;
     the readers default to the host's: ``read_conf() -> {interface: {key: value}}`` (/proc/sys),
-    ``find_bin(name) -> path or None`` (``which``) and ``read_candidates()`` (sysctl.d, for ``metrics``).
+    ``find_bin(name) -> path or None`` (``which``) and ``read_candidates(unreadable=list)`` (sysctl.d, for
+    ``metrics``).
     ``metrics`` never refuses: it writes the verdict, compliant or not, to ``--out``.
     ``watch`` runs until killed (``watch``), taking ``lock`` (the host lock's factory) around each check;
     every other command runs under the host lock the entry script holds.

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 import pytest
@@ -149,7 +150,7 @@ def test_main_metrics_writes_the_file_and_refuses_a_foreign_one(tmp_path, candid
     listing = addr_json([lo("192.0.2.10"), eth0()])
     assert parse_addr_json(listing) == [lo("192.0.2.10"), eth0()]
     edges = dict(read_conf=lambda: PROTECTED, find_bin=lambda name: "/sbin/" + name,
-                 read_candidates=lambda: list(candidates))
+                 read_candidates=lambda unreadable: list(candidates))
     argv = ["metrics", "--data", str(data_file), "--out", out]
     assert vipctl.main(argv, logged.append, None, lambda a: listing, now=lambda: 1000, **edges) == 0
     text = open(out).read()
@@ -158,6 +159,25 @@ def test_main_metrics_writes_the_file_and_refuses_a_foreign_one(tmp_path, candid
     open(out, "w").write("someone_else 1\n")
     assert vipctl.main(argv, logged.append, None, lambda a: listing, now=lambda: 1001, **edges) == 2
     assert open(out).read() == "someone_else 1\n" and "not written by lvs.realserver" in logged[-1]
+
+
+def test_main_metrics_names_an_unreadable_sysctl_file_and_still_writes(tmp_path):
+    """An unreadable sysctl.d file used to raise out of the metrics timer; it is now logged and left out."""
+    tree = tmp_path / "etc" / "sysctl.d"
+    tree.mkdir(parents=True)
+    (tree / DROPIN.name).write_text(DROPIN.text)
+    (tree / "50-secret.conf").symlink_to("/proc/self/mem")  # a regular file whose read fails (EIO)
+    data_file = tmp_path / "vips.json"
+    data_file.write_text(vipctl.render_data(["192.0.2.10"], "lo", "host", "lo:lvs", "dr"))
+    out = str(tmp_path / "out" / metrics.PROM_NAME)
+    logged = []
+    listing = addr_json([lo("192.0.2.10"), eth0()])
+    edges = dict(read_conf=lambda: PROTECTED, find_bin=lambda name: "/sbin/" + name,
+                 read_candidates=functools.partial(sysctl_d.read_candidates, str(tmp_path)))
+    argv = ["metrics", "--data", str(data_file), "--out", out]
+    assert vipctl.main(argv, logged.append, None, lambda a: listing, now=lambda: 1000, **edges) == 0
+    assert logged == ["cannot read /etc/sysctl.d/50-secret.conf: the boot verdict leaves it out"]
+    assert "lvs_realserver_boot_compliant 1\n" in open(out).read()
 
 
 @pytest.mark.parametrize("interval, directory, fragments", [
