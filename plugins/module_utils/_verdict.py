@@ -37,6 +37,13 @@ def verdict_holds(facts, on_conflict):
     return bool(facts["compliant"] and (facts["at_boot"]["compliant"] or on_conflict != "fail"))
 
 
+def failed_state(facts):
+    """The state a failed verdict reports: now's, or the next boot's when now holds or was not judged."""
+    if runtime_skipped(facts) or facts["state"] == "compliant":
+        return facts["at_boot"]["state"]
+    return facts["state"]
+
+
 def verdict_success(facts, vip_count, device):
     """The one line of a compliant host."""
     when = ("after the next boot (runtime skipped: %s)" % "; ".join(facts["runtime_reasons"])
@@ -57,9 +64,10 @@ def verdict_failure(facts, found):
 
 
 def judge(facts, on_conflict, vip_count, device):
-    """The role's verdict on ``facts`` (``ansible_facts.lvs_realserver``): ``holds``, ``violations``, ``failure``
-    (the lines of the failure message, [] when it holds) and ``success`` (the line of a compliant host)."""
+    """The role's verdict on ``facts`` (``ansible_facts.lvs_realserver``): ``holds``, ``state`` (``compliant``, or the
+    ``failed_state``), ``violations``, ``failure`` (the lines of the failure message, [] when it holds) and ``success``
+    (the line of a compliant host)."""
     found = violations(facts)
     holds = verdict_holds(facts, on_conflict)
-    return dict(holds=holds, violations=found, failure=[] if holds else verdict_failure(facts, found),
-                success=verdict_success(facts, vip_count, device))
+    return dict(holds=holds, state="compliant" if holds else failed_state(facts), violations=found,
+                failure=[] if holds else verdict_failure(facts, found), success=verdict_success(facts, vip_count, device))

@@ -31,14 +31,14 @@ def test_the_filter_is_registered_under_its_name():
 
 def test_a_compliant_host_gets_the_success_line_with_duplicates_counted_once():
     judged = verdict_filter.verdict(COMPLIANT, ["192.0.2.10", "192.0.2.10/32", "2001:db8::10"], "lo")
-    assert judged == dict(holds=True, violations=[], failure=[],
+    assert judged == dict(holds=True, state="compliant", violations=[], failure=[],
                           success="Compliant: 2 VIP(s) on lo, no ARP leak now or after the next boot.")
 
 
 def test_a_leak_at_boot_fails_with_one_line_per_violation():
     facts = dict(COMPLIANT, at_boot={"compliant": False, "state": "exposed", "violations": [LEAK]})
     judged = verdict_filter.verdict(facts, ["192.0.2.10"])
-    assert judged["holds"] is False
+    assert judged["holds"] is False and judged["state"] == "exposed"
     assert judged["failure"] == [
         "Not compliant: state now compliant, after the next boot exposed; 1 violation(s):",
         "after the next boot: arp_ignore_leak (error) on eth0 arp_ignore=0, expected 1 or 2: the kernel answers ARP "

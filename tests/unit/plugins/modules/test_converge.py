@@ -264,6 +264,7 @@ def test_boot_violations_fail_unless_conflicts_were_let_through(monkeypatch):
     steps = Steps(monkeypatch, facts=NOT_AT_BOOT)
     result = steps.run(dict(vips=VIPS))
     assert result["failed"] and "after the next boot: arp_ignore_leak (error): " in result["msg"]
+    assert result["verdict"] == "non_compliant"  # the failing state, not now's "compliant"
     assert steps.run(dict(vips=VIPS, sysctl_on_conflict="warn"))["verdict"] == "compliant"
 
 
@@ -415,7 +416,7 @@ NOW_LEAK = {"compliant": False, "state": "exposed", "violations": [LEAK],
     (SKIPPED_OK, "fail", True),
     (SKIPPED_LEAK, "fail", False),
 ], ids=["compliant", "leak-now", "leak-at-boot", "leak-at-boot-warn", "skipped-ok-at-boot", "skipped-leak-at-boot"])
-def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, facts, on_conflict, holds):
+def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, request, facts, on_conflict, holds):
     from ansible_collections.lvs.realserver.plugins.filter import verdict as verdict_filter
     skipped = facts.get("runtime") == "skipped"
     steps = Steps(monkeypatch, facts=facts, skipped=skipped)
@@ -424,6 +425,9 @@ def test_the_verify_filter_gives_the_modules_verdict(monkeypatch, facts, on_conf
     judged = verdict_filter.verdict(result["ansible_facts"]["lvs_realserver"], VIPS, "lo", on_conflict)
     assert judged["holds"] is holds
     assert bool(result.get("failed")) is not holds
+    assert result["verdict"] == judged["state"] == (
+        "compliant" if holds else {"leak-now": "exposed", "leak-at-boot": "non_compliant", "skipped-leak-at-boot": "exposed"}[
+            request.node.callspec.id])
     if holds:
         assert result["msg"] == judged["success"]
     else:
