@@ -269,8 +269,8 @@ verdict:
   description:
     - V(compliant); V(pending) in check mode when something would change (not judged then); V(not_checked) with
       O(compliance_check=false) or O(state=absent). A host that is not compliant fails the module.
-    - When the module failed on the verdict, the failing state, V(exposed) or V(non_compliant): the state now, or the
-      state after the next boot when only that one fails (or when the runtime was skipped).
+    - When the module failed on the verdict, the failing state, V(exposed) or V(non_compliant), which is the state
+      now, or the state after the next boot when only that one fails (or when the runtime was skipped).
   returned: always
   type: str
   sample: compliant

@@ -16,6 +16,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_gather
 from ansible_collections.lvs.realserver.plugins.modules import arp_facts
 from ansible_collections.lvs.realserver.tests.unit.plugins.modules.utils import (
     AnsibleExitJson,
@@ -142,8 +143,8 @@ def test_detail_verdict_is_full_without_the_per_key_tables(root, monkeypatch):
     full = facts_of(run_module(monkeypatch=monkeypatch, root=root)[0])
     verdict = facts_of(run_module({"detail": "verdict"}, monkeypatch=monkeypatch, root=root)[0])
     assert full["detail"] == "full" and verdict["detail"] == "verdict"
-    assert set(full) - set(verdict) == set(arp_facts.TABLES)
-    assert dict((k, v) for k, v in full.items() if k not in arp_facts.TABLES and k != "detail") == \
+    assert set(full) - set(verdict) == set(_arp_gather.TABLES)
+    assert dict((k, v) for k, v in full.items() if k not in _arp_gather.TABLES and k != "detail") == \
         dict((k, v) for k, v in verdict.items() if k != "detail")
     assert full["drift"] and full["at_boot"]["state"] == "exposed"
     assert len(str(verdict)) * 3 < len(str(full))
@@ -413,5 +414,5 @@ def test_runtime_skipped_with_a_leaking_boot_is_not_compliant_at_boot(root, monk
 
 def test_unreadable_unit_data_counts_as_none(root, monkeypatch):
     write(root, "/etc/lvs-realserver/vips.json", "{not json")
-    assert arp_facts.read_unit_data(str(root / "etc" / "lvs-realserver" / "vips.json")) is None
-    assert arp_facts.read_unit_data(str(root / "absent.json")) is None
+    assert _arp_gather.read_unit_data(str(root / "etc" / "lvs-realserver" / "vips.json")) is None
+    assert _arp_gather.read_unit_data(str(root / "absent.json")) is None

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) lvs.realserver contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action of ``lvs.realserver.arp_facts``: the module's facts for a fraction of the host's CPU.
+
+The options are validated on the controller, with the module's spec and validators (``module_utils/_arp_gather``),
+so bad input costs no round trip. Then, in one round trip either way:
+
+- **direct** (the default where it can run): the host's Python gets, on its standard input, the collection's
+  module_utils sources, a small importer for them and ``_arp_gather.direct`` as the entry. It runs the module's own
+  ``gather`` without ansible-core's module framework, whose import is most of a module run's CPU on the host
+  (``ansible.builtin.ping`` costs about 0.22 s of CPU there, this gather about 0.05 s). Nothing is written on the host.
+- **module**: the module, as ansible-core runs any module. Used when the connection does not pipeline, the task is
+  async or delegated, the host's Python is not known yet (interpreter discovery runs with the module), the shell is
+  not POSIX, or the host variable ``lvs_realserver_arp_facts_direct`` is false.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible import constants as C
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.lvs.realserver.plugins.module_utils import _arp_gather
+
+MODULE = "lvs.realserver.arp_facts"
+PACKAGE = "ansible_collections.lvs.realserver.plugins.module_utils"
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+DIRECT_VAR = "lvs_realserver_arp_facts_direct"
+
+# Runs first on the host: serves ``SOURCES`` (module name -> (is a package, source)) to ``import``.
+IMPORTER = '''
+import sys
+from importlib.machinery import ModuleSpec
+
+
+class _Sources(object):
+    def find_spec(self, name, path=None, target=None):
+        if name in SOURCES:
+            return ModuleSpec(name, self, is_package=SOURCES[name][0])
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        is_package, source = SOURCES[module.__name__]
+        if is_package:
+            module.__path__ = []
+        exec(compile(source, "<lvs.realserver>/%s.py" % module.__name__.replace(".", "/"), "exec"), module.__dict__)
+
+
+sys.meta_path.insert(0, _Sources())
+'''
+
+
+def option_errors(task_args):
+    """``(errors, params)``: every problem with ``task_args`` (each naming the option and the value) and the
+    validated parameters, as the module would have them."""
+    result = ArgumentSpecValidator(_arp_gather.ARGUMENT_SPEC).validate(dict(task_args))
+    if result.error_messages:
+        return [("unsupported options: " if isinstance(e, UnsupportedError) else "") + e.msg
+                for e in result.errors.errors], None
+    params = result.validated_parameters
+    return _arp_gather.param_errors(params), params
+
+
+def read_sources(directory=MODULE_UTILS):
+    """The collection's module_utils as ``SOURCES``: the packages above them, then every ``*.py`` file."""
+    parts = PACKAGE.split(".")
+    found = dict((".".join(parts[:i]), (True, "")) for i in range(1, len(parts) + 1))
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".py") and name != "__init__.py":
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                found["%s.%s" % (PACKAGE, name[:-3])] = (False, handle.read())
+    return found
+
+
+def direct_script(params, sources):
+    """The Python program the host runs: the sources, the importer, then ``_arp_gather.direct(params)``."""
+    return "SOURCES = %r\n%s\nfrom %s._arp_gather import direct\ndirect(%r)\n" % (
+        sources, IMPORTER, PACKAGE, json.dumps(params, sort_keys=True))
+
+
+def known_python(value, discovered):
+    """The host's Python for ``ansible_python_interpreter``/``interpreter_python`` ``value``, or None while it is
+    still to be discovered (an ``auto`` mode and no ``discovered`` interpreter yet)."""
+    value = str(value or "").strip()
+    if value.startswith("auto"):
+        value = str(discovered or "").strip()
+    return value or None
+
+
+def direct_blockers(pipelining, async_val, delegated, shell_family, python, wanted):
+    """Why the direct way cannot run here ([] when it can)."""
+    reasons = []
+    if not wanted:
+        reasons.append("%s is false" % DIRECT_VAR)
+    if not pipelining:
+        reasons.append("the connection does not pipeline")
+    if async_val:
+        reasons.append("the task is async")
+    if delegated:
+        reasons.append("the task is delegated")
+    if shell_family != "sh":
+        reasons.append("the shell is not POSIX (%s)" % shell_family)
+    if not python:
+        reasons.append("the host's Python is not discovered yet")
+    return reasons
+
+
+def direct_outcome(response, python):
+    """The task result from the host's reply (``_low_level_execute_command``): the module's result it printed, or a
+    failure naming the interpreter, the exit status and what the host wrote."""
+    try:
+        result = json.loads(response.get("stdout") or "")
+    except ValueError:
+        result = None
+    if isinstance(result, dict):
+        return result
+    said = (response.get("stderr") or response.get("stdout") or "").strip()
+    return dict(failed=True, changed=False, rc=response.get("rc"), stdout=response.get("stdout", ""),
+                stderr=response.get("stderr", ""),
+                msg="%s: the direct gather with %s failed (rc %s): %s" % (
+                    MODULE, python, response.get("rc"), said[-1000:] or "no output"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        errors, params = option_errors(self._task.args)
+        if errors:
+            return dict(result, failed=True, changed=False, msg="; ".join(errors), errors=errors)
+        python = self._python(task_vars)
+        blockers = direct_blockers(
+            pipelining=self._is_pipelining_enabled("new"), async_val=self._task.async_val,
+            delegated=bool(self._task.delegate_to), shell_family=getattr(self._connection._shell, "SHELL_FAMILY", None),
+            python=python, wanted=boolean(self._templar.template(task_vars.get(DIRECT_VAR, True)), strict=False))
+        if blockers:
+            result.update(self._execute_module(module_name=MODULE, module_args=params, task_vars=task_vars,
+                                               wrap_async=bool(self._task.async_val)))
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+        command = self._connection._shell.build_module_command(self._compute_environment_string(), "#!" + python, "")
+        response = self._low_level_execute_command(
+            command.strip(), sudoable=True, in_data=direct_script(params, read_sources()).encode("utf-8"))
+        result.update(direct_outcome(response, python))
+        return result
+
+    def _python(self, task_vars):
+        """The host's Python, as ansible-core would run the module with it, or None while it is to be discovered."""
+        value = task_vars.get("ansible_python_interpreter")
+        if value is None:
+            value = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
+        discovered = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python")
+        return known_python(self._templar.template(value), discovered)
