@@ -98,6 +98,14 @@ def known_python(value, discovered):
     return value or None
 
 
+def direct_wanted(value):
+    """``(wanted, error)`` for the ``lvs_realserver_arp_facts_direct`` host variable's ``value``."""
+    try:
+        return boolean(value, strict=True), None
+    except TypeError:
+        return False, "%s: %r is not a boolean" % (DIRECT_VAR, value)
+
+
 def direct_blockers(pipelining, async_val, delegated, shell_family, python, wanted):
     """Why the direct way cannot run here ([] when it can)."""
     reasons = []
@@ -143,15 +151,20 @@ class ActionModule(ActionBase):
         errors, params = option_errors(self._task.args)
         if errors:
             return dict(result, failed=True, changed=False, msg="; ".join(errors), errors=errors)
+        wanted, error = direct_wanted(self._templar.template(task_vars.get(DIRECT_VAR, True)))
+        if error:
+            return dict(result, failed=True, changed=False, msg=error)
         python = self._python(task_vars)
+        wrap_async = self._task.async_val
         blockers = direct_blockers(
-            pipelining=self._is_pipelining_enabled("new"), async_val=self._task.async_val,
+            pipelining=self._is_pipelining_enabled("new"), async_val=wrap_async,
             delegated=bool(self._task.delegate_to), shell_family=getattr(self._connection._shell, "SHELL_FAMILY", None),
-            python=python, wanted=boolean(self._templar.template(task_vars.get(DIRECT_VAR, True)), strict=False))
+            python=python, wanted=wanted)
         if blockers:
             result.update(self._execute_module(module_name=MODULE, module_args=params, task_vars=task_vars,
-                                               wrap_async=bool(self._task.async_val)))
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+                                               wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         command = self._connection._shell.build_module_command(self._compute_environment_string(), "#!" + python, "")
         response = self._low_level_execute_command(

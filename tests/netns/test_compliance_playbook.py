@@ -107,10 +107,11 @@ def inventory(fleet, path, interpreters=None):
     return str(path)
 
 
-def play(fleet, lvs_python, name, *extra, inventory_file=None, cache=False):
+def play(fleet, lvs_python, name, *extra, inventory_file=None, cache=False, env_extra=None):
     """Run the playbook; return (rc, stdout, report dir)."""
     out = fleet["work"] / ("report-" + name)
     env = _lab._module_env(_lab.collections_dir())
+    env.update(env_extra or {})
     env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
     env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
     env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(fleet["work"] / "factcache")
@@ -195,6 +196,25 @@ def test_switched_off_failure_exits_zero_with_the_same_report(fleet, lvs_python)
     assert good["detail"] == "full"
     assert good["boot"]["net.ipv4.conf.all.arp_ignore"]["file"] == "/etc/sysctl.d/99-zz-lvs-realserver.conf"
     assert good["interfaces"]["eth0"]["arp_ignore"]["effective"] == 1
+
+
+def test_the_direct_gather_and_the_module_write_the_same_reports(fleet, lvs_python):
+    """arp_facts' action runs its direct way where the connection pipelines, the module where it does not: on the
+    same real hosts both give the same reports, byte for byte (they hold no time)."""
+    runs = {}
+    for way, pipelining in (("direct", "True"), ("module", "False")):
+        rc, output, out = play(fleet, lvs_python, way, "-vvv", "-e", "lvs_compliance_fail=false",
+                               env_extra={"ANSIBLE_PIPELINING": pipelining})
+        assert rc == 0, output
+        runs[way] = (output, out)
+    module_file = "plugins/modules/arp_facts.py"
+    assert module_file not in runs["direct"][0]  # no module payload built: the direct way ran on every host
+    assert module_file in runs["module"][0]
+    for name in ("compliance.json", "compliance.xml", "compliance.md"):
+        assert (runs["direct"][1] / name).read_text() == (runs["module"][1] / name).read_text(), name
+    report = load(runs["direct"][1])[0]
+    assert statuses(report) == {"good": "compliant", "volatile": "compliant", "leaky": "exposed",
+                                "halfway": "non_compliant", "down": "unreachable"}
 
 
 def test_all_compliant_exits_zero(fleet, lvs_python):

@@ -62,6 +62,14 @@ def test_the_direct_way_runs_only_where_the_module_would_pipeline():
         assert len(blockers) == 1 and reason in blockers[0], (key, blockers)
 
 
+@pytest.mark.parametrize("value, wanted, error", [
+    (True, True, None), ("yes", True, None), ("false", False, None), (0, False, None),
+    ("maybe", False, "lvs_realserver_arp_facts_direct: 'maybe' is not a boolean"),
+])
+def test_the_switch_is_a_boolean_or_a_named_error(value, wanted, error):
+    assert action.direct_wanted(value) == (wanted, error)
+
+
 def test_a_reply_that_is_not_the_result_fails_naming_the_interpreter_and_what_the_host_said():
     outcome = action.direct_outcome(dict(rc=127, stdout="", stderr="sh: 1: /usr/bin/python3: not found\n"),
                                     "/usr/bin/python3")
