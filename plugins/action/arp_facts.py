@@ -13,8 +13,11 @@ so bad input costs no round trip. Then, in one round trip either way:
   ``gather`` without ansible-core's module framework, whose import is most of a module run's CPU on the host
   (``ansible.builtin.ping`` costs about 0.22 s of CPU there, this gather about 0.06 s). Nothing is written on the host.
 - **module**: the module, as ansible-core runs any module. Used when the connection does not pipeline, the task is
-  async or delegated, the host's Python is not known yet (interpreter discovery runs with the module), the shell is
-  not POSIX, or the host variable ``lvs_realserver_arp_facts_direct`` is false.
+  async or delegated, the shell is not POSIX, or the host variable ``lvs_realserver_arp_facts_direct`` is false.
+
+The host's Python is the one ansible-core would run the module with: ``ansible_python_interpreter`` or
+``interpreter_python``, and in their ``auto`` modes the discovered one, found by ansible-core's own discovery (one
+more round trip, as a module pays too) and returned as ``ansible_facts.discovered_interpreter_python``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 
 from ansible import constants as C
+from ansible.executor.interpreter_discovery import discover_interpreter
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -34,6 +38,7 @@ MODULE = "lvs.realserver.arp_facts"
 PACKAGE = "ansible_collections.lvs.realserver.plugins.module_utils"
 MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
 DIRECT_VAR = "lvs_realserver_arp_facts_direct"
+DISCOVERED_FACT = "discovered_interpreter_python"
 
 # Runs first on the host: serves ``SOURCES`` (module name -> (is a package, source)) to ``import``.
 IMPORTER = '''
@@ -89,13 +94,14 @@ def direct_script(params, sources):
         sources, IMPORTER, PACKAGE, json.dumps(params, sort_keys=True))
 
 
-def known_python(value, discovered):
-    """The host's Python for ``ansible_python_interpreter``/``interpreter_python`` ``value``, or None while it is
-    still to be discovered (an ``auto`` mode and no ``discovered`` interpreter yet)."""
+def python_or_discovery(value, discovered):
+    """``(python, discovery_mode)`` for ``ansible_python_interpreter``/``interpreter_python`` ``value``: the host's
+    Python when it is known (set, or an ``auto`` mode already ``discovered``), else the discovery mode to run."""
     value = str(value or "").strip()
-    if value.startswith("auto"):
-        value = str(discovered or "").strip()
-    return value or None
+    if not value.startswith("auto"):
+        return value or None, None
+    discovered = str(discovered or "").strip()
+    return (discovered, None) if discovered else (None, value)
 
 
 def direct_wanted(value):
@@ -106,7 +112,7 @@ def direct_wanted(value):
         return False, "%s: %r is not a boolean" % (DIRECT_VAR, value)
 
 
-def direct_blockers(pipelining, async_val, delegated, shell_family, python, wanted):
+def direct_blockers(pipelining, async_val, delegated, shell_family, wanted):
     """Why the direct way cannot run here ([] when it can)."""
     reasons = []
     if not wanted:
@@ -119,8 +125,6 @@ def direct_blockers(pipelining, async_val, delegated, shell_family, python, want
         reasons.append("the task is delegated")
     if shell_family != "sh":
         reasons.append("the shell is not POSIX (%s)" % shell_family)
-    if not python:
-        reasons.append("the host's Python is not discovered yet")
     return reasons
 
 
@@ -154,13 +158,13 @@ class ActionModule(ActionBase):
         wanted, error = direct_wanted(self._templar.template(task_vars.get(DIRECT_VAR, True)))
         if error:
             return dict(result, failed=True, changed=False, msg=error)
-        python = self._python(task_vars)
         wrap_async = self._task.async_val
         blockers = direct_blockers(
             pipelining=self._is_pipelining_enabled("new"), async_val=wrap_async,
             delegated=bool(self._task.delegate_to), shell_family=getattr(self._connection._shell, "SHELL_FAMILY", None),
-            python=python, wanted=wanted)
-        if blockers:
+            wanted=wanted)
+        python, discovered = (None, None) if blockers else self._python(task_vars)
+        if not python:
             result.update(self._execute_module(module_name=MODULE, module_args=params, task_vars=task_vars,
                                                wrap_async=wrap_async))
             if not wrap_async:
@@ -170,12 +174,19 @@ class ActionModule(ActionBase):
         response = self._low_level_execute_command(
             command.strip(), sudoable=True, in_data=direct_script(params, read_sources()).encode("utf-8"))
         result.update(direct_outcome(response, python))
+        if discovered:
+            result.setdefault("ansible_facts", {})[DISCOVERED_FACT] = discovered
         return result
 
     def _python(self, task_vars):
-        """The host's Python, as ansible-core would run the module with it, or None while it is to be discovered."""
+        """``(python, discovered)``: the host's Python, as ansible-core would run the module with it, and the same
+        path when this run discovered it (None when it was known)."""
         value = task_vars.get("ansible_python_interpreter")
         if value is None:
             value = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
-        discovered = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python")
-        return known_python(self._templar.template(value), discovered)
+        python, mode = python_or_discovery(self._templar.template(value),
+                                           (task_vars.get("ansible_facts") or {}).get(DISCOVERED_FACT))
+        if mode is None:
+            return python, None
+        found = discover_interpreter(action=self, interpreter_name="python", discovery_mode=mode, task_vars=task_vars)
+        return (str(found), str(found)) if found else (None, None)

@@ -117,13 +117,13 @@ notes:
     nexthop of a multipath route; policy routing rules are not followed.
   - NetworkManager keyfiles are only readable by root; without root those hazards are reported as
     not checked in RV(ansible_facts.lvs_realserver.warnings).
-  - An action plugin validates the options on the controller. Where the connection pipelines and the host's
-    Python is known (set, or already discovered), it then runs this module's code on the host without
-    ansible-core's module framework, whose import is most of a module run's CPU there (about 0.06 s of CPU per
-    host instead of about 0.25 s). It pipes the collection's module_utils to the host's Python in the one round
-    trip and writes nothing on the host. The facts are the same. Otherwise (no pipelining, C(async),
-    C(delegate_to), interpreter discovery still to run, a non-POSIX shell, or the host variable
-    C(lvs_realserver_arp_facts_direct=false)) the module runs as any module does.
+  - An action plugin validates the options on the controller. Where the connection pipelines, it then runs this
+    module's code on the host without ansible-core's module framework, whose import is most of a module run's CPU
+    there (about 0.06 s of CPU per host instead of about 0.25 s). It pipes the collection's module_utils to the
+    host's Python in the one round trip and writes nothing on the host. The facts are the same. The Python is the
+    one a module would run with; in the C(auto) modes of C(interpreter_python) ansible-core's discovery finds it
+    first, as for a module. Otherwise (no pipelining, C(async), C(delegate_to), a non-POSIX shell, or the host
+    variable C(lvs_realserver_arp_facts_direct=false)) the module runs as any module does.
 seealso:
   - module: lvs.realserver.arp_sysctl
   - module: lvs.realserver.loopback_vip

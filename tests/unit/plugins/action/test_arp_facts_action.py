@@ -40,24 +40,49 @@ def test_good_options_come_back_with_the_module_defaults():
     assert errors == [] and params == dict(DEFAULTS, detail="verdict", vips=["192.0.2.10"])
 
 
-@pytest.mark.parametrize("value, discovered, python", [
-    ("/usr/bin/python3", None, "/usr/bin/python3"),
-    (" /opt/py/bin/python3 ", None, "/opt/py/bin/python3"),
-    ("auto", None, None),
-    ("auto_silent", "/usr/bin/python3.11", "/usr/bin/python3.11"),
-    ("auto_legacy_silent", "", None),
-    ("", None, None),
+@pytest.mark.parametrize("value, discovered, known", [
+    ("/usr/bin/python3", None, ("/usr/bin/python3", None)),
+    (" /opt/py/bin/python3 ", "/usr/bin/python3", ("/opt/py/bin/python3", None)),
+    ("auto", None, (None, "auto")),
+    ("auto_silent", "/usr/bin/python3.11", ("/usr/bin/python3.11", None)),
+    ("auto_legacy_silent", "", (None, "auto_legacy_silent")),
+    ("", None, (None, None)),
 ])
-def test_the_hosts_python_is_known_only_without_discovery_pending(value, discovered, python):
-    assert action.known_python(value, discovered) == python
+def test_the_hosts_python_is_the_one_set_or_discovered_else_discovery_runs(value, discovered, known):
+    assert action.python_or_discovery(value, discovered) == known
+
+
+class Templar:
+    def template(self, value):
+        return value
+
+
+@pytest.mark.parametrize("task_vars, discovers, outcome", [
+    ({"ansible_python_interpreter": "/usr/bin/python3"}, None, ("/usr/bin/python3", None)),
+    ({"ansible_python_interpreter": "auto", "ansible_facts": {"discovered_interpreter_python": "/usr/bin/python3.11"}},
+     None, ("/usr/bin/python3.11", None)),
+    ({"ansible_python_interpreter": "auto_silent"}, "/usr/bin/python3.13", ("/usr/bin/python3.13", "/usr/bin/python3.13")),
+])
+def test_discovery_runs_once_per_host_and_only_in_an_auto_mode(monkeypatch, task_vars, discovers, outcome):
+    """The action asks ansible-core's discovery (replaced here) only when no interpreter is set or discovered."""
+    calls = []
+
+    def discover(action, interpreter_name, discovery_mode, task_vars):
+        calls.append((interpreter_name, discovery_mode))
+        return discovers
+
+    monkeypatch.setattr(action, "discover_interpreter", discover)
+    fake = type("Fake", (), {"_templar": Templar()})()
+    assert action.ActionModule._python(fake, task_vars) == outcome
+    assert calls == ([("python", task_vars["ansible_python_interpreter"])] if discovers else [])
 
 
 def test_the_direct_way_runs_only_where_the_module_would_pipeline():
-    ok = dict(pipelining=True, async_val=0, delegated=False, shell_family="sh", python="/usr/bin/python3", wanted=True)
+    ok = dict(pipelining=True, async_val=0, delegated=False, shell_family="sh", wanted=True)
     assert action.direct_blockers(**ok) == []
     for key, value, reason in [("pipelining", False, "does not pipeline"), ("async_val", 30, "async"),
                                ("delegated", True, "delegated"), ("shell_family", "powershell", "not POSIX"),
-                               ("python", None, "not discovered"), ("wanted", False, action.DIRECT_VAR)]:
+                               ("wanted", False, action.DIRECT_VAR)]:
         blockers = action.direct_blockers(**dict(ok, **{key: value}))
         assert len(blockers) == 1 and reason in blockers[0], (key, blockers)
 
