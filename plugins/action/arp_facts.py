@@ -22,8 +22,10 @@ more round trip, as a module pays too) and returned as ``ansible_facts.discovere
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import zlib
 
 from ansible import constants as C
 from ansible.executor.interpreter_discovery import discover_interpreter
@@ -89,9 +91,12 @@ def read_sources(directory=MODULE_UTILS):
 
 
 def direct_script(params, sources):
-    """The Python program the host runs: the sources, the importer, then ``_arp_gather.direct(params)``."""
-    return "SOURCES = %r\n%s\nfrom %s._arp_gather import direct\ndirect(%r)\n" % (
-        sources, IMPORTER, PACKAGE, json.dumps(params, sort_keys=True))
+    """The Python program the host runs: the sources (deflated, about a quarter of their size), the importer, then
+    ``_arp_gather.direct(params)``."""
+    packed = base64.b64encode(zlib.compress(json.dumps(sources, sort_keys=True).encode("utf-8"), 9)).decode("ascii")
+    return ("import base64, json, zlib\nSOURCES = json.loads(zlib.decompress(base64.b64decode(%r)).decode('utf-8'))\n"
+            "%s\nfrom %s._arp_gather import direct\ndirect(%r)\n") % (
+        packed, IMPORTER, PACKAGE, json.dumps(params, sort_keys=True))
 
 
 def python_or_discovery(value, discovered):

@@ -155,10 +155,10 @@ class DirectHost:
         raise Failed(dict(kwargs, failed=True, msg=msg))
 
 
-def direct_result(params, host=None, gather_facts=gather):
+def direct_result(params, host=None, gather_with=gather):
     """The module's result for validated ``params`` (a failure as ``fail_json`` would give it)."""
     try:
-        return module_result(gather_facts(host or DirectHost(), params))
+        return module_result(gather_with(host or DirectHost(), params))
     except Failed as failure:
         return failure.result
 

@@ -181,6 +181,13 @@ def test_the_piped_program_gives_the_modules_facts_for_this_machine(tmp_path, de
     assert piped_facts["detail"] == detail and "violations" in piped_facts
 
 
+def test_the_program_carries_the_sources_deflated():
+    sources = action.read_sources()
+    script = action.direct_script(DEFAULTS, sources)
+    assert len(script) < sum(len(text) for unused, text in sources.values()) / 2
+    assert "def gather(" not in script  # nothing readable: the sources are packed
+
+
 def test_the_piped_program_fails_without_the_importer(tmp_path):
     """Negative control: the same program without its importer cannot find the collection's code."""
     script = action.direct_script(DEFAULTS, action.read_sources()).replace("sys.meta_path.insert(0, _Sources())", "")
