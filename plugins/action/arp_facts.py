@@ -29,12 +29,11 @@ import zlib
 
 from ansible import constants as C
 from ansible.executor.interpreter_discovery import discover_interpreter
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _arp_gather
+from ansible_collections.lvs.realserver.plugins.plugin_utils import _options
 
 MODULE = "lvs.realserver.arp_facts"
 PACKAGE = "ansible_collections.lvs.realserver.plugins.module_utils"
@@ -71,12 +70,8 @@ sys.meta_path.insert(0, _Sources())
 def option_errors(task_args):
     """``(errors, params)``: every problem with ``task_args`` (each naming the option and the value) and the
     validated parameters, as the module would have them."""
-    result = ArgumentSpecValidator(_arp_gather.ARGUMENT_SPEC).validate(dict(task_args))
-    if result.error_messages:
-        return [("unsupported options: " if isinstance(e, UnsupportedError) else "") + e.msg
-                for e in result.errors.errors], None
-    params = result.validated_parameters
-    return _arp_gather.param_errors(params), params
+    errors, params = _options.spec_errors(_arp_gather.ARGUMENT_SPEC, task_args)
+    return (errors, None) if errors else (_arp_gather.param_errors(params), params)
 
 
 def read_sources(directory=MODULE_UTILS):

@@ -21,11 +21,10 @@ import os
 import stat
 import tempfile
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lvs.realserver.plugins.plugin_utils import _compliance_report as report
+from ansible_collections.lvs.realserver.plugins.plugin_utils import _options
 
 ARGUMENT_SPEC = {
     "dir": {"type": "path", "required": True},
@@ -74,11 +73,9 @@ def utc_now():
 
 def validate(args, hostvars):
     """The options, type-checked and with defaults; OptionError names the option and the value."""
-    result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict(args))
-    if result.error_messages:
-        raise OptionError("; ".join(("unsupported options: " if isinstance(e, UnsupportedError) else "") + e.msg
-                                    for e in result.errors.errors))
-    options = result.validated_parameters
+    errors, options = _options.spec_errors(ARGUMENT_SPEC, args)
+    if errors:
+        raise OptionError("; ".join(errors))
     if not options["dir"]:
         raise OptionError("dir: must not be empty")
     if os.path.exists(options["dir"]) and not os.path.isdir(options["dir"]):

@@ -16,25 +16,23 @@ from __future__ import annotations
 
 import re
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lvs.realserver.plugins.module_utils import _converge_args as converge_args
+from ansible_collections.lvs.realserver.plugins.plugin_utils import _options
 
 MODULE = "lvs.realserver.converge"
 
 
 def option_errors(task_args):
     """Every problem with ``task_args``, each naming the option (behind ``variable_prefix``) and the value; [] if none."""
-    result = ArgumentSpecValidator(converge_args.ARGUMENT_SPEC).validate(dict(task_args))
+    errors, params = _options.spec_errors(converge_args.ARGUMENT_SPEC, task_args)
     prefix = task_args.get("variable_prefix") or ""
     if not isinstance(prefix, str):
         prefix = ""
-    if result.error_messages:
-        return [prefixed(("unsupported options: " if isinstance(e, UnsupportedError) else "") + e.msg, prefix)
-                for e in result.errors.errors]
-    return converge_args.errors(result.validated_parameters)
+    if errors:
+        return [prefixed(error, prefix) for error in errors]
+    return converge_args.errors(params)
 
 
 def prefixed(message, prefix):
